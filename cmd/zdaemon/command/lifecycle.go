@@ -1,0 +1,201 @@
+package command
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/zdaemon/zdaemon/core/child"
+	"github.com/zdaemon/zdaemon/core/daemon"
+)
+
+// StartCommand is "start": start the manager and the program, and wait
+// until the program is up.
+type StartCommand struct{ *Meta }
+
+func (c *StartCommand) Synopsis() string { return "Start the daemon process" }
+func (c *StartCommand) Help() string {
+	return helpText("start [ARGS...]", "start", "1  the program did not start, or took longer than start-timeout\n130  interrupted")
+}
+
+func (c *StartCommand) Run(args []string) int {
+	return c.start(stripDashes(args), time.Now().Add(c.Cfg.StartTimeout))
+}
+
+// start is shared by start and restart (when nothing runs).
+func (m *Meta) start(extra []string, deadline time.Time) int {
+	st, ok := m.probe()
+	switch {
+	case ok && st.Application != 0:
+		fmt.Fprintf(m.Out, "daemon process already running; pid=%d\n", st.Application)
+		return 0
+	case ok:
+		if _, err := m.send("start"); err != nil {
+			m.finish("daemon manager not running")
+			return 1
+		}
+		if !m.Cfg.Daemon {
+			return 0
+		}
+		return m.awaitUp(0, "daemon process started", deadline)
+	}
+	if err := m.spawnManager(extra); err != nil {
+		var se *daemon.StartupError
+		if errors.As(err, &se) {
+			fmt.Fprintln(m.Err, se.Msg)
+			if se.Code == 2 {
+				fmt.Fprintf(m.Err, "For help, use %s -h\n", m.Argv0)
+			}
+		} else {
+			fmt.Fprintf(m.Err, "Error: %v\n", err)
+		}
+		m.finish("daemon manager not running")
+		return 1
+	}
+	if !m.Cfg.Daemon {
+		return 0
+	}
+	return m.awaitUp(0, "daemon process started", deadline)
+}
+
+// handoffFlag marks a manager started by a client (configuration on fd 3).
+const handoffFlag = "--handoff"
+
+// spawnManager starts a manager for this job with the extra program words
+// appended. In daemon mode it returns once the manager listens; otherwise
+// it waits for the manager to exit, as the original does.
+func (m *Meta) spawnManager(extra []string) error {
+	cfg := *m.Cfg
+	cfg.Program = append(append([]string(nil), m.Cfg.Program...), extra...)
+	cfg.SocketName = m.Socket
+	cfg.Directory = expandHome(cfg.Directory)
+	file, err := m.resolveProgram()
+	if err != nil {
+		return &daemon.StartupError{Code: 2, Msg: "Error: " + child.Message(err)}
+	}
+	cfg.Filename = file
+	spec := daemon.SpawnSpec{
+		Args:       []string{"run", handoffFlag},
+		Env:        m.childEnv(),
+		Credential: m.Cred,
+		Detach:     cfg.Daemon,
+	}
+	if cfg.Daemon {
+		spec.Dir = cfg.Directory
+	}
+	mgr, err := daemon.Spawn(spec, &cfg)
+	if err != nil {
+		return err
+	}
+	werr := mgr.Wait(func(msg string) { fmt.Fprintln(m.Err, msg) })
+	if cfg.Daemon {
+		if werr != nil {
+			_ = mgr.Cmd.Wait() // it exits right after failing; do not leave a zombie
+			return werr
+		}
+		return mgr.Release()
+	}
+	// Not a daemon: the manager runs attached until it exits; its own
+	// status does not matter (the original exits 0 here too).
+	_ = mgr.Cmd.Wait()
+	return werr
+}
+
+// StopCommand is "stop".
+type StopCommand struct{ *Meta }
+
+func (c *StopCommand) Synopsis() string { return "Stop the daemon process" }
+func (c *StopCommand) Help() string {
+	return helpText("stop", "stop", "1  the program did not stop in time\n130  interrupted")
+}
+
+func (c *StopCommand) Run(args []string) int {
+	st, ok := c.probe()
+	switch {
+	case !ok:
+		fmt.Fprintln(c.Out, "daemon manager not running")
+		return 0
+	case st.Application == 0 && !st.ShouldBeUp:
+		fmt.Fprintln(c.Out, "daemon process not running")
+		return 0
+	}
+	if _, err := c.send("stop"); err != nil {
+		c.finish("daemon process stopped") // it went away by itself
+		return 0
+	}
+	return c.stopWait()
+}
+
+// stopWait waits for the program to be gone. The bound is generous: the
+// manager escalates to SIGKILL after stop-timeout on its own.
+func (m *Meta) stopWait() int {
+	var deadline time.Time
+	if m.Cfg.StopTimeout > 0 {
+		deadline = time.Now().Add(m.Cfg.StopTimeout + time.Duration(m.Cfg.BackoffLimit)*time.Second + 10*time.Second)
+	}
+	res, st := m.awaitDown(deadline)
+	switch res {
+	case waitDone:
+		m.finish("daemon process stopped")
+		return 0
+	case waitInterrupted:
+		return m.interrupted()
+	default:
+		m.finish(fmt.Sprintf("daemon process did not stop; pid=%d", st.Application))
+		return 1
+	}
+}
+
+// RestartCommand is "restart".
+type RestartCommand struct{ *Meta }
+
+func (c *RestartCommand) Synopsis() string { return "Stop and then start the daemon process" }
+func (c *RestartCommand) Help() string {
+	return helpText("restart", "restart", "1  the program did not start again, or took longer than start-timeout\n130  interrupted")
+}
+
+func (c *RestartCommand) Run(args []string) int {
+	deadline := time.Now().Add(c.Cfg.StartTimeout)
+	st, ok := c.probe()
+	if !ok || st.Application == 0 {
+		return c.start(stripDashes(args), deadline)
+	}
+	if _, err := c.send("restart"); err != nil {
+		c.finish("daemon manager not running")
+		return 1
+	}
+	return c.awaitUp(st.Application, "daemon process restarted", deadline)
+}
+
+// WaitCommand is "wait": wait for the program to exit.
+type WaitCommand struct{ *Meta }
+
+func (c *WaitCommand) Synopsis() string { return "Wait for the daemon process to exit" }
+func (c *WaitCommand) Help() string     { return helpText("wait", "wait", "130  interrupted") }
+
+func (c *WaitCommand) Run(args []string) int {
+	res, _ := c.awaitDown(time.Time{})
+	if res == waitInterrupted {
+		return c.interrupted()
+	}
+	c.finish("daemon process stopped")
+	c.status(false)
+	return 0
+}
+
+// helpText builds a command's cli help from the original's topic text.
+func helpText(usage, topic, exits string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Usage: zdaemon [options] %s\n\n", usage)
+	for _, line := range strings.Split(strings.TrimRight(topicHelp[topic], "\n"), "\n") {
+		b.WriteString("  " + line + "\n")
+	}
+	if exits != "" {
+		b.WriteString("\nExit status:\n")
+		for _, line := range strings.Split(exits, "\n") {
+			b.WriteString("  " + line + "\n")
+		}
+	}
+	return strings.TrimSpace(b.String())
+}

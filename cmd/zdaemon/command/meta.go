@@ -1,0 +1,297 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/zdaemon/zdaemon/cmd/zdaemon/options"
+	"github.com/zdaemon/zdaemon/core/child"
+	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/core/control"
+)
+
+// Meta is what every command shares: the invocation, the effective job
+// configuration and the output streams.
+type Meta struct {
+	Argv0 string
+	Stdin io.Reader
+	Out   io.Writer
+	Err   io.Writer
+
+	Opts  *options.Options
+	Cfg   *config.Config
+	Files map[string]*hcl.File
+
+	// Socket is the control socket's absolute path.
+	Socket string
+	// Cred is set when the job runs as another user (the caller is root).
+	Cred *syscall.Credential
+	// userEnv are HOME, USER and LOGNAME of that user.
+	userEnv []string
+
+	// err carries an error out of a cli.Command's int-only Run.
+	err error
+}
+
+// fail records err for runCLI to return, and returns an exit status.
+func (m *Meta) fail(err error) int {
+	m.err = err
+	return 1
+}
+
+// setup builds the effective configuration: defaults, the job file, -X
+// overrides, then command-line options (the command line wins).
+func (m *Meta) setup() error {
+	cfg := config.Default()
+	if path := m.Opts.ConfigFile; path != "" {
+		abs, err := filepath.Abs(expandHome(path))
+		if err != nil {
+			return usagef("error opening file %s: %v", path, err)
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return usagef("error opening file %s: %s", abs, osErrorText(err, abs))
+		}
+		loaded, files, diags := config.Load(abs)
+		m.Files = files
+		if diags.HasErrors() {
+			writeDiags(m.Err, files, diags)
+			return &exitError{code: 2}
+		}
+		writeDiags(m.Err, files, diags) // warnings
+		cfg = loaded
+	} else if len(m.Opts.Overrides) > 0 {
+		return usagef("configuration overrides (-X) cannot be used without a configuration file")
+	}
+	for _, o := range m.Opts.Overrides {
+		if err := cfg.Override(o.Path, o.Value); err != nil {
+			return usagef("invalid value for -X %s: %v", control.ReprString(o.Path+"="+o.Value), err)
+		}
+	}
+	for _, s := range m.Opts.Settings {
+		if err := cfg.Set(s.Key, s.Value); err != nil {
+			return usagef("invalid value for %s %s: %v", s.Opt, control.ReprString(s.Value), err)
+		}
+	}
+	if err := checkPaths(cfg, m.Opts); err != nil {
+		return err
+	}
+	m.Cfg = cfg
+	sock, err := filepath.Abs(expandHome(cfg.SocketName))
+	if err != nil {
+		return usagef("invalid socket name %s: %v", control.ReprString(cfg.SocketName), err)
+	}
+	m.Socket = sock
+	return nil
+}
+
+// optName returns how the user spelled the option for key, or its short form.
+func optName(opts *options.Options, key, short string) string {
+	for _, s := range opts.Settings {
+		if s.Key == key {
+			return s.Opt
+		}
+	}
+	return short
+}
+
+// checkPaths validates socket-name and directory as the original does: at
+// most one missing directory level, which zdaemon then creates.
+func checkPaths(cfg *config.Config, opts *options.Options) error {
+	if s := expandHome(cfg.SocketName); s != "" {
+		dir := filepath.Dir(s)
+		if !isDir(dir) && !isDir(filepath.Dir(dir)) {
+			return usagef("invalid value for %s %s: The directory named as part of the path %s does not exist.",
+				optName(opts, "socket-name", "-s"), control.ReprString(cfg.SocketName), cfg.SocketName)
+		}
+	}
+	if d := expandHome(cfg.Directory); d != "" {
+		if !isDir(d) && !isDir(filepath.Dir(d)) {
+			return usagef("invalid value for %s %s: %s is not an existing directory",
+				optName(opts, "directory", "-z"), control.ReprString(cfg.Directory), cfg.Directory)
+		}
+	}
+	return nil
+}
+
+// prepare does what the original does before every action: warn when the
+// manager runs another program, apply the environment, create missing
+// directories and resolve the user.
+func (m *Meta) prepare() error {
+	if st, ok := m.probe(); ok && st.Args != nil && !hasPrefix(st.Args, m.Cfg.Program) {
+		fmt.Fprintf(m.Out, "WARNING! zdrun is managing a different program!\nour program   = %s\ndaemon's args = %s\n",
+			control.ReprList(m.Cfg.Program), control.ReprList(st.Args))
+	}
+	for _, e := range m.Cfg.Environment {
+		if strings.ContainsAny(e.Name, "=\x00") || e.Name == "" {
+			return usagef("illegal environment variable name %s", control.ReprString(e.Name))
+		}
+		os.Setenv(e.Name, e.Value)
+	}
+	if err := m.resolveUser(); err != nil {
+		return err
+	}
+	if d := expandHome(m.Cfg.Directory); d != "" && !isDir(d) {
+		if err := m.mkdir(d); err != nil {
+			return err
+		}
+	}
+	if dir := filepath.Dir(m.Socket); !isDir(dir) {
+		if err := m.mkdir(dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func hasPrefix(list, prefix []string) bool {
+	return len(list) >= len(prefix) && slices.Equal(list[:len(prefix)], prefix)
+}
+
+// mkdir creates one missing directory level, owned by the job's user when
+// root runs zdaemon for another user.
+func (m *Meta) mkdir(dir string) error {
+	if err := os.Mkdir(dir, 0o777); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("create directory %s: %w", dir, err)
+	}
+	if m.Cred != nil {
+		if err := os.Chown(dir, int(m.Cred.Uid), int(m.Cred.Gid)); err != nil {
+			return fmt.Errorf("chown directory %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// resolveUser looks up the user option. Only root may switch users; a user
+// already running as the target needs nothing.
+func (m *Meta) resolveUser() error {
+	name := m.Cfg.User
+	if name == "" {
+		return nil
+	}
+	var u *user.User
+	if _, err := strconv.Atoi(name); err == nil {
+		if u, err = user.LookupId(name); err != nil {
+			return usagef("uid %s not found", control.ReprString(name))
+		}
+	} else if u, err = user.Lookup(name); err != nil {
+		return usagef("username %s not found", control.ReprString(name))
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	euid := os.Geteuid()
+	if euid == uid {
+		return nil
+	}
+	if euid != 0 {
+		return usagef("only root can use -u USER to change users")
+	}
+	cred := &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	if ids, err := u.GroupIds(); err == nil {
+		for _, id := range ids {
+			if g, err := strconv.Atoi(id); err == nil {
+				cred.Groups = append(cred.Groups, uint32(g))
+			}
+		}
+		slices.Sort(cred.Groups)
+	}
+	m.Cred = cred
+	m.userEnv = []string{"HOME=" + u.HomeDir, "USER=" + u.Username, "LOGNAME=" + u.Username}
+	return nil
+}
+
+// childEnv is the environment for the manager or a foreground program:
+// ours (with the job's environment applied), the target user's identity,
+// and never DAEMON_MANAGER_MODE.
+func (m *Meta) childEnv() []string {
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "DAEMON_MANAGER_MODE=")
+	})
+	if len(m.userEnv) > 0 {
+		env = slices.DeleteFunc(env, func(kv string) bool {
+			return strings.HasPrefix(kv, "HOME=") || strings.HasPrefix(kv, "USER=") || strings.HasPrefix(kv, "LOGNAME=")
+		})
+		env = append(env, m.userEnv...)
+	}
+	return env
+}
+
+// probeTimeout bounds one status poll; a live manager answers in well under
+// a millisecond.
+const probeTimeout = 5 * time.Second
+
+// probe asks the manager for its status; ok is false when none answers.
+func (m *Meta) probe() (st control.Status, ok bool) {
+	reply, ok := m.probeRaw()
+	if !ok {
+		return control.Status{}, false
+	}
+	st, _ = control.ParseStatus(reply)
+	return st, true
+}
+
+func (m *Meta) probeRaw() (string, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+	defer cancel()
+	reply, err := control.Do(ctx, m.Socket, "status")
+	if err != nil || reply == "" {
+		return "", false
+	}
+	return reply, true
+}
+
+// send sends one command line to the manager.
+func (m *Meta) send(line string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+	defer cancel()
+	return control.Do(ctx, m.Socket, line)
+}
+
+// resolveProgram finds the program's executable with the job's PATH.
+func (m *Meta) resolveProgram() (string, error) {
+	return child.Resolve(m.Cfg.Program[0], os.Getenv("PATH"))
+}
+
+func expandHome(p string) string {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			return home + p[1:]
+		}
+	}
+	return p
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+// osErrorText renders an OS error as Python does:
+// "[Errno 2] No such file or directory: '/abs/path'".
+func osErrorText(err error, path string) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return fmt.Sprintf("%s: %s", errnoText(errno), control.ReprString(path))
+	}
+	return err.Error()
+}
+
+// errnoText is Python's "[Errno 1] Operation not permitted".
+func errnoText(errno syscall.Errno) string {
+	msg := errno.Error()
+	if msg != "" {
+		msg = strings.ToUpper(msg[:1]) + msg[1:]
+	}
+	return fmt.Sprintf("[Errno %d] %s", int(errno), msg)
+}

@@ -1,0 +1,188 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/zdaemon/zdaemon/core/child"
+	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/daemon"
+	"github.com/zdaemon/zdaemon/core/eventlog"
+	"github.com/zdaemon/zdaemon/core/manager"
+)
+
+// RunCommand is the manager itself. A client starts it as
+// "zdaemon run --handoff" with the effective configuration on a pipe; a
+// user may run "zdaemon -C job.hcl run" to supervise in the foreground
+// (under systemd or in a container), with errors on the terminal.
+type RunCommand struct{ *Meta }
+
+func (c *RunCommand) Synopsis() string { return "Run the daemon manager in the foreground" }
+func (c *RunCommand) Help() string {
+	return `Usage: zdaemon [options] run
+
+  Runs the daemon manager in the foreground: it supervises the program,
+  serves the control socket and exits when the program is stopped. The
+  start action runs it detached; use run directly under a service manager
+  such as systemd (Type=simple) or as a container's entry point.
+
+Exit status:
+  0  the program was stopped, or exited with one of the exit codes 0
+  1  start-up failed, the program restarted too often, or the manager was
+     killed by SIGTERM, SIGINT or SIGHUP
+  N  the program exited with N, one of the exit codes`
+}
+
+func (c *RunCommand) Run(args []string) int {
+	args = stripDashes(args)
+	if len(args) > 0 && args[0] == handoffFlag {
+		cfg, n, err := daemon.ReadHandoff()
+		if err != nil {
+			fmt.Fprintf(c.Err, "Error: %v\n", err)
+			return 1
+		}
+		return runManager(cfg, n, c.Err)
+	}
+	// Started by hand: the job as the command line and file say, in the
+	// foreground, program words after "run" appended.
+	cfg := *c.Cfg
+	cfg.Program = append(append([]string(nil), c.Cfg.Program...), args...)
+	cfg.SocketName = c.Socket
+	cfg.Daemon = false
+	file, err := c.resolveProgram()
+	if err != nil {
+		c.err = usagef("%s", child.Message(err))
+		return 2
+	}
+	cfg.Filename = file
+	return runManager(&cfg, nil, c.Err)
+}
+
+// runManager is the manager's life: set the process up, listen, supervise,
+// clean up. Start-up failures go to the client through n (or to stderr when
+// started by hand).
+func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
+	fail := func(code int, msg string) int {
+		if n != nil {
+			n.Fail(code, msg)
+		} else {
+			fmt.Fprintln(stderr, msg)
+		}
+		return code
+	}
+	warn := func(msg string) {
+		if n != nil {
+			n.Warn(msg)
+		} else {
+			fmt.Fprintln(stderr, msg)
+		}
+	}
+	if cfg.Daemon {
+		// Before any file is created, so the event log gets it too.
+		unix.Umask(cfg.Umask)
+	}
+	if err := daemon.CloseInherited(); err != nil {
+		return fail(1, "Error: "+err.Error())
+	}
+	elog, err := eventlog.Open(cfg.EventLog, os.Stdout, os.Stderr)
+	if err != nil {
+		return fail(1, "Error: "+err.Error())
+	}
+	defer elog.Close()
+	log := slog.New(elog.Handler())
+	if err := daemon.BecomeSubreaper(); err != nil {
+		log.Warn(err.Error())
+	}
+	if cfg.Daemon {
+		log.Info("daemonizing the process")
+		if cfg.Directory != "" {
+			log.Info(fmt.Sprintf("set current directory: %s", control.ReprString(cfg.Directory)))
+		}
+	}
+	if cfg.Transcript != "" && cfg.Transcript != config.DefaultTranscript {
+		log.Warn("transcript capture comes with the transcript plugins; program output is discarded")
+	}
+
+	srv, err := control.Listen(cfg.SocketName, func(path string) {
+		msg := "Unlinking stale socket " + path
+		log.Warn(msg)
+		if cfg.EventLog == nil { // the default log already went to stderr
+			warn(msg)
+		}
+	})
+	if err != nil {
+		var inUse *control.InUseError
+		if errors.As(err, &inUse) {
+			log.Log(context.Background(), eventlog.LevelCritical, inUse.Error())
+			return fail(1, inUse.Error())
+		}
+		log.Error(err.Error())
+		return fail(1, "Error: "+err.Error())
+	}
+	defer srv.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	reaper := child.NewReaper(log)
+	var wg sync.WaitGroup
+	wg.Go(func() { reaper.Run(ctx) })
+
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "DAEMON_MANAGER_MODE=")
+	})
+	var out, errOut *os.File
+	if !cfg.Daemon { // attached: the program writes to the terminal
+		out, errOut = os.Stdout, os.Stderr
+	}
+	starter := manager.StarterFunc(func() (manager.Proc, error) {
+		return reaper.Start(child.Spec{
+			Path:          cfg.Filename,
+			Argv:          cfg.Program,
+			Env:           env,
+			Stdout:        out,
+			Stderr:        errOut,
+			DieWithParent: true,
+		})
+	})
+	mgr := manager.New(cfg, starter, manager.Options{
+		Logger:     log,
+		Reopen:     elog.Reopen,
+		BeforeExit: func() { _ = srv.Close() },
+		Filename:   cfg.Filename,
+	})
+
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigc)
+	wg.Go(func() {
+		select {
+		case sig := <-sigc:
+			mgr.Shutdown(sig)
+		case <-ctx.Done():
+		}
+	})
+	wg.Go(func() {
+		if err := srv.Serve(ctx, mgr); err != nil {
+			log.Error(fmt.Sprintf("control socket: %v", err))
+		}
+	})
+	if n != nil {
+		n.Ready()
+	}
+	code := mgr.Run(context.Background())
+	cancel()
+	wg.Wait()
+	return code
+}

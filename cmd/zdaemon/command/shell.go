@@ -1,0 +1,50 @@
+package command
+
+import (
+	"bufio"
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// shell is the interactive mode of the original's documentation: it shows
+// the program and its status, then reads one action per line.
+func (m *Meta) shell() (int, error) {
+	fmt.Fprintf(m.Out, "program: %s\n", strings.Join(m.Cfg.Program, " "))
+	m.status(false)
+	prompt := m.Cfg.Prompt
+	if prompt == "" {
+		prompt = strings.TrimSuffix(filepath.Base(m.Argv0), ".py") + "> "
+	}
+	in := bufio.NewScanner(m.Stdin)
+	in.Buffer(make([]byte, 64*1024), 1024*1024)
+	for {
+		fmt.Fprint(m.Out, prompt)
+		if !in.Scan() {
+			fmt.Fprintln(m.Out)
+			return 0, nil
+		}
+		line := strings.TrimSpace(in.Text())
+		if line == "quit" {
+			m.quit()
+			return 0, nil
+		}
+		if _, err := m.onecmd(strings.Fields(line)); err != nil {
+			return 1, err
+		}
+	}
+}
+
+// quit leaves the shell, stopping a manager that has nothing to run.
+func (m *Meta) quit() {
+	st, ok := m.probe()
+	switch {
+	case !ok:
+		fmt.Fprintln(m.Out, "daemon manager not running")
+	case st.Application == 0:
+		fmt.Fprintln(m.Out, "daemon process not running; stopping daemon manager")
+		_, _ = m.send("stop")
+	default:
+		fmt.Fprintln(m.Out, "daemon process and daemon manager still running")
+	}
+}

@@ -1,0 +1,45 @@
+package command
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/zdaemon/zdaemon/core/config"
+)
+
+// ValidateCommand is "validate FILE": check a job file without running
+// anything.
+type ValidateCommand struct{ *Meta }
+
+func (c *ValidateCommand) Synopsis() string { return "Check a job file without running anything" }
+func (c *ValidateCommand) Help() string {
+	return `Usage: zdaemon validate FILE
+
+  Reads the job file FILE and reports every error in it, with the file,
+  line, column and source line, without starting anything.
+
+Exit status:
+  0  the file is valid
+  1  wrong arguments
+  2  the file has errors`
+}
+
+func (c *ValidateCommand) Run(args []string) int {
+	args = stripDashes(args)
+	if len(args) != 1 {
+		fmt.Fprintf(c.Err, "validate takes one job file; see %s validate -h\n", c.Argv0)
+		return 1
+	}
+	abs, err := filepath.Abs(args[0])
+	if err != nil {
+		fmt.Fprintf(c.Err, "Error: %v\n", err)
+		return 1
+	}
+	_, files, diags := config.Load(abs)
+	writeDiags(c.Err, files, diags)
+	if diags.HasErrors() {
+		return 2
+	}
+	fmt.Fprintf(c.Out, "%s: valid\n", args[0])
+	return 0
+}

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// zdaemonBin is the real binary, built once by TestMain.
+var zdaemonBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "zdbin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	zdaemonBin = filepath.Join(dir, "zdaemon")
+	build := exec.Command("go", "build", "-o", zdaemonBin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build zdaemon:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// job is one scratch directory with its own socket, and the processes a
+// test started there.
+type job struct {
+	t   testing.TB
+	dir string
+	env []string
+}
+
+// newJob makes a short scratch directory (sun_path is 108 bytes) and
+// registers a clean-up that kills, by pid, every manager and program the
+// test left behind, and fails the test if there were any.
+func newJob(t testing.TB) *job {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "zd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := &job{t: t, dir: dir}
+	t.Cleanup(func() {
+		left := j.leftovers()
+		for _, pid := range left {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		if len(left) > 0 && !t.Failed() {
+			t.Errorf("processes left behind: %v", left)
+		}
+		os.RemoveAll(dir)
+	})
+	return j
+}
+
+// leftovers lists live processes whose cwd or command line points into the
+// job's directory, or that run our binary for it: found by pid in /proc.
+func (j *job) leftovers() []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+			if f := strings.Fields(string(st[bytes.LastIndexByte(st, ')')+1:])); len(f) > 0 && f[0] == "Z" {
+				continue // a zombie: already dead
+			}
+		}
+		cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+		env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if cwd == j.dir || strings.HasPrefix(cwd, j.dir+"/") || bytes.Contains(env, []byte("ZD_TEST_JOB="+j.dir+"\x00")) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// result of one zdaemon run.
+type result struct {
+	out, err string
+	code     int
+	took     time.Duration
+}
+
+// run runs zdaemon in the job's directory, bounded by a minute.
+func (j *job) run(args ...string) result {
+	j.t.Helper()
+	return j.runIn(nil, args...)
+}
+
+func (j *job) runIn(stdin []byte, args ...string) result {
+	j.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, zdaemonBin, args...)
+	cmd.Dir = j.dir
+	cmd.Env = append(append(os.Environ(), "ZD_TEST_JOB="+j.dir), j.env...)
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	r := result{out: out.String(), err: errb.String(), took: time.Since(start)}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		j.t.Fatalf("zdaemon %v: %v", args, err)
+	}
+	return r
+}
+
+// must runs zdaemon and requires an exit status.
+func (j *job) must(code int, args ...string) result {
+	j.t.Helper()
+	r := j.run(args...)
+	if r.code != code {
+		j.t.Fatalf("zdaemon %s: exit %d, want %d\nstdout: %q\nstderr: %q", strings.Join(args, " "), r.code, code, r.out, r.err)
+	}
+	return r
+}
+
+// write creates a file in the job directory.
+func (j *job) write(name, content string) string {
+	j.t.Helper()
+	p := filepath.Join(j.dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		j.t.Fatal(err)
+	}
+	return p
+}
+
+// path returns an absolute path in the job directory.
+func (j *job) path(name string) string { return filepath.Join(j.dir, name) }
+
+var (
+	startedRe   = regexp.MustCompile(`^(\. )*\ndaemon process started, pid=(\d+)\n$`)
+	restartedRe = regexp.MustCompile(`^(\. )*\ndaemon process restarted, pid=(\d+)\n$`)
+	stoppedRe   = regexp.MustCompile(`^(\. )*\ndaemon process stopped\n$`)
+)
+
+// startOK runs start and returns the program's pid.
+func (j *job) startOK(args ...string) int {
+	j.t.Helper()
+	r := j.must(0, append(args, "start")...)
+	m := startedRe.FindStringSubmatch(r.out)
+	if m == nil {
+		j.t.Fatalf("start output %q (stderr %q)", r.out, r.err)
+	}
+	pid, _ := strconv.Atoi(m[2])
+	return pid
+}
+
+// stopOK runs stop and checks its output.
+func (j *job) stopOK(args ...string) {
+	j.t.Helper()
+	r := j.must(0, append(args, "stop")...)
+	if !stoppedRe.MatchString(r.out) {
+		j.t.Fatalf("stop output %q", r.out)
+	}
+}
+
+// statusMap runs status -l and parses the key=value lines.
+func (j *job) statusMap(args ...string) map[string]string {
+	j.t.Helper()
+	r := j.must(0, append(args, "status", "-l")...)
+	kv := map[string]string{}
+	for _, line := range strings.Split(r.out, "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			kv[k] = v
+		}
+	}
+	return kv
+}
+
+// alive reports whether pid is a live (non-zombie) process.
+func alive(pid int) bool {
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(st[bytes.LastIndexByte(st, ')')+1:]))
+	return len(f) > 0 && f[0] != "Z"
+}
+
+// eventually polls cond every 10 ms for at most d: for waiting on another
+// process's state, which sends no notification.
+func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// procField reads one field of /proc/PID/stat (1-based after the comm).
+func procStat(t testing.TB, pid int) []string {
+	t.Helper()
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatalf("read stat of %d: %v", pid, err)
+	}
+	return strings.Fields(string(st[bytes.LastIndexByte(st, ')')+2:]))
+}

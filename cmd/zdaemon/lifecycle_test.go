@@ -1,0 +1,456 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The seed README's first session: start, status, stop, status.
+func TestReadmeSleepCycle(t *testing.T) {
+	j := newJob(t)
+	pid := j.startOK("-p", "sleep 100")
+	if !alive(pid) {
+		t.Fatalf("pid %d not alive", pid)
+	}
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if string(cmdline) != "sleep\x00100\x00" {
+		t.Fatalf("program cmdline %q", cmdline)
+	}
+	r := j.must(0, "-p", "sleep 100", "status")
+	if r.out != fmt.Sprintf("program running; pid=%d\n", pid) {
+		t.Fatalf("status: %q", r.out)
+	}
+	st, err := os.Stat(j.path("zdsock"))
+	if err != nil || st.Mode()&os.ModeSocket == 0 || st.Mode().Perm() != 0o700 {
+		t.Fatalf("socket: %v %v", st.Mode(), err)
+	}
+	r = j.must(0, "-p", "sleep 100", "start")
+	if r.out != fmt.Sprintf("daemon process already running; pid=%d\n", pid) {
+		t.Fatalf("second start: %q", r.out)
+	}
+	j.stopOK("-p", "sleep 100")
+	if alive(pid) {
+		t.Fatalf("program %d survived stop", pid)
+	}
+	if _, err := os.Stat(j.path("zdsock")); !os.IsNotExist(err) {
+		t.Fatalf("socket left after stop: %v", err)
+	}
+	r = j.must(3, "-p", "sleep 100", "status")
+	if r.out != "daemon manager not running\n" {
+		t.Fatalf("status after stop: %q", r.out)
+	}
+	r = j.must(0, "-p", "sleep 100", "stop")
+	if r.out != "daemon manager not running\n" {
+		t.Fatalf("stop without manager: %q", r.out)
+	}
+}
+
+func TestStatusLong(t *testing.T) {
+	j := newJob(t)
+	pid := j.startOK("-p", "sleep 100")
+	defer j.stopOK("-p", "sleep 100")
+	r := j.must(0, "-p", "sleep 100", "status", "-l")
+	lines := strings.Split(r.out, "\n")
+	keys := []string{"status", "now", "should_be_up", "delay", "backoff", "lasttime", "application",
+		"testing", "manager", "backofflimit", "filename", "args"}
+	if len(lines) != 1+len(keys)+2 || lines[len(lines)-1] != "" || lines[len(lines)-2] != "" {
+		t.Fatalf("status -l has %d lines: %q", len(lines), r.out)
+	}
+	for i, k := range keys {
+		if !strings.HasPrefix(lines[i+1], k+"=") {
+			t.Fatalf("line %d %q, want key %s", i+1, lines[i+1], k)
+		}
+	}
+	kv := j.statusMap("-p", "sleep 100")
+	if kv["application"] != strconv.Itoa(pid) || kv["status"] != "running" || kv["args"] != "['sleep', '100']" {
+		t.Fatalf("status: %v", kv)
+	}
+	if !strings.HasSuffix(kv["filename"], "/sleep'") {
+		t.Fatalf("filename %s", kv["filename"])
+	}
+}
+
+// The manager is a session leader with no terminal, and the program runs in
+// its own process group below it.
+func TestProcessLayout(t *testing.T) {
+	j := newJob(t)
+	pid := j.startOK("-p", "sleep 100")
+	defer j.stopOK("-p", "sleep 100")
+	mgr, _ := strconv.Atoi(j.statusMap("-p", "sleep 100")["manager"])
+	ms := procStat(t, mgr) // state ppid pgrp session tty_nr ...
+	if ms[2] != strconv.Itoa(mgr) || ms[3] != strconv.Itoa(mgr) || ms[4] != "0" {
+		t.Fatalf("manager %d: pgrp %s session %s tty %s", mgr, ms[2], ms[3], ms[4])
+	}
+	ps := procStat(t, pid)
+	if ps[1] != strconv.Itoa(mgr) || ps[2] != strconv.Itoa(pid) {
+		t.Fatalf("program %d: ppid %s (manager %d), pgrp %s", pid, ps[1], mgr, ps[2])
+	}
+	// stdin is /dev/null, and nothing beyond fd 2 is inherited.
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	for _, fd := range fds {
+		n, _ := strconv.Atoi(fd.Name())
+		target, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%d", pid, n))
+		if n > 2 {
+			t.Errorf("program has fd %d -> %s", n, target)
+		}
+		if n == 0 && target != "/dev/null" {
+			t.Errorf("program stdin is %s", target)
+		}
+	}
+}
+
+func TestRestartAndExtraWords(t *testing.T) {
+	j := newJob(t)
+	conf := j.write("job.hcl", `runner {
+  program = "sleep"
+}
+`)
+	pid := j.startOK("-C", conf, "100")
+	kv := j.statusMap("-C", conf)
+	if kv["args"] != "['sleep', '100']" {
+		t.Fatalf("args %s", kv["args"])
+	}
+	r := j.must(0, "-C", conf, "restart")
+	m := restartedRe.FindStringSubmatch(r.out)
+	if m == nil {
+		t.Fatalf("restart output %q", r.out)
+	}
+	if m[2] == strconv.Itoa(pid) || alive(pid) {
+		t.Fatalf("restart kept pid %d", pid)
+	}
+	j.stopOK("-C", conf)
+	// restart with nothing running acts as start
+	r = j.must(0, "-C", conf, "restart", "100")
+	if !startedRe.MatchString(r.out) {
+		t.Fatalf("restart from cold: %q", r.out)
+	}
+	j.stopOK("-C", conf)
+}
+
+func TestSocketNameOption(t *testing.T) {
+	j := newJob(t)
+	sock := j.path("run/demo.zdsock") // one missing level is created
+	conf := j.write("job.hcl", fmt.Sprintf("runner {\n  program = \"sleep 100\"\n  socket-name = %q\n}\n", sock))
+	j.startOK("-C", conf)
+	if _, err := os.Stat(sock); err != nil {
+		t.Fatalf("socket not at %s: %v", sock, err)
+	}
+	if _, err := os.Stat(j.path("zdsock")); !os.IsNotExist(err) {
+		t.Fatal("socket created in the cwd too")
+	}
+	j.stopOK("-C", conf)
+}
+
+func TestKill(t *testing.T) {
+	j := newJob(t)
+	p := []string{"-p", "sleep 100", "-b", "1"}
+	pid := j.startOK(p...)
+	r := j.must(1, append(p, "kill", "ded")...)
+	if r.out != "invalid signal 'ded'\n" {
+		t.Fatalf("kill ded: %q", r.out)
+	}
+	r = j.must(0, append(p, "kill", "CONT")...)
+	if r.out != fmt.Sprintf("kill(%d, 18)\nsignal SIGCONT sent to process %d\n", pid, pid) {
+		t.Fatalf("kill CONT: %q", r.out)
+	}
+	// SIGTERM kills sleep; the manager restarts it (it ran longer than the
+	// back-off limit of 1 s? no: it is younger, so after 1 s).
+	time.Sleep(1100 * time.Millisecond)
+	r = j.must(0, append(p, "kill")...)
+	eventually(t, 5*time.Second, "a new program pid", func() bool {
+		kv := j.statusMap(p...)
+		return kv["application"] != "0" && kv["application"] != strconv.Itoa(pid)
+	})
+	j.stopOK(p...)
+	r = j.must(1, append(p, "kill")...)
+	if r.out != "daemon process not running\n" {
+		t.Fatalf("kill after stop: %q", r.out)
+	}
+}
+
+func TestFg(t *testing.T) {
+	j := newJob(t)
+	r := j.must(0, "-p", "echo hello world", "fg")
+	if r.out != "echo hello world\nhello world\n" {
+		t.Fatalf("fg: %q", r.out)
+	}
+	r = j.must(0, "-p", "sh -c", "fg", "echo $0-7")
+	if r.out != "sh -c echo $0-7\nsh-7\n" {
+		t.Fatalf("fg extra words: %q", r.out)
+	}
+	r = j.must(1, "-p", "nosuchprogram", "fg")
+	if r.out != "nosuchprogram\n" || !strings.Contains(r.err, "can't find program 'nosuchprogram'") {
+		t.Fatalf("fg nosuch: %q %q", r.out, r.err)
+	}
+	pid := j.startOK("-p", "sleep 100")
+	_ = pid
+	r = j.must(0, "-p", "sleep 100", "fg")
+	if r.out != "To run the program in the foreground, please stop it first.\n" {
+		t.Fatalf("fg while running: %q", r.out)
+	}
+	j.stopOK("-p", "sleep 100")
+}
+
+func TestEnvironmentUmaskDirectory(t *testing.T) {
+	j := newJob(t)
+	work := j.path("work")
+	script := j.write("probe.sh", `#!/bin/sh
+env > env.out
+umask > umask.out
+pwd > pwd.out
+touch created
+exec sleep 100
+`)
+	if err := os.Chmod(script, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := j.write("job.hcl", fmt.Sprintf(`runner {
+  program   = %q
+  directory = %q
+  umask     = "027"
+}
+environment {
+  LD_LIBRARY_PATH = "/home/foo/lib"
+  HOME            = "/home/foo"
+}
+`, script, work))
+	j.startOK("-C", conf)
+	eventually(t, 5*time.Second, "the probe script's files", func() bool {
+		_, err := os.Stat(filepath.Join(work, "created"))
+		return err == nil
+	})
+	env, _ := os.ReadFile(filepath.Join(work, "env.out"))
+	for _, want := range []string{"LD_LIBRARY_PATH=/home/foo/lib\n", "HOME=/home/foo\n"} {
+		if !strings.Contains(string(env), want) {
+			t.Errorf("environment lacks %q", want)
+		}
+	}
+	if strings.Contains(string(env), "DAEMON_MANAGER_MODE") {
+		t.Error("DAEMON_MANAGER_MODE leaked into the program")
+	}
+	if u, _ := os.ReadFile(filepath.Join(work, "umask.out")); strings.TrimSpace(string(u)) != "0027" {
+		t.Errorf("umask %q", u)
+	}
+	if d, _ := os.ReadFile(filepath.Join(work, "pwd.out")); strings.TrimSpace(string(d)) != work {
+		t.Errorf("pwd %q", d)
+	}
+	if st, err := os.Stat(filepath.Join(work, "created")); err != nil || st.Mode().Perm() != 0o640 {
+		t.Errorf("created file mode %v", st.Mode())
+	}
+	j.stopOK("-C", conf)
+	// fg sees the environment too (README "Environment Variables").
+	conf2 := j.write("env.hcl", "runner {\n  program = \"env\"\n}\nenvironment {\n  LD_LIBRARY_PATH = \"/home/foo/lib\"\n}\n")
+	r := j.must(0, "-C", conf2, "fg")
+	if !strings.HasPrefix(r.out, "env\n") || !strings.Contains(r.out, "\nLD_LIBRARY_PATH=/home/foo/lib\n") {
+		t.Fatalf("fg env: %q", r.out)
+	}
+}
+
+// A program that exits at once never counts as started.
+func TestStartFailures(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		err  string
+	}{
+		{"usage error exit 1", []string{"-p", "sleep", "-b", "2"}, ""},
+		{"missing file", []string{"-p", "cat nosuchfile", "-b", "1"}, ""},
+		{"exits 0 at once", []string{"-p", "pwd", "-b", "1"}, ""},
+		{"no such program", []string{"-p", "nosuchprogram", "-b", "1"}, "Error: can't find program 'nosuchprogram' on PATH ["},
+		{"exit code 3 is fatal with -x 3", []string{"-p", "sh -c 'sleep 0.1; exit 3'", "-x", "3"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j := newJob(t)
+			r := j.must(1, append(tt.args, "start")...)
+			if !strings.HasSuffix(r.out, "\ndaemon manager not running\n") {
+				t.Fatalf("start output %q", r.out)
+			}
+			if tt.err != "" && !strings.HasPrefix(r.err, tt.err) {
+				t.Fatalf("stderr %q, want prefix %q", r.err, tt.err)
+			}
+			if r.took > 10*time.Second {
+				t.Fatalf("took %v", r.took)
+			}
+			eventually(t, 5*time.Second, "the manager to exit", func() bool { return len(j.leftovers()) == 0 })
+		})
+	}
+}
+
+func TestBackoffTiming(t *testing.T) {
+	// Always-crashing program, backoff-limit 3: starts at 0, 1, 3 s, then
+	// the manager quits (restarting too frequently). Timestamps come from
+	// the program itself.
+	j := newJob(t)
+	log := j.path("starts")
+	r := j.must(1, "-p", "sh -c 'date +%s.%N >> "+log+"; exit 1'", "-b", "3", "start")
+	if !strings.HasSuffix(r.out, "daemon manager not running\n") {
+		t.Fatalf("start: %q", r.out)
+	}
+	data, _ := os.ReadFile(log)
+	var times []float64
+	for _, line := range strings.Fields(string(data)) {
+		f, _ := strconv.ParseFloat(line, 64)
+		times = append(times, f)
+	}
+	if len(times) != 3 {
+		t.Fatalf("%d starts, want 3: %q", len(times), data)
+	}
+	for i, want := range []float64{1, 2} {
+		gap := times[i+1] - times[i]
+		if gap < want-0.05 || gap > want+0.5 {
+			t.Errorf("gap %d = %.3f s, want about %.0f s", i, gap, want)
+		}
+	}
+}
+
+func TestForeverKeepsRestarting(t *testing.T) {
+	j := newJob(t)
+	log := j.path("starts")
+	p := []string{"-p", "sh -c 'echo x >> " + log + "; exit 1'", "-b", "1", "-f", "-T", "2"}
+	// start never sees the program up for its grace period: it times out.
+	r := j.must(1, append(p, "start")...)
+	if !strings.HasSuffix(r.out, "\nProgram took too long to start\n") {
+		t.Fatalf("start: %q", r.out)
+	}
+	if !strings.HasPrefix(r.out, ". ") {
+		t.Fatalf("no progress dots in %q", r.out)
+	}
+	data, _ := os.ReadFile(log)
+	if n := strings.Count(string(data), "x"); n < 2 {
+		t.Fatalf("%d starts in 2 s with -f -b 1", n)
+	}
+	j.must(0, append(p, "stop")...)
+}
+
+func TestStopTimeoutEscalation(t *testing.T) {
+	j := newJob(t)
+	conf := j.write("job.hcl", `runner {
+  program      = ["sh", "-c", "trap '' TERM; sleep 100 & wait"]
+  stop-timeout = 1
+}
+`)
+	pid := j.startOK("-C", conf)
+	start := time.Now()
+	j.stopOK("-C", conf)
+	if d := time.Since(start); d < time.Second || d > 3*time.Second {
+		t.Fatalf("stop took %v, want about 1 s", d)
+	}
+	if alive(pid) {
+		t.Fatal("program survived")
+	}
+}
+
+func TestManagerSignals(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			j := newJob(t)
+			pid := j.startOK("-p", "sleep 100")
+			mgr, _ := strconv.Atoi(j.statusMap("-p", "sleep 100")["manager"])
+			if err := syscall.Kill(mgr, sig); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, 5*time.Second, "manager and program gone", func() bool { return !alive(mgr) && !alive(pid) })
+			r := j.must(3, "-p", "sleep 100", "status")
+			_ = r
+			if sig != syscall.SIGKILL {
+				if _, err := os.Stat(j.path("zdsock")); !os.IsNotExist(err) {
+					t.Fatalf("socket left after %v", sig)
+				}
+			}
+			// The next start works, stale socket or not.
+			j.startOK("-p", "sleep 100")
+			j.stopOK("-p", "sleep 100")
+		})
+	}
+}
+
+func TestStaleAndForeignSocketPaths(t *testing.T) {
+	j := newJob(t)
+	// A stale socket: bound, then abandoned.
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: j.path("zdsock"), Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.SetUnlinkOnClose(false)
+	l.Close()
+	r := j.must(0, "-p", "sleep 100", "start")
+	if !strings.Contains(r.err, "Unlinking stale socket "+j.path("zdsock")) {
+		t.Fatalf("stderr %q", r.err)
+	}
+	j.stopOK("-p", "sleep 100")
+	// A regular file is never deleted.
+	j.write("zdsock", "precious")
+	r = j.must(1, "-p", "sleep 100", "start")
+	if data, _ := os.ReadFile(j.path("zdsock")); string(data) != "precious" {
+		t.Fatal("regular file at the socket path was touched")
+	}
+	if !strings.Contains(r.err, "not a socket") {
+		t.Fatalf("stderr %q", r.err)
+	}
+}
+
+func TestDoubleManagerRefused(t *testing.T) {
+	j := newJob(t)
+	j.startOK("-p", "sleep 100")
+	defer j.stopOK("-p", "sleep 100")
+	// A second manager started by hand on the same socket.
+	r := j.must(1, "-p", "sleep 100", "run")
+	if !strings.HasPrefix(r.err, "Another zrdun is already up using socket '"+j.path("zdsock")+"':\nstatus=running\n") {
+		t.Fatalf("stderr %q", r.err)
+	}
+}
+
+func TestGarbageOnSocket(t *testing.T) {
+	j := newJob(t)
+	pid := j.startOK("-p", "sleep 100")
+	defer j.stopOK("-p", "sleep 100")
+	send := func(data []byte, closeWrite bool) string {
+		c, err := net.Dial("unix", j.path("zdsock"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		c.Write(data)
+		if closeWrite {
+			c.(*net.UnixConn).CloseWrite()
+		}
+		var buf [4096]byte
+		var out []byte
+		for {
+			n, err := c.Read(buf[:])
+			out = append(out, buf[:n]...)
+			if err != nil {
+				return string(out)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"binary", []byte("\xff\xfe\x00\x01garbage\n"), "Unknown command '\xff\xfe\x00\x01garbage'; 'help' for a list\n"},
+		{"empty", []byte("\n"), "Empty command\n"},
+		{"unterminated", []byte("status"), "Command not terminated by newline\n"},
+		{"too long", []byte(strings.Repeat("x", 10001)), "Command exceeds 10 KB\n"},
+		{"unknown", []byte("bogus\n"), "Unknown command 'bogus'; 'help' for a list\n"},
+		{"kill 999", []byte("kill 999\n"), "Kill 999 failed: [Errno 22] Invalid argument\n"},
+	} {
+		if got := send(tc.data, true); got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	if !alive(pid) {
+		t.Fatal("program died")
+	}
+	j.must(0, "-p", "sleep 100", "status")
+}

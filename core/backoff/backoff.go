@@ -1,0 +1,55 @@
+// Package backoff is zdaemon's restart governor: the pure policy that says
+// how long to wait before restarting a program that exited, and when to give
+// up. It holds no timers and reads no clock; the manager passes in how long
+// the last run lasted.
+//
+// The policy is the original's (zdrun.py, Governor): a run shorter than the
+// limit is a quick crash and adds one second to the delay; reaching the limit
+// gives up, or with Forever keeps the delay at the limit; a run that lasted
+// at least the limit resets the delay to zero.
+package backoff
+
+import "time"
+
+// Policy is the configured behaviour.
+type Policy struct {
+	// Limit is the backoff limit in seconds: both the longest delay and the
+	// run time under which an exit counts as a quick crash. Values below 1
+	// are treated as 1.
+	Limit int
+	// Forever keeps restarting at Limit seconds instead of giving up.
+	Forever bool
+}
+
+// State is the governor's memory between exits. The zero value is fresh.
+type State struct {
+	// Backoff is the current delay in whole seconds.
+	Backoff int
+}
+
+// Decision is what to do after an exit.
+type Decision struct {
+	// Delay before the next start (0 = at once).
+	Delay time.Duration
+	// GiveUp means the program crashed too often: the manager quits.
+	GiveUp bool
+}
+
+// Next returns the decision for a run that lasted ran, and the new state.
+func (p Policy) Next(s State, ran time.Duration) (Decision, State) {
+	limit := max(p.Limit, 1)
+	if ran >= time.Duration(limit)*time.Second {
+		return Decision{}, State{}
+	}
+	s.Backoff++
+	if s.Backoff >= limit {
+		if !p.Forever {
+			return Decision{GiveUp: true}, s
+		}
+		s.Backoff = limit
+	}
+	return Decision{Delay: time.Duration(s.Backoff) * time.Second}, s
+}
+
+// Reset returns the fresh state (after start, stop or restart).
+func (State) Reset() State { return State{} }

@@ -1,0 +1,136 @@
+// Package config owns zdaemon's job configuration: the typed Config every
+// other part of the program reads, its defaults, the HCL job-file schema and
+// loader, and the string forms of runner settings used by command-line
+// options and -X overrides.
+//
+// It knows nothing of processes, sockets or plugins. Errors about a job file
+// are hcl.Diagnostics with a Subject, rendered once by the command layer.
+package config
+
+import (
+	"time"
+)
+
+// Defaults of the original zdaemon (zdaemon/component.xml).
+const (
+	DefaultSocketName   = "zdsock"
+	DefaultBackoffLimit = 10
+	DefaultStartTimeout = 300 * time.Second
+	DefaultStopTimeout  = 300 * time.Second
+	DefaultUmask        = 0o022
+	DefaultTranscript   = "/dev/null"
+)
+
+// Config is the effective configuration of one job. It is plain data: the
+// client builds it (defaults, job file, command line) and hands it to the
+// manager as JSON, so every field must survive encoding/json.
+type Config struct {
+	// ConfigFile is the absolute path of the job file, "" without -C.
+	ConfigFile string `json:"config_file,omitempty"`
+
+	// Program is the program's argv; Program[0] is looked up on PATH when it
+	// has no slash.
+	Program []string `json:"program"`
+	// Filename is Program[0] resolved to an absolute path (set by the
+	// client before it hands the configuration to the manager).
+	Filename string `json:"filename,omitempty"`
+	// SocketName is the control socket's path, as configured (relative
+	// paths are relative to the invoking directory).
+	SocketName string `json:"socket_name"`
+	// Daemon runs the manager detached from the terminal (default true).
+	Daemon bool `json:"daemon"`
+	// Directory is where the manager and the program run ("" = unchanged).
+	Directory string `json:"directory,omitempty"`
+	// BackoffLimit is the restart governor's limit, in seconds and count.
+	BackoffLimit int `json:"backoff_limit"`
+	// Forever keeps restarting a crashing program at the backoff limit.
+	Forever bool `json:"forever"`
+	// ExitCodes are exit statuses after which the program is not restarted
+	// and the manager exits. Empty means none.
+	ExitCodes []int `json:"exit_codes"`
+	// StartTimeout bounds how long start and restart wait (wall clock).
+	StartTimeout time.Duration `json:"start_timeout"`
+	// StopTimeout is how long stop waits after SIGTERM before SIGKILL;
+	// 0 means never SIGKILL (as the original).
+	StopTimeout time.Duration `json:"stop_timeout"`
+	// User to run the manager and program as (name or numeric uid).
+	User string `json:"user,omitempty"`
+	// Umask applied by the daemonized manager (and inherited by the program).
+	Umask int `json:"umask"`
+	// DefaultToInteractive enters the shell when no action is given.
+	DefaultToInteractive bool `json:"default_to_interactive"`
+	// Logfile is the default file of the logtail action.
+	Logfile string `json:"logfile,omitempty"`
+	// Transcript is the file receiving the program's output.
+	Transcript string `json:"transcript"`
+	// Prompt of the interactive shell ("" = "<argv0 base>> ").
+	Prompt string `json:"prompt,omitempty"`
+	// SignalGroup sends stop, restart and the stop-timeout SIGKILL to the
+	// program's whole process group (default true); false restores the
+	// original's "main pid only".
+	SignalGroup bool `json:"signal_group"`
+	// StartGrace is how long a freshly spawned program must stay up before
+	// start reports it started (when no start test applies).
+	StartGrace time.Duration `json:"start_grace"`
+
+	// Environment is applied, in order, on top of the invoking environment.
+	Environment []EnvVar `json:"environment,omitempty"`
+	// EventLog configures the manager's own log; nil = warnings to stderr.
+	EventLog *EventLog `json:"eventlog,omitempty"`
+}
+
+// EnvVar is one entry of the environment block.
+type EnvVar struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// EventLog is the manager's event log (the original's <eventlog>).
+type EventLog struct {
+	// Level is the logger's threshold as a Python logging level number
+	// (critical 50, error 40, warning 30, info 20, blather 15, debug 10,
+	// trace 5, all 1, notset 0).
+	Level    int       `json:"level"`
+	Logfiles []Logfile `json:"logfiles"`
+}
+
+// Logfile is one target of the event log.
+type Logfile struct {
+	// Path of the file, or "STDOUT"/"STDERR".
+	Path string `json:"path"`
+	// Level is the handler's own threshold (Python level number, 0 = all).
+	Level int `json:"level"`
+	// Format uses Python %(name)s placeholders.
+	Format string `json:"format"`
+	// DateFormat is a strftime format for %(asctime)s.
+	DateFormat string `json:"dateformat"`
+}
+
+// Default event-log formats of the original.
+const (
+	DefaultLogFormat     = "------\n%(asctime)s %(levelname)s %(name)s %(message)s"
+	DefaultLogDateFormat = "%Y-%m-%dT%H:%M:%S"
+)
+
+// DefaultStartGrace is the default StartGrace: long enough to catch a
+// program that exits at once (a usage error, a missing file), short enough
+// to keep start fast.
+const DefaultStartGrace = 20 * time.Millisecond
+
+// Default returns the configuration zdaemon uses when neither a job file
+// nor a command-line option says otherwise.
+func Default() *Config {
+	return &Config{
+		SocketName:           DefaultSocketName,
+		Daemon:               true,
+		BackoffLimit:         DefaultBackoffLimit,
+		ExitCodes:            []int{0, 2},
+		StartTimeout:         DefaultStartTimeout,
+		StopTimeout:          DefaultStopTimeout,
+		Umask:                DefaultUmask,
+		DefaultToInteractive: true,
+		Transcript:           DefaultTranscript,
+		SignalGroup:          true,
+		StartGrace:           DefaultStartGrace,
+	}
+}

@@ -1,0 +1,296 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+// Block and attribute names of a job file.
+const (
+	runnerBlock      = "runner"
+	environmentBlock = "environment"
+	eventlogBlock    = "eventlog"
+	logfileBlock     = "logfile"
+	healthcheckBlock = "healthcheck"
+	transcriptBlock  = "transcript"
+)
+
+var topSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: runnerBlock},
+		{Type: environmentBlock},
+		{Type: eventlogBlock},
+		{Type: healthcheckBlock, LabelNames: []string{"kind"}},
+		{Type: transcriptBlock, LabelNames: []string{"kind"}},
+	},
+}
+
+var runnerSchema = func() *hcl.BodySchema {
+	s := &hcl.BodySchema{}
+	for _, st := range settings {
+		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: st.key})
+	}
+	return s
+}()
+
+var eventlogSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "level"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: logfileBlock}},
+}
+
+var logfileSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "path", Required: true},
+		{Name: "level"},
+		{Name: "format"},
+		{Name: "dateformat"},
+	},
+}
+
+// Load reads and decodes the job file at path. It returns the file map the
+// parser used, so that the caller can render the diagnostics with their
+// source lines.
+func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	src, err := os.ReadFile(abs)
+	if err != nil {
+		return nil, nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Failed to read job file",
+			Detail:   err.Error(),
+		}}
+	}
+	cfg, files, diags := Parse(src, path)
+	if cfg != nil {
+		cfg.ConfigFile = abs
+	}
+	return cfg, files, diags
+}
+
+// Parse decodes a job file's source. filename names it in diagnostics.
+// The returned Config starts from Default and holds what the file sets; it
+// is nil only when the file could not be parsed at all.
+func Parse(src []byte, filename string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
+	p := hclparse.NewParser()
+	file, diags := p.ParseHCL(src, filename)
+	if diags.HasErrors() {
+		return nil, p.Files(), diags
+	}
+	content, more := file.Body.Content(topSchema)
+	diags = append(diags, more...)
+	cfg := Default()
+
+	var runners []*hcl.Block
+	var envs, logs []*hcl.Block
+	for _, b := range content.Blocks {
+		switch b.Type {
+		case runnerBlock:
+			runners = append(runners, b)
+		case environmentBlock:
+			envs = append(envs, b)
+		case eventlogBlock:
+			logs = append(logs, b)
+		case healthcheckBlock:
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Health checks are not available yet",
+				Detail:   "healthcheck blocks arrive with the health-check plugins in a later release; remove this block for now.",
+				Subject:  b.DefRange.Ptr(),
+			})
+		case transcriptBlock:
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Transcript sinks are not available yet",
+				Detail:   "transcript blocks arrive with the transcript plugins in a later release; use runner's transcript attribute for now.",
+				Subject:  b.DefRange.Ptr(),
+			})
+		}
+	}
+	diags = append(diags, once(runners, "runner", file.Body.MissingItemRange(), true)...)
+	diags = append(diags, once(envs, "environment", hcl.Range{}, false)...)
+	diags = append(diags, once(logs, "eventlog", hcl.Range{}, false)...)
+	if len(runners) > 0 {
+		diags = append(diags, decodeRunner(cfg, runners[0])...)
+	}
+	if len(envs) > 0 {
+		diags = append(diags, decodeEnvironment(cfg, envs[0])...)
+	}
+	if len(logs) > 0 {
+		diags = append(diags, decodeEventlog(cfg, logs[0])...)
+	}
+	return cfg, p.Files(), diags
+}
+
+// once checks a block appears at most once (and, if required, at all).
+func once(blocks []*hcl.Block, name string, missing hcl.Range, required bool) hcl.Diagnostics {
+	switch {
+	case len(blocks) == 0 && required:
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Missing " + name + " block",
+			Detail:   "A job file needs one runner block naming at least the program: runner { program = \"sleep 100\" }.",
+			Subject:  missing.Ptr(),
+		}}
+	case len(blocks) > 1:
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Duplicate " + name + " block",
+			Detail:   fmt.Sprintf("Only one %s block is allowed; the first is at %s.", name, blocks[0].DefRange),
+			Subject:  blocks[1].DefRange.Ptr(),
+		}}
+	}
+	return nil
+}
+
+func decodeRunner(cfg *Config, b *hcl.Block) hcl.Diagnostics {
+	content, diags := b.Body.Content(runnerSchema)
+	attrs := sortedAttrs(content.Attributes)
+	for _, a := range attrs {
+		v, more := a.Expr.Value(nil)
+		diags = append(diags, more...)
+		if more.HasErrors() {
+			continue
+		}
+		s, _ := lookupSetting(a.Name)
+		diags = append(diags, s.setFromValue(cfg, v, a.Expr.Range())...)
+	}
+	if _, ok := content.Attributes["program"]; !ok {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Missing program",
+			Detail:   "The runner block must set program, e.g. program = \"sleep 100\".",
+			Subject:  b.DefRange.Ptr(),
+		})
+	} else if a := content.Attributes["program"]; len(cfg.Program) == 0 && !diags.HasErrors() {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Empty program",
+			Detail:   "program must name the program to run.",
+			Subject:  a.Expr.Range().Ptr(),
+		})
+	}
+	return diags
+}
+
+func decodeEnvironment(cfg *Config, b *hcl.Block) hcl.Diagnostics {
+	attrs, diags := b.Body.JustAttributes()
+	for _, a := range sortedAttrs(attrs) {
+		v, more := a.Expr.Value(nil)
+		diags = append(diags, more...)
+		if more.HasErrors() {
+			continue
+		}
+		sv, err := convert.Convert(v, cty.String)
+		if err != nil || sv.IsNull() || !sv.IsKnown() {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid environment value",
+				Detail:   fmt.Sprintf("The value of %s must be a string.", a.Name),
+				Subject:  a.Expr.Range().Ptr(),
+			})
+			continue
+		}
+		cfg.setEnv(a.Name, sv.AsString())
+	}
+	return diags
+}
+
+func decodeEventlog(cfg *Config, b *hcl.Block) hcl.Diagnostics {
+	content, diags := b.Body.Content(eventlogSchema)
+	el := &EventLog{Level: 20}
+	if a, ok := content.Attributes["level"]; ok {
+		n, more := levelAttr(a)
+		diags = append(diags, more...)
+		el.Level = n
+	}
+	for _, lb := range content.Blocks {
+		lc, more := lb.Body.Content(logfileSchema)
+		diags = append(diags, more...)
+		lf := Logfile{Format: DefaultLogFormat, DateFormat: DefaultLogDateFormat}
+		for _, f := range []struct {
+			name   string
+			target *string
+		}{{"path", &lf.Path}, {"format", &lf.Format}, {"dateformat", &lf.DateFormat}} {
+			name, target := f.name, f.target
+			a, ok := lc.Attributes[name]
+			if !ok {
+				continue
+			}
+			s, more := stringAttr(a)
+			diags = append(diags, more...)
+			*target = s
+		}
+		if a, ok := lc.Attributes["level"]; ok {
+			n, more := levelAttr(a)
+			diags = append(diags, more...)
+			lf.Level = n
+		}
+		if a, ok := lc.Attributes["path"]; ok && lf.Path == "" && !diags.HasErrors() {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Empty logfile path",
+				Detail:   "path must name a file, STDOUT or STDERR.",
+				Subject:  a.Expr.Range().Ptr(),
+			})
+		}
+		el.Logfiles = append(el.Logfiles, lf)
+	}
+	cfg.EventLog = el
+	return diags
+}
+
+func stringAttr(a *hcl.Attribute) (string, hcl.Diagnostics) {
+	v, diags := a.Expr.Value(nil)
+	if diags.HasErrors() {
+		return "", diags
+	}
+	sv, err := convert.Convert(v, cty.String)
+	if err != nil || sv.IsNull() || !sv.IsKnown() {
+		return "", append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid " + a.Name,
+			Detail:   a.Name + " must be a string.",
+			Subject:  a.Expr.Range().Ptr(),
+		})
+	}
+	return sv.AsString(), diags
+}
+
+func levelAttr(a *hcl.Attribute) (int, hcl.Diagnostics) {
+	s, diags := stringAttr(a)
+	if diags.HasErrors() {
+		return 0, diags
+	}
+	n, err := ParseLevel(s)
+	if err != nil {
+		return 0, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid level",
+			Detail:   strings.ToUpper(err.Error()[:1]) + err.Error()[1:] + ".",
+			Subject:  a.Expr.Range().Ptr(),
+		})
+	}
+	return n, diags
+}
+
+// sortedAttrs orders attributes as they appear in the file, so that
+// diagnostics and the environment come out in source order.
+func sortedAttrs(m hcl.Attributes) []*hcl.Attribute {
+	out := make([]*hcl.Attribute, 0, len(m))
+	for _, a := range m {
+		out = append(out, a)
+	}
+	slices.SortFunc(out, func(a, b *hcl.Attribute) int { return a.Range.Start.Byte - b.Range.Start.Byte })
+	return out
+}

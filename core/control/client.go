@@ -1,0 +1,45 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+)
+
+// ErrNoManager marks a failure to reach a manager: nothing listens on the
+// socket path, or we may not connect to it.
+var ErrNoManager = errors.New("no manager on the control socket")
+
+// maxReply bounds what the client reads.
+const maxReply = 1 << 20
+
+// Do sends one command line to the manager at path and returns its reply:
+// connect, write the line and a newline, shut down writing, read until the
+// server closes. ctx bounds the whole exchange.
+func Do(ctx context.Context, path, line string) (string, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrNoManager, err)
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	if _, err := io.WriteString(c, line+"\n"); err != nil {
+		return "", fmt.Errorf("send %q: %w", line, err)
+	}
+	_ = c.(*net.UnixConn).CloseWrite()
+	reply, err := io.ReadAll(io.LimitReader(c, maxReply))
+	if err != nil {
+		if ctx.Err() != nil {
+			return string(reply), fmt.Errorf("read reply to %q: %w", line, context.Cause(ctx))
+		}
+		return string(reply), fmt.Errorf("read reply to %q: %w", line, err)
+	}
+	if ctx.Err() != nil {
+		return string(reply), fmt.Errorf("read reply to %q: %w", line, context.Cause(ctx))
+	}
+	return string(reply), nil
+}

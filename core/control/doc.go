@@ -1,0 +1,10 @@
+// Package control is zdaemon's unix-socket control protocol, compatible
+// with the original's clients and scripts: one connection, one command line
+// of at most 10,000 bytes ending in a newline, a plain-text reply, close.
+//
+// The server side binds the socket safely (temporary name, mode 0700,
+// link(2) into place, stale sockets removed only when they refuse
+// connections), checks every peer's credentials, serves many clients at
+// once, and hands each request to a Handler. The package also formats and
+// parses the status reply, in the original's Python-shaped key=value lines.
+package control

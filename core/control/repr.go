@@ -1,0 +1,169 @@
+package control
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// ReprString renders s as Python 3's repr of a str: single quotes unless s
+// contains ' and no ", escapes for backslash, the quote, control
+// characters and bytes that are not UTF-8.
+func ReprString(s string) string {
+	q := byte('\'')
+	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
+		q = '"'
+	}
+	var b strings.Builder
+	b.WriteByte(q)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\\' || r == rune(q):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case !unicode.IsPrint(r) && r > 0x7f:
+			if r <= 0xffff { // \x is kept for bytes that are not UTF-8
+
+				fmt.Fprintf(&b, `\u%04x`, r)
+			} else {
+				fmt.Fprintf(&b, `\U%08x`, r)
+			}
+		default:
+			b.WriteRune(r)
+		}
+		i += size
+	}
+	b.WriteByte(q)
+	return b.String()
+}
+
+// ReprList renders a list of strings as Python's repr: ['a', 'b'].
+func ReprList(list []string) string {
+	parts := make([]string, len(list))
+	for i, s := range list {
+		parts[i] = ReprString(s)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// ReprFloat renders f as Python's repr of a float: the shortest digits
+// that round-trip, with ".0" when integral.
+func ReprFloat(f float64) string {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return map[bool]string{true: "inf", false: "nan"}[math.IsInf(f, 1)]
+	}
+	s := strconv.FormatFloat(f, 'g', -1, 64)
+	if math.Abs(f) < 1e16 && (math.Abs(f) >= 1e-4 || f == 0) {
+		s = strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	if !strings.ContainsAny(s, ".eEn") {
+		s += ".0"
+	}
+	return s
+}
+
+var errBadList = errors.New("not a Python list of strings")
+
+// ParseReprList parses a Python list of str literals, as in the status
+// reply's args= line: either quote style, backslash escapes.
+func ParseReprList(s string) ([]string, error) {
+	s = strings.TrimSpace(s)
+	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
+		return nil, errBadList
+	}
+	body := s[1 : len(s)-1]
+	list := []string{}
+	i := 0
+	skip := func() {
+		for i < len(body) && (body[i] == ' ' || body[i] == '\t') {
+			i++
+		}
+	}
+	skip()
+	for i < len(body) {
+		q := body[i]
+		if q != '\'' && q != '"' {
+			return nil, errBadList
+		}
+		i++
+		var b strings.Builder
+		closed := false
+		for i < len(body) {
+			c := body[i]
+			if c == q {
+				i++
+				closed = true
+				break
+			}
+			if c != '\\' {
+				b.WriteByte(c)
+				i++
+				continue
+			}
+			if i+1 >= len(body) {
+				return nil, errBadList
+			}
+			e := body[i+1]
+			i += 2
+			switch e {
+			case 'n':
+				b.WriteByte('\n')
+			case 't':
+				b.WriteByte('\t')
+			case 'r':
+				b.WriteByte('\r')
+			case '\\', '\'', '"':
+				b.WriteByte(e)
+			case 'x', 'u', 'U':
+				n := map[byte]int{'x': 2, 'u': 4, 'U': 8}[e]
+				if i+n > len(body) {
+					return nil, errBadList
+				}
+				v, err := strconv.ParseUint(body[i:i+n], 16, 32)
+				if err != nil {
+					return nil, errBadList
+				}
+				i += n
+				if e == 'x' && v >= 0x80 {
+					b.WriteByte(byte(v)) // our ReprString writes raw bytes this way
+				} else {
+					b.WriteRune(rune(v))
+				}
+			default:
+				b.WriteByte('\\')
+				b.WriteByte(e)
+			}
+		}
+		if !closed {
+			return nil, errBadList
+		}
+		list = append(list, b.String())
+		skip()
+		if i < len(body) {
+			if body[i] != ',' {
+				return nil, errBadList
+			}
+			i++
+			skip()
+			if i >= len(body) { // trailing comma
+				break
+			}
+		}
+	}
+	return list, nil
+}

@@ -1,0 +1,283 @@
+//go:build unix
+
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// MaxSocketPath is the longest socket path the kernel accepts (sun_path
+// holds 108 bytes with the terminating NUL).
+const MaxSocketPath = 107
+
+// Defaults of a Server.
+const (
+	DefaultReadTimeout = 10 * time.Second
+	DefaultMaxConns    = 256
+)
+
+// ReplyPermissionDenied answers a peer of another user.
+const ReplyPermissionDenied = "Permission denied"
+
+// InUseError says another manager answers on the socket.
+type InUseError struct {
+	Path  string
+	Reply string // its status reply
+}
+
+func (e *InUseError) Error() string {
+	return fmt.Sprintf("Another zrdun is already up using socket %s:\n%s", ReprString(e.Path), strings.TrimRight(e.Reply, "\n"))
+}
+
+// Server serves the control protocol on a unix socket.
+type Server struct {
+	// Logger receives warnings (refused peers, accept errors); nil discards.
+	Logger *slog.Logger
+	// ReadTimeout bounds how long a client may take to send its line.
+	ReadTimeout time.Duration
+	// MaxConns bounds the connections served at once; further accepts wait.
+	MaxConns int
+
+	l    *net.UnixListener
+	path string
+
+	mu      sync.Mutex
+	closed  bool
+	ino     uint64 // the socket inode we created, 0 if unknown
+	dev     uint64
+	stopped chan struct{}
+}
+
+// Listen creates the control socket at path (absolute), safely: bind under
+// "<path>.<pid>", chmod 0700, link(2) it to path (atomic: never two
+// managers), unlink the temporary name, listen. When path exists, a socket
+// that refuses connections is stale and is replaced (onStale is told
+// first); one that answers yields *InUseError; anything else (a regular
+// file, a directory, a socket we may not connect to) is an error and is
+// left alone.
+func Listen(path string, onStale func(path string)) (*Server, error) {
+	if len(path) > MaxSocketPath {
+		return nil, fmt.Errorf("socket path too long (%d bytes, limit %d): %s", len(path), MaxSocketPath, path)
+	}
+	tmp := fmt.Sprintf("%s.%d", path, os.Getpid())
+	if len(tmp) > MaxSocketPath {
+		return nil, fmt.Errorf("socket path too long (%d bytes with the temporary suffix, limit %d): %s", len(tmp), MaxSocketPath, path)
+	}
+	_ = os.Remove(tmp)
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("bind control socket %s: %w", tmp, err)
+	}
+	l.SetUnlinkOnClose(false)
+	defer os.Remove(tmp)
+	if err := os.Chmod(tmp, 0o700); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("chmod control socket: %w", err)
+	}
+	const attempts = 5
+	for try := 0; ; try++ {
+		err := os.Link(tmp, path)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, os.ErrExist) || try == attempts {
+			l.Close()
+			return nil, fmt.Errorf("link control socket into place at %s: %w", path, err)
+		}
+		if perr := probeExisting(path); perr != nil {
+			l.Close()
+			return nil, perr
+		}
+		if onStale != nil {
+			onStale(path)
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			l.Close()
+			return nil, fmt.Errorf("remove stale socket %s: %w", path, err)
+		}
+	}
+	s := &Server{l: l, path: path, stopped: make(chan struct{})}
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err == nil {
+		s.ino, s.dev = st.Ino, uint64(st.Dev)
+	}
+	return s, nil
+}
+
+// probeExisting returns nil when the socket at path is stale and may be
+// removed, or the reason it may not.
+func probeExisting(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil // gone meanwhile: retry the link
+		}
+		return fmt.Errorf("inspect %s: %w", path, err)
+	}
+	if fi.Mode()&os.ModeSocket == 0 {
+		return fmt.Errorf("%s exists and is not a socket; it was left alone", path)
+	}
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err != nil {
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return nil
+		}
+		return fmt.Errorf("socket %s exists and cannot be probed (left alone): %w", path, err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	_, _ = io.WriteString(c, "status\n")
+	_ = c.(*net.UnixConn).CloseWrite()
+	reply, _ := io.ReadAll(io.LimitReader(c, 64*1024))
+	return &InUseError{Path: path, Reply: string(reply)}
+}
+
+// FromListener builds a Server on an already listening socket; path is the
+// name Close may unlink.
+func FromListener(l *net.UnixListener, path string) *Server {
+	l.SetUnlinkOnClose(false)
+	s := &Server{l: l, path: path, stopped: make(chan struct{})}
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err == nil {
+		s.ino, s.dev = st.Ino, uint64(st.Dev)
+	}
+	return s
+}
+
+// Path is the socket's path.
+func (s *Server) Path() string { return s.path }
+
+// File returns a duplicate of the listening socket's descriptor.
+func (s *Server) File() (*os.File, error) { return s.l.File() }
+
+// Serve accepts connections until ctx ends or Close is called, serving each
+// in its own goroutine, and returns once all of them have finished.
+// Handlers see ctx, so blocked ones end when it does.
+func (s *Server) Serve(ctx context.Context, h Handler) error {
+	logger := s.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	maxConns := s.MaxConns
+	if maxConns <= 0 {
+		maxConns = DefaultMaxConns
+	}
+	sem := make(chan struct{}, maxConns)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	stop := context.AfterFunc(ctx, func() { _ = s.Close() })
+	defer stop()
+	for {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		case <-s.stopped:
+			return nil
+		}
+		c, err := s.l.AcceptUnix()
+		if err != nil {
+			<-sem
+			if s.isClosed() || ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				logger.Error(fmt.Sprintf("accept on control socket: %v", err))
+				select { // let connections finish and free descriptors
+				case <-time.After(100 * time.Millisecond):
+				case <-ctx.Done():
+				}
+				continue
+			}
+			return fmt.Errorf("accept on control socket: %w", err)
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			s.serveConn(ctx, c, h, logger)
+		})
+	}
+}
+
+func (s *Server) serveConn(ctx context.Context, c *net.UnixConn, h Handler, logger *slog.Logger) {
+	defer c.Close()
+	if uid, ok := peerUID(c); !ok || (uid != 0 && uid != os.Geteuid()) {
+		logger.Warn(fmt.Sprintf("refused control connection from uid %d", uid))
+		_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = io.WriteString(c, ReplyPermissionDenied+"\n")
+		return
+	}
+	timeout := s.ReadTimeout
+	if timeout <= 0 {
+		timeout = DefaultReadTimeout
+	}
+	_ = c.SetReadDeadline(time.Now().Add(timeout))
+	req, errReply := ReadRequest(c)
+	_ = c.SetReadDeadline(time.Time{})
+	reply := errReply
+	if errReply == "" {
+		reply = h.Serve(ctx, req)
+	}
+	if reply == "" {
+		return
+	}
+	if !strings.HasSuffix(reply, "\n") {
+		reply += "\n"
+	}
+	_ = c.SetWriteDeadline(time.Now().Add(timeout))
+	if _, err := io.WriteString(c, reply); err != nil {
+		logger.Warn(fmt.Sprintf("Error sending reply: %v", err))
+	}
+}
+
+// peerUID returns the uid of the connected process.
+func peerUID(c *net.UnixConn) (int, bool) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return -1, false
+	}
+	var cred *unix.Ucred
+	var cerr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil || cerr != nil {
+		return -1, false
+	}
+	return int(cred.Uid), true
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// Close stops accepting connections (those being served go on) and
+// unlinks the socket path, but only while it is still the socket this
+// server created: a manager never removes another manager's socket. It is
+// idempotent and never blocks.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	close(s.stopped)
+	var st unix.Stat_t
+	if s.ino != 0 && unix.Stat(s.path, &st) == nil && st.Ino == s.ino && uint64(st.Dev) == s.dev {
+		_ = os.Remove(s.path)
+	}
+	return s.l.Close()
+}

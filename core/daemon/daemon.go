@@ -1,0 +1,193 @@
+// Package daemon detaches the manager from the invoking terminal and carries
+// the hand-off between the client that starts a manager and the manager it
+// started: the effective configuration goes down one pipe, and one line per
+// start-up message (warnings, the fatal error, or "ready") comes back up
+// another, so that errors found while the manager starts still reach the
+// user's terminal with the right exit status.
+//
+// Go cannot fork a running runtime, so detaching is a re-execution of the
+// same binary with Setsid (immortal's Fork), never setsid on oneself.
+package daemon
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/zdaemon/zdaemon/core/config"
+)
+
+// Descriptors of the hand-off, as seen by the manager.
+const (
+	ConfigFD = 3 // the effective configuration, JSON, until EOF
+	NotifyFD = 4 // start-up messages, one per line, closed when ready
+)
+
+// SpawnSpec says how to start a manager.
+type SpawnSpec struct {
+	// Args are the manager's arguments (after the executable).
+	Args []string
+	// Env is the manager's complete environment.
+	Env []string
+	// Dir is the manager's working directory.
+	Dir string
+	// Credential switches user (only when started by root).
+	Credential *syscall.Credential
+	// Detach starts a new session with stdio on /dev/null; otherwise the
+	// manager shares the caller's terminal and stdio.
+	Detach bool
+}
+
+// Manager is a started manager process.
+type Manager struct {
+	Cmd    *exec.Cmd
+	notify *bufio.Reader
+	nf     *os.File
+}
+
+// Spawn re-executes this binary as a manager and sends it cfg.
+func Spawn(spec SpawnSpec, cfg *config.Config) (*Manager, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find own executable: %w", err)
+	}
+	cfgR, cfgW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("config pipe: %w", err)
+	}
+	defer cfgR.Close()
+	notR, notW, err := os.Pipe()
+	if err != nil {
+		cfgW.Close()
+		return nil, fmt.Errorf("notify pipe: %w", err)
+	}
+	defer notW.Close()
+
+	cmd := exec.Command(exe, spec.Args...)
+	cmd.Env = spec.Env
+	cmd.Dir = spec.Dir
+	cmd.ExtraFiles = []*os.File{cfgR, notW}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: spec.Credential}
+	if spec.Detach {
+		cmd.SysProcAttr.Setsid = true // stdio stays nil: /dev/null
+	} else {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	}
+	if err := cmd.Start(); err != nil {
+		cfgW.Close()
+		notR.Close()
+		return nil, fmt.Errorf("start manager: %w", err)
+	}
+	// The pipe buffer holds any realistic configuration; write after Start
+	// so a huge one cannot deadlock us before the reader exists.
+	werr := json.NewEncoder(cfgW).Encode(cfg)
+	cfgW.Close()
+	if werr != nil {
+		notR.Close()
+		return nil, fmt.Errorf("send configuration to manager: %w", werr)
+	}
+	return &Manager{Cmd: cmd, notify: bufio.NewReader(notR), nf: notR}, nil
+}
+
+// ErrNotReady is returned by Wait when the manager exited without saying
+// it was ready or why not.
+var ErrNotReady = errors.New("daemon manager exited during start-up")
+
+// StartupError is the manager's own account of why it could not start.
+type StartupError struct {
+	Code int // the exit status the manager chose
+	Msg  string
+}
+
+func (e *StartupError) Error() string { return e.Msg }
+
+// Wait reads start-up messages until the manager is ready or has failed.
+// Each warning is passed to warn as it arrives.
+func (m *Manager) Wait(warn func(string)) error {
+	defer m.nf.Close()
+	for {
+		line, err := m.notify.ReadString('\n')
+		if err != nil {
+			return ErrNotReady
+		}
+		kind, text, _ := strings.Cut(strings.TrimSuffix(line, "\n"), " ")
+		switch kind {
+		case "ready":
+			return nil
+		case "warn":
+			warn(unquote(text))
+		case "error":
+			codeText, msg, _ := strings.Cut(text, " ")
+			code, _ := strconv.Atoi(codeText)
+			return &StartupError{Code: code, Msg: unquote(msg)}
+		}
+	}
+}
+
+// Release lets the detached manager live on without us.
+func (m *Manager) Release() error { return m.Cmd.Process.Release() }
+
+func unquote(s string) string {
+	if u, err := strconv.Unquote(s); err == nil {
+		return u
+	}
+	return s
+}
+
+// Notifier is the manager's end of the hand-off. The zero value (no
+// descriptor) discards everything, for a manager started by hand.
+type Notifier struct{ w io.WriteCloser }
+
+// ReadHandoff reads the configuration from ConfigFD and returns it with the
+// notifier on NotifyFD.
+func ReadHandoff() (*config.Config, *Notifier, error) {
+	cf := os.NewFile(ConfigFD, "config")
+	nf := os.NewFile(NotifyFD, "notify")
+	if cf == nil || nf == nil {
+		return nil, nil, errors.New("no hand-off descriptors")
+	}
+	defer cf.Close()
+	syscall.CloseOnExec(NotifyFD)
+	cfg := new(config.Config)
+	if err := json.NewDecoder(cf).Decode(cfg); err != nil {
+		nf.Close()
+		return nil, nil, fmt.Errorf("read configuration from client: %w", err)
+	}
+	return cfg, &Notifier{w: nf}, nil
+}
+
+// Warn passes a warning to the client's terminal.
+func (n *Notifier) Warn(msg string) { n.send("warn " + strconv.Quote(msg)) }
+
+// Fail reports a fatal start-up error and the exit status it causes.
+func (n *Notifier) Fail(code int, msg string) {
+	n.send(fmt.Sprintf("error %d %s", code, strconv.Quote(msg)))
+	n.close()
+}
+
+// Ready tells the client the manager is listening, and ends the hand-off.
+func (n *Notifier) Ready() {
+	n.send("ready")
+	n.close()
+}
+
+func (n *Notifier) send(line string) {
+	if n == nil || n.w == nil {
+		return
+	}
+	_, _ = io.WriteString(n.w, line+"\n") // the client may be gone: not our problem
+}
+
+func (n *Notifier) close() {
+	if n != nil && n.w != nil {
+		n.w.Close()
+		n.w = nil
+	}
+}

@@ -1,0 +1,451 @@
+// Package eventlog is the manager's event log: a log/slog handler that
+// writes records in the original's Python logging format
+// ("------\n2026-11-24T01:54:25 INFO root spawned process pid=13272") to the
+// configured files and streams, and reopens its files for log rotation.
+package eventlog
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/zdaemon/zdaemon/core/config"
+)
+
+// The original's levels as slog levels.
+const (
+	LevelTrace    slog.Level = -8
+	LevelDebug               = slog.LevelDebug // -4
+	LevelBlather  slog.Level = -2
+	LevelInfo                = slog.LevelInfo // 0
+	LevelWarning             = slog.LevelWarn // 4
+	LevelError               = slog.LevelError
+	LevelCritical slog.Level = 12
+)
+
+// levels maps slog levels to Python's names and numbers, highest first.
+var levels = []struct {
+	slog slog.Level
+	name string
+	num  int
+}{
+	{LevelCritical, "CRITICAL", 50},
+	{LevelError, "ERROR", 40},
+	{LevelWarning, "WARNING", 30},
+	{LevelInfo, "INFO", 20},
+	{LevelBlather, "BLATHER", 15},
+	{LevelDebug, "DEBUG", 10},
+	{LevelTrace, "TRACE", 5},
+}
+
+// pyLevel is the Python name and number of an slog level (the nearest
+// level at or below it).
+func pyLevel(l slog.Level) (string, int) {
+	for _, lv := range levels {
+		if l >= lv.slog {
+			return lv.name, lv.num
+		}
+	}
+	return "TRACE", 5
+}
+
+// FromPython maps a Python level threshold (0..50) to an slog threshold: a
+// record passes when its Python number is at least n. 0 passes everything.
+func FromPython(n int) slog.Level {
+	if n <= 0 {
+		return LevelTrace - 1
+	}
+	for i := len(levels) - 1; i >= 0; i-- {
+		if levels[i].num >= n {
+			return levels[i].slog
+		}
+	}
+	return LevelCritical + 1
+}
+
+// target is one destination of the log.
+type target struct {
+	path   string // absolute file path, "" for a stream
+	w      io.Writer
+	f      *os.File
+	level  slog.Level
+	format []piece
+	datefm string
+}
+
+// Log is an open event log.
+type Log struct {
+	mu      sync.Mutex
+	level   slog.Level
+	targets []*target
+	bare    bool // no eventlog configured: warnings as bare messages
+	err     error
+}
+
+// Open opens every target of cfg: files in append mode (relative paths
+// resolved now, so Reopen works after a chdir), "STDOUT" and "STDERR" as
+// the given writers. With cfg nil there is no event log, and records at
+// warning level and above go to stderr as bare messages, as Python's
+// last-resort handler does.
+func Open(cfg *config.EventLog, stdout, stderr io.Writer) (*Log, error) {
+	if cfg == nil {
+		fm, _ := parseFormat("%(message)s")
+		return &Log{level: LevelWarning, bare: true, targets: []*target{{w: stderr, format: fm, level: LevelTrace - 1}}}, nil
+	}
+	l := &Log{level: FromPython(cfg.Level)}
+	for _, lf := range cfg.Logfiles {
+		format := lf.Format
+		if format == "" {
+			format = config.DefaultLogFormat
+		}
+		fm, err := parseFormat(Unescape(format))
+		if err != nil {
+			l.Close()
+			return nil, fmt.Errorf("event log %s: %w", lf.Path, err)
+		}
+		t := &target{level: FromPython(lf.Level), format: fm, datefm: lf.DateFormat}
+		if t.datefm == "" {
+			t.datefm = config.DefaultLogDateFormat
+		}
+		switch lf.Path {
+		case "STDOUT":
+			t.w = stdout
+		case "STDERR":
+			t.w = stderr
+		default:
+			abs, err := filepath.Abs(lf.Path)
+			if err != nil {
+				l.Close()
+				return nil, fmt.Errorf("event log %s: %w", lf.Path, err)
+			}
+			f, err := os.OpenFile(abs, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666)
+			if err != nil {
+				l.Close()
+				return nil, fmt.Errorf("open event log: %w", err)
+			}
+			t.path, t.f, t.w = abs, f, f
+		}
+		l.targets = append(l.targets, t)
+	}
+	return l, nil
+}
+
+// Handler returns the slog handler writing to this log.
+func (l *Log) Handler() slog.Handler { return &handler{log: l} }
+
+// Reopen reopens every file at its path, so that a renamed (rotated) file
+// is recreated: the new file is opened before the old one is closed.
+func (l *Log) Reopen() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var first error
+	for _, t := range l.targets {
+		if t.path == "" {
+			continue
+		}
+		f, err := os.OpenFile(t.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666)
+		if err != nil {
+			if first == nil {
+				first = fmt.Errorf("reopen event log: %w", err)
+			}
+			continue
+		}
+		old := t.f
+		t.f, t.w = f, f
+		old.Close()
+	}
+	return first
+}
+
+// Close closes the files.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, t := range l.targets {
+		if t.f != nil {
+			t.f.Close()
+			t.f = nil
+			t.w = io.Discard
+		}
+	}
+	return nil
+}
+
+// Err is the first write error, if any.
+func (l *Log) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
+// ValidateFormat checks a format's %(name)s placeholders.
+func ValidateFormat(format string) error {
+	_, err := parseFormat(Unescape(format))
+	return err
+}
+
+// Unescape interprets the escapes the original allows in formats.
+func Unescape(s string) string {
+	return strings.NewReplacer(`\n`, "\n", `\t`, "\t", `\r`, "\r", `\b`, "\b", `\f`, "\f").Replace(s)
+}
+
+// --- formatting ---------------------------------------------------------
+
+// piece is literal text or one placeholder.
+type piece struct {
+	lit   string
+	field string // "" for literal text
+	spec  string // printf flags/width/precision
+	conv  byte   // s d f r
+}
+
+var fields = map[string]bool{
+	"name": true, "levelno": true, "levelname": true, "pathname": true, "filename": true,
+	"module": true, "lineno": true, "created": true, "asctime": true, "msecs": true,
+	"relativeCreated": true, "thread": true, "threadName": true, "message": true,
+	"process": true, "processName": true, "funcName": true,
+}
+
+func parseFormat(f string) ([]piece, error) {
+	var out []piece
+	var lit strings.Builder
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' {
+			lit.WriteByte(f[i])
+			continue
+		}
+		if i+1 < len(f) && f[i+1] == '%' {
+			lit.WriteByte('%')
+			i++
+			continue
+		}
+		if i+1 >= len(f) || f[i+1] != '(' {
+			return nil, fmt.Errorf("format %q: '%%' must be followed by '(name)' or '%%'", f)
+		}
+		end := strings.IndexByte(f[i:], ')')
+		if end < 0 {
+			return nil, fmt.Errorf("format %q: unclosed '%%('", f)
+		}
+		name := f[i+2 : i+end]
+		if !fields[name] {
+			return nil, fmt.Errorf("unknown format field %s", strconv.Quote(name))
+		}
+		j := i + end + 1
+		k := j
+		for k < len(f) && strings.IndexByte("-+ #0123456789.", f[k]) >= 0 {
+			k++
+		}
+		if k >= len(f) || strings.IndexByte("sdfr", f[k]) < 0 {
+			return nil, fmt.Errorf("format %q: field %s needs a conversion (s, d, f or r)", f, name)
+		}
+		if lit.Len() > 0 {
+			out = append(out, piece{lit: lit.String()})
+			lit.Reset()
+		}
+		out = append(out, piece{field: name, spec: f[j:k], conv: f[k]})
+		i = k
+	}
+	if lit.Len() > 0 {
+		out = append(out, piece{lit: lit.String()})
+	}
+	return out, nil
+}
+
+var start = time.Now()
+
+// render formats one record for a target.
+func (t *target) render(buf *bytes.Buffer, r slog.Record, msg string) {
+	name, num := pyLevel(r.Level)
+	for _, p := range t.format {
+		if p.field == "" {
+			buf.WriteString(p.lit)
+			continue
+		}
+		var v any
+		switch p.field {
+		case "name", "module", "funcName", "threadName", "processName":
+			v = "root"
+			if p.field == "threadName" {
+				v = "MainThread"
+			}
+			if p.field == "processName" {
+				v = "MainProcess"
+			}
+		case "levelno":
+			v = num
+		case "levelname":
+			v = name
+		case "pathname", "filename":
+			v = "zdaemon"
+		case "lineno", "thread":
+			v = 0
+		case "created":
+			v = float64(r.Time.UnixMicro()) / 1e6
+		case "asctime":
+			v = strftime(r.Time, t.datefm)
+		case "msecs":
+			v = r.Time.Nanosecond() / 1e6
+		case "relativeCreated":
+			v = float64(r.Time.Sub(start).Microseconds()) / 1e3
+		case "message":
+			v = msg
+		case "process":
+			v = os.Getpid()
+		}
+		conv := p.conv
+		if conv == 'r' {
+			conv = 's'
+		}
+		if conv == 'd' {
+			if f, ok := v.(float64); ok {
+				v = int(f)
+			}
+		}
+		if conv == 'f' {
+			if n, ok := v.(int); ok {
+				v = float64(n)
+			}
+		}
+		if _, isStr := v.(string); isStr && conv != 's' {
+			conv = 's'
+		}
+		fmt.Fprintf(buf, "%"+p.spec+string(conv), v)
+	}
+	buf.WriteByte('\n')
+}
+
+// strftime formats t with the C directives Python's logging uses.
+func strftime(t time.Time, f string) string {
+	var b strings.Builder
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' || i+1 >= len(f) {
+			b.WriteByte(f[i])
+			continue
+		}
+		i++
+		switch f[i] {
+		case 'Y':
+			fmt.Fprintf(&b, "%04d", t.Year())
+		case 'y':
+			fmt.Fprintf(&b, "%02d", t.Year()%100)
+		case 'm':
+			fmt.Fprintf(&b, "%02d", int(t.Month()))
+		case 'd':
+			fmt.Fprintf(&b, "%02d", t.Day())
+		case 'H':
+			fmt.Fprintf(&b, "%02d", t.Hour())
+		case 'I':
+			fmt.Fprintf(&b, "%02d", (t.Hour()+11)%12+1)
+		case 'M':
+			fmt.Fprintf(&b, "%02d", t.Minute())
+		case 'S':
+			fmt.Fprintf(&b, "%02d", t.Second())
+		case 'p':
+			b.WriteString(t.Format("PM"))
+		case 'b':
+			b.WriteString(t.Format("Jan"))
+		case 'B':
+			b.WriteString(t.Format("January"))
+		case 'a':
+			b.WriteString(t.Format("Mon"))
+		case 'A':
+			b.WriteString(t.Format("Monday"))
+		case 'j':
+			fmt.Fprintf(&b, "%03d", t.YearDay())
+		case 'z':
+			b.WriteString(t.Format("-0700"))
+		case 'Z':
+			b.WriteString(t.Format("MST"))
+		case '%':
+			b.WriteByte('%')
+		default:
+			b.WriteByte('%')
+			b.WriteByte(f[i])
+		}
+	}
+	return b.String()
+}
+
+// --- slog.Handler -------------------------------------------------------
+
+type handler struct {
+	log    *Log
+	prefix string // group prefix for attrs
+	attrs  string // pre-formatted attrs
+}
+
+func (h *handler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.log.level }
+
+func (h *handler) Handle(_ context.Context, r slog.Record) error {
+	if r.Level < h.log.level {
+		return nil
+	}
+	var msg strings.Builder
+	msg.WriteString(r.Message)
+	msg.WriteString(h.attrs)
+	r.Attrs(func(a slog.Attr) bool {
+		writeAttr(&msg, h.prefix, a)
+		return true
+	})
+	l := h.log
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var buf bytes.Buffer
+	for _, t := range l.targets {
+		if r.Level < t.level {
+			continue
+		}
+		buf.Reset()
+		t.render(&buf, r, msg.String())
+		if _, err := t.w.Write(buf.Bytes()); err != nil && l.err == nil {
+			l.err = fmt.Errorf("write event log %s: %w", t.path, err)
+		}
+	}
+	return nil
+}
+
+func writeAttr(b *strings.Builder, prefix string, a slog.Attr) {
+	a.Value = a.Value.Resolve()
+	if a.Equal(slog.Attr{}) {
+		return
+	}
+	if a.Value.Kind() == slog.KindGroup {
+		p := prefix
+		if a.Key != "" {
+			p += a.Key + "."
+		}
+		for _, ga := range a.Value.Group() {
+			writeAttr(b, p, ga)
+		}
+		return
+	}
+	v := a.Value.String()
+	if v == "" || strings.ContainsAny(v, " \"=\n") {
+		v = strconv.Quote(v)
+	}
+	b.WriteString(" " + prefix + a.Key + "=" + v)
+}
+
+func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
+	var b strings.Builder
+	b.WriteString(h.attrs)
+	for _, a := range as {
+		writeAttr(&b, h.prefix, a)
+	}
+	return &handler{log: h.log, prefix: h.prefix, attrs: b.String()}
+}
+
+func (h *handler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return h
+	}
+	return &handler{log: h.log, prefix: h.prefix + name + ".", attrs: h.attrs}
+}

@@ -1,0 +1,471 @@
+// Package manager is the supervisor: the state machine that starts the
+// program, restarts it with back-off, stops it on request and answers the
+// control protocol's commands.
+//
+// One goroutine (Run) owns every piece of state. Everything else talks to it
+// through channels: control requests carry a reply channel, the child's exit
+// arrives on its Done channel, timers and shutdown signals are events too.
+// The (state, event) → action mapping is the table in table.go. An idle
+// manager blocks in a single select and wakes up for nothing.
+//
+// The manager depends only on the small interfaces it defines (Starter,
+// Proc), so its logic is tested against fakes with fake time.
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strconv"
+	"syscall"
+	"time"
+	"unicode"
+
+	"github.com/zdaemon/zdaemon/core/backoff"
+	"github.com/zdaemon/zdaemon/core/child"
+	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/eventlog"
+)
+
+// Proc is a running program as the manager sees it.
+type Proc interface {
+	Pid() int
+	// Done delivers the exit status once.
+	Done() <-chan child.ExitStatus
+	// Signal sends sig to the program, or to its process group.
+	Signal(sig syscall.Signal, group bool) error
+}
+
+// Starter starts the program.
+type Starter interface {
+	Start() (Proc, error)
+}
+
+// StarterFunc adapts a function to Starter.
+type StarterFunc func() (Proc, error)
+
+// Start calls f.
+func (f StarterFunc) Start() (Proc, error) { return f() }
+
+// State is the supervisor's state.
+type State int
+
+// The states. Stopped is the state before the first start.
+const (
+	Stopped  State = iota // nothing started yet
+	Starting              // spawned, within the start grace period
+	Running               // up
+	Stopping              // SIGTERM sent, waiting for the exit (then SIGKILL)
+	Backoff               // waiting to restart after a crash
+	Exiting               // the manager is done
+	numStates
+)
+
+var stateNames = [numStates]string{"stopped", "starting", "running", "stopping", "backoff", "exiting"}
+
+func (s State) String() string {
+	if s < 0 || s >= numStates {
+		return "state(" + strconv.Itoa(int(s)) + ")"
+	}
+	return stateNames[s]
+}
+
+// Options are the manager's collaborators beyond its configuration.
+type Options struct {
+	Logger *slog.Logger
+	// Reopen reopens the event log and transcript (reopen_transcript).
+	Reopen func() error
+	// BeforeExit runs in the loop when the manager decides to exit, before
+	// waiting clients get their replies: the place to close the control
+	// socket so that a new manager can start at once.
+	BeforeExit func()
+	// Filename is reported in status (the resolved program path).
+	Filename string
+}
+
+// Manager supervises one program.
+type Manager struct {
+	cfg     *config.Config
+	starter Starter
+	opts    Options
+	log     *slog.Logger
+	policy  backoff.Policy
+
+	requests chan request
+	shutdown chan os.Signal
+
+	// Owned by the Run goroutine.
+	state      State
+	shouldBeUp bool
+	proc       Proc
+	lastStart  time.Time
+	gov        backoff.State
+	timer      *time.Timer
+	timerC     <-chan time.Time
+	deadline   time.Time // when timerC fires, for status "delay"
+	exitCode   int
+	waiters    []*waiter
+}
+
+// New returns a manager for cfg. Call Run to start supervising.
+func New(cfg *config.Config, starter Starter, opts Options) *Manager {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Manager{
+		cfg:        cfg,
+		starter:    starter,
+		opts:       opts,
+		log:        logger,
+		policy:     backoff.Policy{Limit: cfg.BackoffLimit, Forever: cfg.Forever},
+		requests:   make(chan request),
+		shutdown:   make(chan os.Signal, 1),
+		shouldBeUp: true,
+	}
+}
+
+// Run supervises until the manager has nothing left to do: the program was
+// stopped, exited with one of the exit codes, crashed too often, or the
+// manager was told to shut down and the program is gone. It returns the
+// manager's exit status.
+func (m *Manager) Run(ctx context.Context) int {
+	m.log.Info("daemon manager started")
+	m.apply(evStart, nil)
+	for m.state != Exiting {
+		var done <-chan child.ExitStatus
+		if m.proc != nil {
+			done = m.proc.Done()
+		}
+		select {
+		case r := <-m.requests:
+			m.handle(r)
+		case st := <-done:
+			m.apply(evExit, st)
+		case <-m.timerC:
+			m.timerC = nil
+			m.deadline = time.Time{}
+			m.apply(evTimer, nil)
+		case sig := <-m.shutdown:
+			m.apply(evShutdown, sig)
+		case <-ctx.Done():
+			m.apply(evShutdown, nil)
+		}
+		m.notifyWaiters()
+	}
+	m.disarm()
+	m.log.Info("Exiting")
+	return m.exitCode
+}
+
+// Shutdown asks the manager to stop the program and exit, as on SIGTERM.
+func (m *Manager) Shutdown(sig os.Signal) {
+	select {
+	case m.shutdown <- sig:
+	default:
+	}
+}
+
+// State returns the current state; for tests, through the loop.
+func (m *Manager) State() State {
+	var s State
+	m.call(context.Background(), func() { s = m.state })
+	return s
+}
+
+// --- transitions --------------------------------------------------------
+
+// spawn starts the program and enters Starting; a failure to exec counts as
+// an exit with status 127, as in the original.
+func (m *Manager) spawn() {
+	m.disarm()
+	m.lastStart = time.Now()
+	p, err := m.starter.Start()
+	if err != nil {
+		m.log.Error(err.Error())
+		m.state = Starting
+		m.crashed(nil, child.ExitStatus{Code: 127})
+		return
+	}
+	m.proc = p
+	m.log.Info(fmt.Sprintf("spawned process pid=%d", p.Pid()))
+	m.state = Starting
+	m.arm(m.cfg.StartGrace)
+}
+
+// crashed handles an exit that nobody asked for: governor first, then the
+// exit codes, as the original.
+func (m *Manager) crashed(p Proc, st child.ExitStatus) {
+	pid := 0
+	if p != nil {
+		pid = p.Pid()
+	}
+	m.proc = nil
+	dec, gov := m.policy.Next(m.gov, time.Since(m.lastStart))
+	m.gov = gov
+	if dec.GiveUp {
+		m.log.Log(context.Background(), eventlog.LevelCritical, "restarting too frequently; quit")
+		m.exit(1)
+		return
+	}
+	if dec.Delay > 0 {
+		m.log.Info(fmt.Sprintf("sleep %d to avoid rapid restarts", int(dec.Delay/time.Second)))
+	}
+	code := st.Code
+	if slices.Contains(m.cfg.ExitCodes, code) {
+		m.log.Info(fmt.Sprintf("pid %d: %s; exiting now", pid, st))
+		if code < 0 {
+			code = 255
+		}
+		m.exit(code)
+		return
+	}
+	m.log.Info(fmt.Sprintf("pid %d: %s", pid, st))
+	if dec.Delay == 0 {
+		m.spawn()
+		return
+	}
+	m.state = Backoff
+	m.arm(dec.Delay)
+}
+
+// terminate sends SIGTERM and arms the stop timeout.
+func (m *Manager) terminate() {
+	m.signal(syscall.SIGTERM)
+	m.state = Stopping
+	m.disarm()
+	if m.cfg.StopTimeout > 0 {
+		m.arm(m.cfg.StopTimeout)
+	}
+}
+
+func (m *Manager) signal(sig syscall.Signal) {
+	if m.proc == nil {
+		return
+	}
+	if err := m.proc.Signal(sig, m.cfg.SignalGroup); err != nil {
+		m.log.Warn(fmt.Sprintf("send %v to pid %d: %v", sig, m.proc.Pid(), err))
+	}
+}
+
+func (m *Manager) exit(code int) {
+	m.exitCode = code
+	m.state = Exiting
+	m.disarm()
+	if m.opts.BeforeExit != nil {
+		m.opts.BeforeExit()
+	}
+}
+
+func (m *Manager) arm(d time.Duration) {
+	m.disarm()
+	if m.timer == nil {
+		m.timer = time.NewTimer(d)
+	} else {
+		m.timer.Reset(d)
+	}
+	m.timerC = m.timer.C
+	m.deadline = time.Now().Add(d)
+}
+
+func (m *Manager) disarm() {
+	if m.timer != nil {
+		m.timer.Stop()
+	}
+	m.timerC = nil
+	m.deadline = time.Time{}
+}
+
+// --- control requests ---------------------------------------------------
+
+type request struct {
+	ctx context.Context
+	fn  func()
+	ok  chan struct{}
+}
+
+// call runs fn on the loop goroutine. It returns false when the manager
+// has exited or ctx ended first.
+func (m *Manager) call(ctx context.Context, fn func()) bool {
+	r := request{ctx: ctx, fn: fn, ok: make(chan struct{})}
+	select {
+	case m.requests <- r:
+	case <-ctx.Done():
+		return false
+	}
+	select {
+	case <-r.ok:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (m *Manager) handle(r request) {
+	r.fn()
+	close(r.ok)
+}
+
+// status builds the status reply; loop goroutine only.
+func (m *Manager) status() control.Status {
+	s := control.Status{
+		Running:      m.proc != nil,
+		Now:          time.Now(),
+		ShouldBeUp:   m.shouldBeUp,
+		Delay:        m.deadline,
+		Backoff:      m.gov.Backoff,
+		LastTime:     m.lastStart,
+		Manager:      os.Getpid(),
+		BackoffLimit: m.cfg.BackoffLimit,
+		Filename:     m.opts.Filename,
+		Args:         m.cfg.Program,
+	}
+	if m.proc != nil {
+		s.Application = m.proc.Pid()
+	}
+	return s
+}
+
+// Serve answers one control-protocol request. It implements
+// control.Handler; replies are the original's texts.
+func (m *Manager) Serve(ctx context.Context, req control.Request) string {
+	switch req.Name {
+	case "status":
+		return m.query(ctx, func() string { return m.status().Format() })
+	case "start":
+		return m.query(ctx, func() string { return m.apply(evStart, nil) })
+	case "stop":
+		return m.query(ctx, func() string { return m.apply(evStop, nil) })
+	case "restart":
+		return m.query(ctx, func() string { return m.apply(evRestart, nil) })
+	case "kill":
+		arg := "15"
+		if len(req.Args) > 0 {
+			arg = req.Args[0]
+		}
+		n, err := strconv.Atoi(arg)
+		if err != nil {
+			return fmt.Sprintf("Bad signal %s", pyRepr(arg))
+		}
+		return m.query(ctx, func() string { return m.kill(n) })
+	case "reopen_transcript":
+		return m.query(ctx, func() string {
+			if m.opts.Reopen != nil {
+				if err := m.opts.Reopen(); err != nil {
+					m.log.Error(fmt.Sprintf("reopen: %v", err))
+				}
+			}
+			return ""
+		})
+	case "await":
+		return m.await(ctx, req.Args)
+	}
+	return fmt.Sprintf("Unknown command '%s'; 'help' for a list", req.Name)
+}
+
+// query runs fn on the loop and returns its reply; "" when the manager is
+// gone.
+func (m *Manager) query(ctx context.Context, fn func() string) string {
+	var reply string
+	m.call(ctx, func() { reply = fn() })
+	return reply
+}
+
+func (m *Manager) kill(n int) string {
+	if m.proc == nil {
+		return "Application not running"
+	}
+	if err := m.proc.Signal(syscall.Signal(n), false); err != nil {
+		return fmt.Sprintf("Kill %d failed: %s", n, errnoText(err))
+	}
+	return fmt.Sprintf("Signal %d sent", n)
+}
+
+// --- await: the event-driven replacement for polling --------------------
+
+// waiter is a client blocked in "await" until cond holds.
+type waiter struct {
+	cond  func() bool
+	reply chan string
+}
+
+// await implements "await up [PID]" (the program is up and its pid is not
+// PID) and "await down" (no program is running). The reply is the status
+// text once the condition holds, or "" if the manager exits first.
+func (m *Manager) await(ctx context.Context, args []string) string {
+	if len(args) == 0 || (args[0] != "up" && args[0] != "down") {
+		return "Usage: await up [PID] | await down"
+	}
+	exclude := 0
+	if args[0] == "up" && len(args) > 1 {
+		n, err := strconv.Atoi(args[1])
+		if err != nil {
+			return fmt.Sprintf("Bad pid %s", pyRepr(args[1]))
+		}
+		exclude = n
+	}
+	w := &waiter{reply: make(chan string, 1)}
+	if args[0] == "up" {
+		w.cond = func() bool { return m.state == Running && m.proc != nil && m.proc.Pid() != exclude }
+	} else {
+		w.cond = func() bool { return m.proc == nil }
+	}
+	if !m.call(ctx, func() {
+		m.waiters = append(m.waiters, w)
+		m.notifyWaiters()
+	}) {
+		return ""
+	}
+	select {
+	case s := <-w.reply:
+		return s
+	case <-ctx.Done():
+		return ""
+	}
+}
+
+// notifyWaiters answers every waiter whose condition holds; when the
+// manager is exiting, the rest get "" (their connection just closes).
+func (m *Manager) notifyWaiters() {
+	if len(m.waiters) == 0 {
+		return
+	}
+	var status string
+	kept := m.waiters[:0]
+	for _, w := range m.waiters {
+		switch {
+		case w.cond():
+			if status == "" {
+				status = m.status().Format()
+			}
+			w.reply <- status
+		case m.state == Exiting:
+			w.reply <- ""
+		default:
+			kept = append(kept, w)
+		}
+	}
+	clear(m.waiters[len(kept):])
+	m.waiters = kept
+}
+
+// --- small helpers ------------------------------------------------------
+
+func pyRepr(s string) string { return control.ReprString(s) }
+
+// errnoText renders an error as Python's OSError does: "[Errno 22] Invalid argument".
+func errnoText(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		msg := []rune(errno.Error())
+		if len(msg) > 0 {
+			msg[0] = unicode.ToUpper(msg[0])
+		}
+		return fmt.Sprintf("[Errno %d] %s", int(errno), string(msg))
+	}
+	return err.Error()
+}

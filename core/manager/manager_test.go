@@ -1,0 +1,492 @@
+package manager
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/zdaemon/zdaemon/core/child"
+	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/core/control"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fakeProc is a program under the test's control.
+type fakeProc struct {
+	pid  int
+	done chan child.ExitStatus
+	f    *fakeStarter
+
+	mu      sync.Mutex
+	signals []syscall.Signal
+	exited  bool
+}
+
+func (p *fakeProc) Pid() int                       { return p.pid }
+func (p *fakeProc) Done() <-chan child.ExitStatus { return p.done }
+
+func (p *fakeProc) Signal(sig syscall.Signal, group bool) error {
+	p.mu.Lock()
+	p.signals = append(p.signals, sig)
+	p.mu.Unlock()
+	if sig == syscall.SIGKILL || (sig == syscall.SIGTERM && !p.f.ignoreTERM) {
+		p.exit(child.ExitStatus{Code: -1, Signal: sig})
+	}
+	return nil
+}
+
+func (p *fakeProc) exit(st child.ExitStatus) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.exited {
+		return
+	}
+	p.exited = true
+	p.done <- st
+	close(p.done)
+}
+
+func (p *fakeProc) got() []syscall.Signal {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]syscall.Signal(nil), p.signals...)
+}
+
+// fakeStarter hands out fakeProcs; each may exit after a fixed life.
+type fakeStarter struct {
+	mu         sync.Mutex
+	procs      []*fakeProc
+	starts     []time.Time
+	life       time.Duration // 0 = runs until signalled
+	code       int
+	ignoreTERM bool
+	failExec   bool
+}
+
+func (f *fakeStarter) Start() (Proc, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.starts = append(f.starts, time.Now())
+	if f.failExec {
+		return nil, syscall.ENOENT
+	}
+	p := &fakeProc{pid: 100 + len(f.procs), done: make(chan child.ExitStatus, 1), f: f}
+	f.procs = append(f.procs, p)
+	if f.life > 0 {
+		time.AfterFunc(f.life, func() { p.exit(child.ExitStatus{Code: f.code}) })
+	}
+	return p, nil
+}
+
+func (f *fakeStarter) startTimes() []time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []time.Duration
+	for _, s := range f.starts {
+		out = append(out, s.Sub(f.starts[0]))
+	}
+	return out
+}
+
+func (f *fakeStarter) last() *fakeProc {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.procs[len(f.procs)-1]
+}
+
+func testConfig(mod func(*config.Config)) *config.Config {
+	cfg := config.Default()
+	cfg.Program = []string{"prog"}
+	if mod != nil {
+		mod(cfg)
+	}
+	return cfg
+}
+
+// run starts a manager in the bubble and returns a function that waits
+// for its exit code.
+func run(t *testing.T, cfg *config.Config, f *fakeStarter) (*Manager, func() int) {
+	t.Helper()
+	m := New(cfg, f, Options{})
+	codec := make(chan int, 1)
+	go func() { codec <- m.Run(context.Background()) }()
+	return m, func() int { return <-codec }
+}
+
+func req(m *Manager, line string) string {
+	f := strings.Fields(line)
+	return m.Serve(context.Background(), control.Request{Line: line, Name: f[0], Args: f[1:]})
+}
+
+func TestStartGraceThenRunning(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeStarter{}
+		m, wait := run(t, testConfig(nil), f)
+		synctest.Wait()
+		if s := m.State(); s != Starting {
+			t.Fatalf("state %v, want starting", s)
+		}
+		time.Sleep(config.DefaultStartGrace)
+		synctest.Wait()
+		if s := m.State(); s != Running {
+			t.Fatalf("state %v, want running", s)
+		}
+		if got := req(m, "start"); got != "Application already started" {
+			t.Fatalf("start: %q", got)
+		}
+		if got := req(m, "stop"); got != "Sent SIGTERM" {
+			t.Fatalf("stop: %q", got)
+		}
+		if code := wait(); code != 0 {
+			t.Fatalf("exit code %d", code)
+		}
+	})
+}
+
+func TestBackoffTimeline(t *testing.T) {
+	tests := []struct {
+		name    string
+		limit   int
+		forever bool
+		starts  []time.Duration // relative start times to observe
+		code    int
+	}{
+		{"limit 4 gives up after four starts", 4, false, secsList(0, 1, 3, 6), 1},
+		{"limit 3 forever keeps the delay at 3", 3, true, secsList(0, 1, 3, 6, 9, 12), -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := &fakeStarter{life: time.Millisecond, code: 1}
+				cfg := testConfig(func(c *config.Config) { c.BackoffLimit = tt.limit; c.Forever = tt.forever })
+				m, wait := run(t, cfg, f)
+				last := tt.starts[len(tt.starts)-1]
+				time.Sleep(last + 100*time.Millisecond)
+				synctest.Wait()
+				got := f.startTimes()
+				if len(got) < len(tt.starts) {
+					t.Fatalf("starts %v, want %v", got, tt.starts)
+				}
+				for i, want := range tt.starts {
+					if d := got[i] - want; d < 0 || d > time.Duration(i)*2*time.Millisecond {
+						t.Fatalf("start %d at %v, want %v (all %v)", i, got[i], want, got)
+					}
+				}
+				if tt.code >= 0 {
+					if code := wait(); code != tt.code {
+						t.Fatalf("exit code %d, want %d", code, tt.code)
+					}
+					if len(got) != len(tt.starts) {
+						t.Fatalf("starts %v, want exactly %v", got, tt.starts)
+					}
+					return
+				}
+				if s := m.State(); s != Backoff && s != Starting {
+					t.Fatalf("state %v", s)
+				}
+				req(m, "stop")
+				if code := wait(); code != 0 {
+					t.Fatalf("exit code %d", code)
+				}
+			})
+		})
+	}
+}
+
+func secsList(ns ...int) []time.Duration {
+	out := make([]time.Duration, len(ns))
+	for i, n := range ns {
+		out[i] = time.Duration(n) * time.Second
+	}
+	return out
+}
+
+func TestExitCodes(t *testing.T) {
+	tests := []struct {
+		name      string
+		exitCodes []int
+		code      int
+		wantExit  int
+		restarted bool
+	}{
+		{"0 is fatal by default", []int{0, 2}, 0, 0, false},
+		{"2 is fatal by default", []int{0, 2}, 2, 2, false},
+		{"3 restarts by default", []int{0, 2}, 3, -1, true},
+		{"custom list", []int{3}, 3, 3, false},
+		{"empty list restarts 0", []int{}, 0, -1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				// The program lives longer than the backoff limit, so the
+				// governor does not interfere.
+				f := &fakeStarter{life: 3 * time.Second, code: tt.code}
+				cfg := testConfig(func(c *config.Config) { c.BackoffLimit = 2; c.ExitCodes = tt.exitCodes })
+				m, wait := run(t, cfg, f)
+				time.Sleep(3*time.Second + time.Millisecond)
+				synctest.Wait()
+				if tt.restarted {
+					if n := len(f.startTimes()); n != 2 {
+						t.Fatalf("%d starts, want 2", n)
+					}
+					req(m, "stop")
+					if code := wait(); code != 0 {
+						t.Fatalf("exit %d", code)
+					}
+					return
+				}
+				if code := wait(); code != tt.wantExit {
+					t.Fatalf("exit %d, want %d", code, tt.wantExit)
+				}
+			})
+		})
+	}
+}
+
+func TestGovernorBeforeExitCodes(t *testing.T) {
+	// As the original: a quick exit 0 under backoff-limit 1 quits with 1.
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeStarter{life: time.Millisecond, code: 0}
+		_, wait := run(t, testConfig(func(c *config.Config) { c.BackoffLimit = 1 }), f)
+		if code := wait(); code != 1 {
+			t.Fatalf("exit %d, want 1", code)
+		}
+	})
+}
+
+func TestStopTimeoutEscalates(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeStarter{ignoreTERM: true}
+		m, wait := run(t, testConfig(func(c *config.Config) { c.StopTimeout = 5 * time.Second }), f)
+		time.Sleep(time.Second)
+		start := time.Now()
+		if got := req(m, "stop"); got != "Sent SIGTERM" {
+			t.Fatalf("stop: %q", got)
+		}
+		if code := wait(); code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+		if d := time.Since(start); d != 5*time.Second {
+			t.Fatalf("stopped after %v, want 5s", d)
+		}
+		got := f.last().got()
+		want := []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL, syscall.SIGKILL} // TERM, KILL, then the group clean-up
+		if len(got) != len(want) {
+			t.Fatalf("signals %v, want %v", got, want)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("signals %v, want %v", got, want)
+			}
+		}
+	})
+}
+
+func TestStopTimeoutZeroNeverKills(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeStarter{ignoreTERM: true}
+		m, wait := run(t, testConfig(func(c *config.Config) { c.StopTimeout = 0 }), f)
+		synctest.Wait()
+		req(m, "stop")
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if s := m.State(); s != Stopping {
+			t.Fatalf("state %v after an hour, want stopping", s)
+		}
+		if got := f.last().got(); len(got) != 1 {
+			t.Fatalf("signals %v, want only SIGTERM", got)
+		}
+		f.last().exit(child.ExitStatus{Code: 0})
+		if code := wait(); code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+	})
+}
+
+func TestRestartSpawnsNewPid(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeStarter{}
+		m, wait := run(t, testConfig(nil), f)
+		time.Sleep(time.Second)
+		if got := req(m, "restart"); got != "Sent SIGTERM; will restart later" {
+			t.Fatalf("restart: %q", got)
+		}
+		synctest.Wait()
+		st, _ := control.ParseStatus(req(m, "status"))
+		if st.Application != 101 {
+			t.Fatalf("application %d, want 101", st.Application)
+		}
+		req(m, "stop")
+		wait()
+	})
+}
+
+func TestStartCutsBackoffShort(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeStarter{life: time.Millisecond, code: 1}
+		m, wait := run(t, testConfig(nil), f)
+		time.Sleep(10 * time.Millisecond)
+		synctest.Wait()
+		if s := m.State(); s != Backoff {
+			t.Fatalf("state %v, want backoff", s)
+		}
+		f.mu.Lock()
+		f.life = 0
+		f.mu.Unlock()
+		if got := req(m, "start"); got != "Application started" {
+			t.Fatalf("start: %q", got)
+		}
+		if n := len(f.startTimes()); n != 2 {
+			t.Fatalf("%d starts, want 2", n)
+		}
+		req(m, "stop")
+		wait()
+	})
+}
+
+func TestKillThenStopDoesNotRespawn(t *testing.T) {
+	// Issue #13 of the original: stop during back-off ends the manager.
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeStarter{}
+		m, wait := run(t, testConfig(nil), f)
+		time.Sleep(10 * time.Millisecond)
+		f.last().exit(child.ExitStatus{Code: -1, Signal: syscall.SIGTERM})
+		synctest.Wait()
+		if got := req(m, "stop"); got != "Application already stopped" {
+			t.Fatalf("stop: %q", got)
+		}
+		if code := wait(); code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+		if n := len(f.startTimes()); n != 1 {
+			t.Fatalf("%d starts, want 1", n)
+		}
+	})
+}
+
+func TestExecFailureCountsAs127(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeStarter{failExec: true}
+		_, wait := run(t, testConfig(func(c *config.Config) { c.BackoffLimit = 2 }), f)
+		if code := wait(); code != 1 {
+			t.Fatalf("exit %d, want 1 (restarting too frequently)", code)
+		}
+		if n := len(f.startTimes()); n != 2 {
+			t.Fatalf("%d starts, want 2", n)
+		}
+	})
+}
+
+func TestShutdownStopsProgram(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeStarter{}
+		m, wait := run(t, testConfig(nil), f)
+		synctest.Wait()
+		m.Shutdown(syscall.SIGTERM)
+		if code := wait(); code != 1 {
+			t.Fatalf("exit %d, want 1", code)
+		}
+		if got := f.last().got(); len(got) == 0 || got[0] != syscall.SIGTERM {
+			t.Fatalf("program got %v, want SIGTERM first", got)
+		}
+	})
+}
+
+func TestAwait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeStarter{}
+		m, wait := run(t, testConfig(nil), f)
+		up := make(chan string, 1)
+		go func() { up <- req(m, "await up 0") }()
+		synctest.Wait()
+		select {
+		case <-up:
+			t.Fatal("await up answered during the start grace period")
+		default:
+		}
+		time.Sleep(config.DefaultStartGrace)
+		st, ok := control.ParseStatus(<-up)
+		if !ok || st.Application != 100 {
+			t.Fatalf("await up: %+v", st)
+		}
+		down := make(chan string, 1)
+		go func() { down <- req(m, "await down") }()
+		synctest.Wait()
+		req(m, "stop")
+		if st, _ := control.ParseStatus(<-down); st.Application != 0 {
+			t.Fatalf("await down: %+v", st)
+		}
+		wait()
+		// A manager that has exited answers nothing.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if got := m.Serve(ctx, control.Request{Name: "status"}); got != "" {
+			t.Fatalf("status after exit: %q", got)
+		}
+	})
+}
+
+func TestAwaitUpGetsNothingWhenManagerQuits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeStarter{life: time.Millisecond, code: 1}
+		m, wait := run(t, testConfig(func(c *config.Config) { c.BackoffLimit = 2 }), f)
+		got := req(m, "await up 0")
+		if got != "" {
+			t.Fatalf("await up: %q, want empty (manager gave up)", got)
+		}
+		wait()
+	})
+}
+
+func TestControlReplies(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeStarter{}
+		m, wait := run(t, testConfig(nil), f)
+		synctest.Wait()
+		for _, tc := range []struct{ line, want string }{
+			{"bogus", "Unknown command 'bogus'; 'help' for a list"},
+			{"STATUS", "Unknown command 'STATUS'; 'help' for a list"},
+			{"kill abc", "Bad signal 'abc'"},
+			{"reopen_transcript", ""},
+			{"await sideways", "Usage: await up [PID] | await down"},
+		} {
+			if got := req(m, tc.line); got != tc.want {
+				t.Errorf("%q: got %q, want %q", tc.line, got, tc.want)
+			}
+		}
+		req(m, "stop")
+		wait()
+	})
+}
+
+func TestTableIsTotalWhereItMatters(t *testing.T) {
+	// Every state that can hold a program must handle its exit and every
+	// state must handle the control commands.
+	for s := State(0); s < numStates; s++ {
+		for _, ev := range []Event{evStart, evStop, evRestart} {
+			if table[s][ev] == nil {
+				t.Errorf("state %v has no action for %v", s, ev)
+			}
+		}
+	}
+	for _, s := range []State{Starting, Running, Stopping} {
+		if table[s][evExit] == nil || table[s][evShutdown] == nil {
+			t.Errorf("state %v does not handle exit and shutdown", s)
+		}
+	}
+	for _, s := range []State{Starting, Stopping, Backoff} {
+		if table[s][evTimer] == nil {
+			t.Errorf("state %v arms a timer but does not handle it", s)
+		}
+	}
+	if State(99).String() != "state(99)" || Running.String() != "running" || evTimer.String() != "timer" {
+		t.Error("names")
+	}
+}

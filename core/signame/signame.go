@@ -1,0 +1,132 @@
+// Package signame names and parses signals the way the original zdaemon
+// does on Linux: the client's "kill" argument rules, the client's canonical
+// names ("signal SIGIO sent") and the manager's ("terminated by SIGPOLL").
+package signame
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"unicode"
+)
+
+// names are Python's underscore-free signal names on Linux.
+var names = map[string]syscall.Signal{
+	"SIGABRT": 6, "SIGALRM": 14, "SIGBUS": 7, "SIGCHLD": 17, "SIGCLD": 17, "SIGCONT": 18,
+	"SIGFPE": 8, "SIGHUP": 1, "SIGILL": 4, "SIGINT": 2, "SIGIO": 29, "SIGIOT": 6,
+	"SIGKILL": 9, "SIGPIPE": 13, "SIGPOLL": 29, "SIGPROF": 27, "SIGPWR": 30, "SIGQUIT": 3,
+	"SIGRTMAX": 64, "SIGRTMIN": 34, "SIGSEGV": 11, "SIGSTKFLT": 16, "SIGSTOP": 19,
+	"SIGSYS": 31, "SIGTERM": 15, "SIGTRAP": 5, "SIGTSTP": 20, "SIGTTIN": 21, "SIGTTOU": 22,
+	"SIGURG": 23, "SIGUSR1": 10, "SIGUSR2": 12, "SIGVTALRM": 26, "SIGWINCH": 28,
+	"SIGXCPU": 24, "SIGXFSZ": 25,
+}
+
+// clientNames maps a number to the alphabetically first name.
+var clientNames = func() map[syscall.Signal]string {
+	keys := make([]string, 0, len(names))
+	for k := range names {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	m := make(map[syscall.Signal]string)
+	for _, k := range keys {
+		if _, ok := m[names[k]]; !ok {
+			m[names[k]] = k
+		}
+	}
+	return m
+}()
+
+// managerOverrides are where the manager's table differs from the client's.
+var managerOverrides = map[syscall.Signal]string{29: "SIGPOLL"}
+
+// nsig is Linux's NSIG as Python sees it.
+const nsig = 65
+
+// Parse parses a kill argument as the original client does, with one
+// deliberate change: a leading '-' on a number is accepted ("-9" is 9), as
+// kill(1) users expect. The error text is "invalid signal '<arg>'".
+func Parse(arg string) (syscall.Signal, error) {
+	bad := fmt.Errorf("invalid signal %s", pyRepr(arg))
+	if n, ok := pyInt(arg); ok {
+		if n < 0 {
+			n = -n
+		}
+		if n >= nsig {
+			return 0, bad
+		}
+		if _, ok := clientNames[syscall.Signal(n)]; !ok {
+			return 0, bad
+		}
+		return syscall.Signal(n), nil
+	}
+	if strings.Contains(arg, "_") {
+		return 0, bad
+	}
+	name := strings.ToUpper(strings.TrimPrefix(arg, "Signals."))
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	sig, ok := names[name]
+	if !ok {
+		return 0, bad
+	}
+	return sig, nil
+}
+
+// ClientName is the client's name for sig: the alphabetically first name
+// Python's signal module has for it (6 is SIGABRT, 29 is SIGIO).
+func ClientName(sig syscall.Signal) string {
+	if n, ok := clientNames[sig]; ok {
+		return n
+	}
+	return fmt.Sprintf("signal %d", int(sig))
+}
+
+// ManagerName is the manager's name for sig, as in "terminated by
+// SIGTERM" (29 is SIGPOLL there); unknown numbers are "signal <n>".
+func ManagerName(sig syscall.Signal) string {
+	if n, ok := managerOverrides[sig]; ok {
+		return n
+	}
+	return ClientName(sig)
+}
+
+// pyInt parses like Python's int(): blanks around, a sign, digits with
+// single underscores between them.
+func pyInt(s string) (int, bool) {
+	s = strings.TrimFunc(s, unicode.IsSpace)
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	if s == "" || s[0] == '_' || s[len(s)-1] == '_' || strings.Contains(s, "__") {
+		return 0, false
+	}
+	digits := strings.ReplaceAll(s, "_", "")
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.Atoi(digits)
+	if err != nil {
+		n = 1 << 30 // too large for any signal
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// pyRepr quotes s as Python's repr of a str does (the common cases).
+func pyRepr(s string) string {
+	q := "'"
+	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
+		q = `"`
+	}
+	return q + strings.NewReplacer(`\`, `\\`, q, `\`+q, "\n", `\n`, "\t", `\t`, "\r", `\r`).Replace(s) + q
+}
