@@ -56,7 +56,14 @@ func newJob(t testing.TB) *job {
 	}
 	j := &job{t: t, dir: dir}
 	t.Cleanup(func() {
+		// A manager that has just answered "stopped" may take a moment
+		// to exit: give processes a bounded time to go by themselves.
+		deadline := time.Now().Add(5 * time.Second)
 		left := j.leftovers()
+		for len(left) > 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+			left = j.leftovers()
+		}
 		for _, pid := range left {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
@@ -163,6 +170,18 @@ var (
 func (j *job) startOK(args ...string) int {
 	j.t.Helper()
 	r := j.must(0, append(args, "start")...)
+	m := startedRe.FindStringSubmatch(r.out)
+	if m == nil {
+		j.t.Fatalf("start output %q (stderr %q)", r.out, r.err)
+	}
+	pid, _ := strconv.Atoi(m[2])
+	return pid
+}
+
+// startWords runs start with extra program words after the action.
+func (j *job) startWords(opts []string, words ...string) int {
+	j.t.Helper()
+	r := j.must(0, append(append(opts, "start"), words...)...)
 	m := startedRe.FindStringSubmatch(r.out)
 	if m == nil {
 		j.t.Fatalf("start output %q (stderr %q)", r.out, r.err)

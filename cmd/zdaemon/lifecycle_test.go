@@ -112,7 +112,7 @@ func TestRestartAndExtraWords(t *testing.T) {
   program = "sleep"
 }
 `)
-	pid := j.startOK("-C", conf, "100")
+	pid := j.startWords([]string{"-C", conf}, "100")
 	kv := j.statusMap("-C", conf)
 	if kv["args"] != "['sleep', '100']" {
 		t.Fatalf("args %s", kv["args"])
@@ -264,11 +264,12 @@ func TestStartFailures(t *testing.T) {
 		{"missing file", []string{"-p", "cat nosuchfile", "-b", "1"}, ""},
 		{"exits 0 at once", []string{"-p", "pwd", "-b", "1"}, ""},
 		{"no such program", []string{"-p", "nosuchprogram", "-b", "1"}, "Error: can't find program 'nosuchprogram' on PATH ["},
-		{"exit code 3 is fatal with -x 3", []string{"-p", "sh -c 'sleep 0.1; exit 3'", "-x", "3"}, ""},
+		{"exit code 3 is fatal with -x 3", []string{"-p", "sh exit3.sh", "-x", "3"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			j := newJob(t)
+			j.write("exit3.sh", "exit 3\n")
 			r := j.must(1, append(tt.args, "start")...)
 			if !strings.HasSuffix(r.out, "\ndaemon manager not running\n") {
 				t.Fatalf("start output %q", r.out)
@@ -290,7 +291,12 @@ func TestBackoffTiming(t *testing.T) {
 	// the program itself.
 	j := newJob(t)
 	log := j.path("starts")
-	r := j.must(1, "-p", "sh -c 'date +%s.%N >> "+log+"; exit 1'", "-b", "3", "start")
+	conf := j.write("job.hcl", `runner {
+  program       = ["sh", "-c", "date +%s.%N >> starts; exit 1"]
+  backoff-limit = 3
+}
+`)
+	r := j.must(1, "-C", conf, "start")
 	if !strings.HasSuffix(r.out, "daemon manager not running\n") {
 		t.Fatalf("start: %q", r.out)
 	}
@@ -314,7 +320,11 @@ func TestBackoffTiming(t *testing.T) {
 func TestForeverKeepsRestarting(t *testing.T) {
 	j := newJob(t)
 	log := j.path("starts")
-	p := []string{"-p", "sh -c 'echo x >> " + log + "; exit 1'", "-b", "1", "-f", "-T", "2"}
+	conf := j.write("job.hcl", `runner {
+  program = ["sh", "-c", "echo x >> starts; exit 1"]
+}
+`)
+	p := []string{"-C", conf, "-b", "1", "-f", "-T", "2"}
 	// start never sees the program up for its grace period: it times out.
 	r := j.must(1, append(p, "start")...)
 	if !strings.HasSuffix(r.out, "\nProgram took too long to start\n") {

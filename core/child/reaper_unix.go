@@ -47,7 +47,7 @@ type Reaper struct {
 	logger *slog.Logger
 	sigc   chan os.Signal
 
-	mu      sync.Mutex
+	mu sync.Mutex
 	// procs are the started children not yet reaped. Start holds mu from
 	// fork to registration, so reap (which looks pids up under mu) always
 	// finds a child it reaped, however soon that child exited.

@@ -29,7 +29,7 @@ type fakeProc struct {
 	exited  bool
 }
 
-func (p *fakeProc) Pid() int                       { return p.pid }
+func (p *fakeProc) Pid() int                      { return p.pid }
 func (p *fakeProc) Done() <-chan child.ExitStatus { return p.done }
 
 func (p *fakeProc) Signal(sig syscall.Signal, group bool) error {

@@ -57,7 +57,7 @@ func TestParse(t *testing.T) {
 
 func TestNames(t *testing.T) {
 	for _, tt := range []struct {
-		sig            syscall.Signal
+		sig             syscall.Signal
 		client, manager string
 	}{
 		{6, "SIGABRT", "SIGABRT"},
