@@ -58,6 +58,12 @@ func TestCLIGolden(t *testing.T) {
 		{"interactive-eof", []string{"-p", "x"}, 0},
 		{"logtail-no-default", []string{"-p", "x", "logtail"}, 0},
 		{"logtail-missing", []string{"-p", "x", "logtail", "nofile"}, 0},
+		{"validate-good", []string{"validate", "REPO/testdata/jobs/good.hcl"}, 0},
+		{"validate-bad", []string{"validate", "REPO/testdata/jobs/bad.hcl"}, 2},
+		{"validate-no-file", []string{"validate"}, 1},
+		{"config-errors", []string{"-C", "REPO/testdata/jobs/bad.hcl", "status"}, 2},
+		{"override-bad", []string{"-C", "REPO/testdata/jobs/good.hcl", "-X", "runner/forever=maybe", "status"}, 2},
+		{"override-show", []string{"-C", "REPO/testdata/jobs/good.hcl", "-X", "runner/backoff-limit=7", "-X", "environment/A=b", "-s", "zdsock", "show"}, 0},
 	}
 	for _, cmd := range []string{"fg", "foreground", "help", "kill", "logreopen", "logtail",
 		"reopen_transcript", "restart", "show", "start", "status", "stop", "wait"} {
@@ -73,7 +79,12 @@ func TestCLIGolden(t *testing.T) {
 				t.Skip("SKIPPED: runs as root, where -u root is allowed")
 			}
 			j := newJob(t)
-			r := j.runIn([]byte{}, tt.args...)
+			repo, _ := os.Getwd()
+			args := make([]string, len(tt.args))
+			for i, a := range tt.args {
+				args[i] = strings.ReplaceAll(a, "REPO", repo)
+			}
+			r := j.runIn([]byte{}, args...)
 			if r.code != tt.code {
 				t.Fatalf("exit %d, want %d\nstdout %q\nstderr %q", r.code, tt.code, r.out, r.err)
 			}
@@ -83,6 +94,7 @@ func TestCLIGolden(t *testing.T) {
 			}
 			got = strings.ReplaceAll(got, zdaemonBin, "ZDAEMON")
 			got = strings.ReplaceAll(got, j.dir, "JOBDIR")
+			got = strings.ReplaceAll(got, repo, "REPO")
 			checkGolden(t, filepath.Join("testdata", "cli", tt.name+".golden"), got)
 		})
 	}

@@ -193,7 +193,7 @@ func (c *Config) setEnv(name, value string) {
 
 func (c *Config) setBackoffLimit(n int) error {
 	if n < 1 {
-		return errors.New("backoff-limit must be at least 1")
+		return fmt.Errorf("%d is less than 1", n)
 	}
 	c.BackoffLimit = n
 	return nil

@@ -20,6 +20,7 @@ import (
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/eventlog"
 )
 
 // Meta is what every command shares: the invocation, the effective job
@@ -63,7 +64,7 @@ func (m *Meta) setup() error {
 		if _, err := os.Stat(abs); err != nil {
 			return usagef("error opening file %s: %s", abs, osErrorText(err, abs))
 		}
-		loaded, files, diags := config.Load(abs)
+		loaded, files, diags := config.Load(path)
 		m.Files = files
 		if diags.HasErrors() {
 			writeDiags(m.Err, files, diags)
@@ -86,6 +87,13 @@ func (m *Meta) setup() error {
 	}
 	if err := checkPaths(cfg, m.Opts); err != nil {
 		return err
+	}
+	if cfg.EventLog != nil {
+		for _, lf := range cfg.EventLog.Logfiles {
+			if err := eventlog.ValidateFormat(lf.Format); err != nil {
+				return usagef("invalid event log format for %s: %v", lf.Path, err)
+			}
+		}
 	}
 	m.Cfg = cfg
 	sock, err := filepath.Abs(expandHome(cfg.SocketName))

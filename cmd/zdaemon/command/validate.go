@@ -2,7 +2,6 @@ package command
 
 import (
 	"fmt"
-	"path/filepath"
 
 	"github.com/zdaemon/zdaemon/core/config"
 )
@@ -26,16 +25,15 @@ Exit status:
 
 func (c *ValidateCommand) Run(args []string) int {
 	args = stripDashes(args)
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		fmt.Fprintln(c.Out, c.Help())
+		return 0
+	}
 	if len(args) != 1 {
-		fmt.Fprintf(c.Err, "validate takes one job file; see %s validate -h\n", c.Argv0)
+		fmt.Fprintln(c.Err, c.Help())
 		return 1
 	}
-	abs, err := filepath.Abs(args[0])
-	if err != nil {
-		fmt.Fprintf(c.Err, "Error: %v\n", err)
-		return 1
-	}
-	_, files, diags := config.Load(abs)
+	_, files, diags := config.Load(args[0])
 	writeDiags(c.Err, files, diags)
 	if diags.HasErrors() {
 		return 2

@@ -1,0 +1,4 @@
+runner {
+  program       = "a"
+  backoff-limit = -1
+}

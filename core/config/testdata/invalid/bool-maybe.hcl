@@ -1,0 +1,4 @@
+runner {
+  program = "a"
+  forever = "maybe"
+}

@@ -1,0 +1,4 @@
+runner {
+  program      = "a"
+  stop-timeout = "soon"
+}

@@ -1,0 +1,6 @@
+runner {
+  program = "a"
+}
+environment {
+  LIST = ["a"]
+}

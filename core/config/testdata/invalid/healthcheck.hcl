@@ -1,0 +1,6 @@
+runner {
+  program = "a"
+}
+healthcheck "tcp" {
+  port = 80
+}

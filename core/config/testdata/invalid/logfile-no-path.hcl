@@ -1,0 +1,8 @@
+runner {
+  program = "a"
+}
+eventlog {
+  logfile {
+    level = "info"
+  }
+}

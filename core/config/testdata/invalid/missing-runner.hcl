@@ -1,0 +1,4 @@
+# nothing here
+environment {
+  A = "b"
+}

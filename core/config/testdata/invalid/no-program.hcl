@@ -1,0 +1,3 @@
+runner {
+  socket-name = "x"
+}

@@ -1,0 +1,4 @@
+runner {
+  program            = "a"
+  start-test-program = "cat x"
+}

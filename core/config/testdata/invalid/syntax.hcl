@@ -1,0 +1,2 @@
+runner {
+  program = "sleep 100"

@@ -1,0 +1,4 @@
+runner {
+  program = "a"
+  backoff_limit = 3
+}

@@ -1,0 +1,4 @@
+runner {
+  program = "a"
+  user    = 1.5
+}

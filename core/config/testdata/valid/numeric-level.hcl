@@ -1,0 +1,6 @@
+runner {
+  program = "true"
+}
+eventlog {
+  level = 15
+}
