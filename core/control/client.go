@@ -27,11 +27,14 @@ func Do(ctx context.Context, path, line string) (string, error) {
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
-	if _, err := io.WriteString(c, line+"\n"); err != nil {
-		return "", fmt.Errorf("send %q: %w", line, err)
-	}
+	// A server may answer (and close) before reading everything, e.g.
+	// when it refuses the peer: a failed write still leaves its reply to read.
+	_, werr := io.WriteString(c, line+"\n")
 	_ = c.(*net.UnixConn).CloseWrite()
 	reply, err := io.ReadAll(io.LimitReader(c, maxReply))
+	if werr != nil && len(reply) == 0 {
+		return "", fmt.Errorf("send %q: %w", line, werr)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return string(reply), fmt.Errorf("read reply to %q: %w", line, context.Cause(ctx))

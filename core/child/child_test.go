@@ -1,0 +1,185 @@
+package child
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func startReaper(t *testing.T) *Reaper {
+	t.Helper()
+	r := NewReaper(slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); r.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return r
+}
+
+func wait(t *testing.T, p *Process) ExitStatus {
+	t.Helper()
+	select {
+	case st := <-p.Done():
+		return st
+	case <-time.After(10 * time.Second):
+		_ = p.Signal(syscall.SIGKILL, true)
+		t.Fatalf("pid %d did not exit", p.Pid())
+		return ExitStatus{}
+	}
+}
+
+func spec(t *testing.T, argv ...string) Spec {
+	t.Helper()
+	path, err := Resolve(argv[0], os.Getenv("PATH"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Spec{Path: path, Argv: argv, Env: os.Environ()}
+}
+
+func TestExitStatuses(t *testing.T) {
+	r := startReaper(t)
+	tests := []struct {
+		argv []string
+		sig  syscall.Signal
+		want string
+	}{
+		{[]string{"true"}, 0, "exit status 0"},
+		{[]string{"sh", "-c", "exit 7"}, 0, "exit status 7"},
+		{[]string{"sleep", "100"}, syscall.SIGTERM, "terminated by SIGTERM"},
+		{[]string{"sleep", "100"}, syscall.SIGKILL, "terminated by SIGKILL"},
+	}
+	for _, tt := range tests {
+		p, err := r.Start(spec(t, tt.argv...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tt.sig != 0 {
+			if err := p.Signal(tt.sig, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := wait(t, p).String(); got != tt.want {
+			t.Errorf("%v: %q, want %q", tt.argv, got, tt.want)
+		}
+		if err := p.Signal(syscall.SIGTERM, true); err != nil {
+			t.Errorf("signalling a dead process group: %v", err)
+		}
+	}
+}
+
+func TestGroupSignalReachesDescendants(t *testing.T) {
+	r := startReaper(t)
+	dir := t.TempDir()
+	pidfile := filepath.Join(dir, "pid")
+	p, err := r.Start(spec(t, "sh", "-c", "sleep 100 & echo $! > "+pidfile+"; wait"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var grandchild int
+	deadline := time.Now().Add(5 * time.Second)
+	for grandchild == 0 && time.Now().Before(deadline) {
+		data, _ := os.ReadFile(pidfile)
+		if s := strings.TrimSpace(string(data)); s != "" {
+			grandchild = atoi(s)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if grandchild == 0 {
+		t.Fatal("no grandchild pid")
+	}
+	pgid, _ := syscall.Getpgid(grandchild)
+	if pgid != p.Pid() {
+		t.Fatalf("grandchild in group %d, want %d", pgid, p.Pid())
+	}
+	if err := p.Signal(syscall.SIGKILL, true); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, p)
+	for time.Now().Before(deadline) {
+		if err := syscall.Kill(grandchild, 0); errors.Is(err, syscall.ESRCH) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("grandchild %d survived the group SIGKILL", grandchild)
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+func TestExecFailure(t *testing.T) {
+	r := startReaper(t)
+	dir := t.TempDir()
+	notExec := filepath.Join(dir, "x")
+	os.WriteFile(notExec, []byte("data"), 0o644)
+	_, err := r.Start(Spec{Path: notExec, Argv: []string{"x"}})
+	if err == nil || !strings.HasPrefix(err.Error(), "can't exec '"+notExec+"'") {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "prog")
+	os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755)
+	plain := filepath.Join(dir, "plain")
+	os.WriteFile(plain, []byte(""), 0o644)
+	tests := []struct {
+		word, path, want, err string
+	}{
+		{"prog", dir, exe, ""},
+		{"prog", "/nonexistent:" + dir, exe, ""},
+		{"nosuch", "/a:/b", "", "can't find program 'nosuch' on PATH ['/a', '/b']"},
+		{"plain", dir, "", "can't find program 'plain' on PATH ['" + dir + "']"},
+		{plain, "", "", "no permission to run program '" + plain + "'"},
+		{dir + "/missing", "", "", "can't stat program '" + dir + "/missing'"},
+		{"sh", "", "/bin/sh", ""},
+	}
+	for _, tt := range tests {
+		got, err := Resolve(tt.word, tt.path)
+		if tt.err != "" {
+			if err == nil || Message(err) != tt.err {
+				t.Errorf("Resolve(%q, %q) error %v, want %q", tt.word, tt.path, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("Resolve(%q, %q) = %q, %v; want %q", tt.word, tt.path, got, err, tt.want)
+		}
+	}
+}
+
+func TestReapsOrphans(t *testing.T) {
+	// A child that leaves a grandchild behind: with the reaper running, the
+	// child's own exit is still delivered exactly once.
+	r := startReaper(t)
+	p, err := r.Start(spec(t, "sh", "-c", "exit 3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := wait(t, p); st.Code != 3 {
+		t.Fatalf("status %v", st)
+	}
+	if _, ok := <-p.Done(); ok {
+		t.Fatal("Done delivered twice")
+	}
+}
