@@ -25,6 +25,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// Other users (tests with -u nobody) must be able to run it.
+	_ = os.Chmod(dir, 0o755)
 	zdaemonBin = filepath.Join(dir, "zdaemon")
 	build := exec.Command("go", "build", "-o", zdaemonBin, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -463,4 +465,147 @@ func TestGarbageOnSocket(t *testing.T) {
 		t.Fatal("program died")
 	}
 	j.must(0, "-p", "sleep 100", "status")
+}
+
+// Only the socket's owner and root may talk to the manager: the socket is
+// mode 0700, and a peer of another uid that reaches it anyway is refused.
+func TestPeerCheck(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPED: needs root to run a client as uid 65534")
+	}
+	j := newJob(t)
+	pid := j.startOK("-p", "sleep 100")
+	defer j.stopOK("-p", "sleep 100")
+	os.Chmod(j.dir, 0o755)
+	os.Chmod(filepath.Dir(zdaemonBin), 0o755)
+	runAsNobody := func() (string, string, int) {
+		cmd := exec.Command(zdaemonBin, "-s", j.path("zdsock"), "-p", "sleep 100", "status")
+		cmd.Dir = "/"
+		cmd.Env = append(os.Environ(), "ZD_TEST_JOB="+j.dir)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), errb.String(), code
+	}
+	// Mode 0700: the other user cannot even connect.
+	if out, _, code := runAsNobody(); code != 3 || out != "daemon manager not running\n" {
+		t.Fatalf("nobody through a 0700 socket: exit %d, %q", code, out)
+	}
+	// With the mode opened up, the peer check refuses it.
+	os.Chmod(j.path("zdsock"), 0o777)
+	if _, errOut, code := runAsNobody(); code != 1 || !strings.Contains(errOut, "Permission denied") {
+		t.Fatalf("nobody through an open socket: exit %d, %q", code, errOut)
+	}
+	if !alive(pid) {
+		t.Fatal("program died")
+	}
+}
+
+func TestNonDaemonStartWaits(t *testing.T) {
+	j := newJob(t)
+	conf := j.write("job.hcl", "runner {\n  program = \"sleep 1\"\n  daemon  = false\n}\n")
+	r := j.must(0, "-C", conf, "start")
+	if r.out != "" || r.took < 900*time.Millisecond || r.took > 5*time.Second {
+		t.Fatalf("start: %q after %v", r.out, r.took)
+	}
+}
+
+func TestWaitForExit(t *testing.T) {
+	j := newJob(t)
+	conf := j.write("job.hcl", "runner {\n  program = [\"sh\", \"-c\", \"sleep 1.5; exit 0\"]\n}\n")
+	j.startOK("-C", conf)
+	r := j.must(0, "-C", conf, "wait")
+	if r.out != ". \ndaemon process stopped\ndaemon manager not running\n" {
+		t.Fatalf("wait: %q", r.out)
+	}
+}
+
+func TestInteractiveShell(t *testing.T) {
+	j := newJob(t)
+	r := j.runIn([]byte("\nhelp stop\nbogus\nstart\nstatus\nquit\n"), "-p", "sleep 100")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %q %q", r.code, r.out, r.err)
+	}
+	pid := regexp.MustCompile(`pid=(\d+)`).FindStringSubmatch(r.out)
+	if pid == nil {
+		t.Fatalf("no pid in %q", r.out)
+	}
+	want := "program: sleep 100\ndaemon manager not running\n" +
+		"zdaemon> daemon manager not running\n" +
+		"zdaemon> stop -- Stop the daemon process.\n        If it is not running, do nothing.\n" +
+		"zdaemon> *** Unknown syntax: bogus\n" +
+		"zdaemon> \ndaemon process started, pid=" + pid[1] + "\n" +
+		"zdaemon> program running; pid=" + pid[1] + "\n" +
+		"zdaemon> daemon process and daemon manager still running\n"
+	if r.out != want {
+		t.Fatalf("got\n%q\nwant\n%q", r.out, want)
+	}
+	j.stopOK("-p", "sleep 100")
+}
+
+func TestEventLogAndReopen(t *testing.T) {
+	j := newJob(t)
+	conf := j.write("job.hcl", `runner {
+  program = "sleep 100"
+}
+eventlog {
+  level = "debug"
+  logfile {
+    path = "event.log"
+  }
+}
+`)
+	pid := j.startOK("-C", conf)
+	eventually(t, 5*time.Second, "the spawn line", func() bool {
+		data, _ := os.ReadFile(j.path("event.log"))
+		return strings.Contains(string(data), fmt.Sprintf(" INFO root spawned process pid=%d\n", pid))
+	})
+	data, _ := os.ReadFile(j.path("event.log"))
+	if !regexp.MustCompile(`^------\n\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d INFO root daemonizing the process\n`).Match(data) {
+		t.Fatalf("event log starts %q", data)
+	}
+	if err := os.Rename(j.path("event.log"), j.path("event.log.1")); err != nil {
+		t.Fatal(err)
+	}
+	r := j.must(0, "-C", conf, "reopen_transcript")
+	if r.out != "" {
+		t.Fatalf("reopen_transcript printed %q", r.out)
+	}
+	j.stopOK("-C", conf)
+	data, _ = os.ReadFile(j.path("event.log"))
+	if !strings.Contains(string(data), "INFO root Exiting\n") {
+		t.Fatalf("new event log: %q", data)
+	}
+	old, _ := os.ReadFile(j.path("event.log.1"))
+	if strings.Contains(string(old), "Exiting") {
+		t.Fatal("old event log still written after reopen")
+	}
+}
+
+func TestRunAsUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPED: needs root to switch users")
+	}
+	j := newJob(t)
+	os.Chmod(j.dir, 0o777)
+	pid := j.startOK("-u", "nobody", "-p", "sleep 100", "-s", j.path("run/zdsock"))
+	mgr, _ := strconv.Atoi(j.statusMap("-u", "nobody", "-p", "sleep 100", "-s", j.path("run/zdsock"))["manager"])
+	for _, p := range []int{pid, mgr} {
+		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", p))
+		if !regexp.MustCompile(`(?m)^Uid:\t65534\t65534\t65534\t65534$`).Match(status) {
+			t.Errorf("pid %d is not running as nobody", p)
+		}
+	}
+	st, _ := os.Stat(j.path("run"))
+	if sys := st.Sys().(*syscall.Stat_t); sys.Uid != 65534 {
+		t.Errorf("socket directory owned by %d, want nobody", sys.Uid)
+	}
+	j.stopOK("-u", "nobody", "-p", "sleep 100", "-s", j.path("run/zdsock"))
 }

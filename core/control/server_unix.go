@@ -214,7 +214,10 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn, h Handler, logg
 	defer c.Close()
 	if uid, ok := peerUID(c); !ok || (uid != 0 && uid != os.Geteuid()) {
 		logger.Warn(fmt.Sprintf("refused control connection from uid %d", uid))
-		_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+		// Read the command first: closing with unread data would reset
+		// the connection and lose the reply.
+		_ = c.SetDeadline(time.Now().Add(time.Second))
+		_, _ = ReadRequest(c)
 		_, _ = io.WriteString(c, ReplyPermissionDenied+"\n")
 		return
 	}

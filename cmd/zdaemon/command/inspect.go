@@ -39,7 +39,11 @@ func (m *Meta) status(long bool) int {
 		fmt.Fprintln(m.Out, "daemon manager not running")
 		return 3
 	}
-	st, _ := control.ParseStatus(reply)
+	st, parsed := control.ParseStatus(reply)
+	if !parsed {
+		fmt.Fprintf(m.Err, "Error: the daemon manager answered: %s\n", strings.TrimSpace(reply))
+		return 1
+	}
 	if st.Application == 0 {
 		fmt.Fprintln(m.Out, "daemon manager running; daemon process not running")
 	} else {
