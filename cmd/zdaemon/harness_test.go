@@ -29,6 +29,7 @@ func TestMain(m *testing.M) {
 	_ = os.Chmod(dir, 0o755)
 	zdaemonBin = filepath.Join(dir, "zdaemon")
 	build := exec.Command("go", "build", "-o", zdaemonBin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // as the README builds it
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build zdaemon:", err)

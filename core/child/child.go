@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/zdaemon/zdaemon/core/pyrepr"
 	"github.com/zdaemon/zdaemon/core/signame"
 )
 
@@ -83,7 +84,7 @@ func Resolve(word, pathEnv string) (string, error) {
 	var file string
 	if strings.Contains(word, "/") {
 		if _, err := os.Stat(word); err != nil {
-			return "", fmt.Errorf("can't stat program %s: %w", pyQuote(word), ErrNotFound)
+			return "", fmt.Errorf("can't stat program %s: %w", pyrepr.Str(word), ErrNotFound)
 		}
 		abs, err := filepath.Abs(word)
 		if err != nil {
@@ -105,16 +106,16 @@ func Resolve(word, pathEnv string) (string, error) {
 		if file == "" {
 			quoted := make([]string, len(dirs))
 			for i, d := range dirs {
-				quoted[i] = pyQuote(d)
+				quoted[i] = pyrepr.Str(d)
 			}
-			return "", fmt.Errorf("can't find program %s on PATH [%s]: %w", pyQuote(word), strings.Join(quoted, ", "), ErrNotFound)
+			return "", fmt.Errorf("can't find program %s on PATH [%s]: %w", pyrepr.Str(word), strings.Join(quoted, ", "), ErrNotFound)
 		}
 		if abs, err := filepath.Abs(file); err == nil {
 			file = abs
 		}
 	}
 	if err := syscall.Access(file, 1 /* X_OK */); err != nil {
-		return "", fmt.Errorf("no permission to run program %s: %w", pyQuote(file), ErrPermission)
+		return "", fmt.Errorf("no permission to run program %s: %w", pyrepr.Str(file), ErrPermission)
 	}
 	return file, nil
 }
@@ -127,14 +128,4 @@ func Message(err error) string {
 		s = strings.TrimSuffix(s, ": "+sentinel.Error())
 	}
 	return s
-}
-
-// pyQuote quotes like Python's repr of a str for the common cases.
-func pyQuote(s string) string {
-	q := "'"
-	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
-		q = `"`
-	}
-	r := strings.NewReplacer(`\`, `\\`, q, `\`+q, "\n", `\n`, "\t", `\t`, "\r", `\r`)
-	return q + r.Replace(s) + q
 }

@@ -11,6 +11,8 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+
+	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
 
 // Process is one started child.
@@ -140,7 +142,7 @@ func (r *Reaper) Start(spec Spec) (*Process, error) {
 	defer r.mu.Unlock()
 	pid, err := syscall.ForkExec(spec.Path, spec.Argv, attr)
 	if err != nil {
-		return nil, fmt.Errorf("can't exec %s: %w", pyQuote(spec.Path), err)
+		return nil, fmt.Errorf("can't exec %s: %w", pyrepr.Str(spec.Path), err)
 	}
 	p := &Process{pid: pid, done: make(chan ExitStatus, 1)}
 	r.procs[pid] = p

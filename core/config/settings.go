@@ -7,11 +7,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
 
 // setting is one runner key: how to set it from its string form (command
@@ -39,7 +40,7 @@ var settings = []setting{
 	{key: "directory", expect: "a path", str: func(c *Config, s string) error { c.Directory = s; return nil }},
 	{key: "backoff-limit", expect: "a whole number of seconds, at least 1",
 		str: func(c *Config, s string) error {
-			n, err := pyInt(s, 10)
+			n, err := pyrepr.Int(s, 10)
 			if err != nil {
 				return err
 			}
@@ -98,9 +99,9 @@ var settings = []setting{
 		}},
 	{key: "umask", expect: `an octal string such as "022" (HCL numbers are decimal, so quote it)`,
 		str: func(c *Config, s string) error {
-			n, err := pyInt(strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(s), "0o"), "0O"), 8)
+			n, err := pyrepr.Int(strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(s), "0o"), "0O"), 8)
 			if err != nil {
-				return fmt.Errorf("invalid literal for int() with base 8: %s", pyRepr(s))
+				return fmt.Errorf("invalid literal for int() with base 8: %s", pyrepr.Str(s))
 			}
 			if n < 0 || n > 0o777 {
 				return fmt.Errorf("umask %s is out of range (000 to 777)", s)
@@ -140,7 +141,7 @@ func lookupSetting(key string) (*setting, bool) {
 func (c *Config) Set(key, value string) error {
 	s, ok := lookupSetting(strings.ToLower(key))
 	if !ok {
-		return fmt.Errorf("%s is not a known key name", pyRepr(key))
+		return fmt.Errorf("%s is not a known key name", pyrepr.Str(key))
 	}
 	return s.str(c, value)
 }
@@ -152,11 +153,11 @@ func (c *Config) Override(path, value string) error {
 	parts := strings.Split(path, "/")
 	for _, p := range parts {
 		if p == "" {
-			return fmt.Errorf("syntax error in -X path %s", pyRepr(path))
+			return fmt.Errorf("syntax error in -X path %s", pyrepr.Str(path))
 		}
 	}
 	if len(parts) != 2 {
-		return fmt.Errorf("no such setting %s", pyRepr(path))
+		return fmt.Errorf("no such setting %s", pyrepr.Str(path))
 	}
 	switch strings.ToLower(parts[0]) {
 	case "runner":
@@ -178,7 +179,7 @@ func (c *Config) Override(path, value string) error {
 		c.EventLog.Level = n
 		return nil
 	}
-	return fmt.Errorf("no such setting %s", pyRepr(path))
+	return fmt.Errorf("no such setting %s", pyrepr.Str(path))
 }
 
 func (c *Config) setEnv(name, value string) {
@@ -210,10 +211,10 @@ func ParseLevel(s string) (int, error) {
 	if n, ok := levelNames[strings.ToLower(strings.TrimSpace(s))]; ok {
 		return n, nil
 	}
-	if n, err := pyInt(s, 10); err == nil && n >= 0 && n <= 50 {
+	if n, err := pyrepr.Int(s, 10); err == nil && n >= 0 && n <= 50 {
 		return n, nil
 	}
-	return 0, fmt.Errorf("logging level %s is not valid (use critical, error, warning, info, blather, debug, trace, all, notset or 0-50)", pyRepr(s))
+	return 0, fmt.Errorf("logging level %s is not valid (use critical, error, warning, info, blather, debug, trace, all, notset or 0-50)", pyrepr.Str(s))
 }
 
 // --- value conversions --------------------------------------------------
@@ -226,7 +227,7 @@ func boolSetter(field func(*Config) *bool) func(*Config, string) error {
 		case "no", "false", "off":
 			*field(c) = false
 		default:
-			return fmt.Errorf("not a valid boolean value: %s", pyRepr(s))
+			return fmt.Errorf("not a valid boolean value: %s", pyrepr.Str(s))
 		}
 		return nil
 	}
@@ -244,7 +245,7 @@ func boolValue(field func(*Config) *bool) func(*Config, cty.Value) error {
 
 func durationSetter(field func(*Config) *time.Duration) func(*Config, string) error {
 	return func(c *Config, s string) error {
-		if n, err := pyInt(s, 10); err == nil {
+		if n, err := pyrepr.Int(s, 10); err == nil {
 			if n < 0 {
 				return fmt.Errorf("%d is negative", n)
 			}
@@ -253,7 +254,7 @@ func durationSetter(field func(*Config) *time.Duration) func(*Config, string) er
 		}
 		d, err := time.ParseDuration(strings.TrimSpace(s))
 		if err != nil {
-			return fmt.Errorf("invalid literal for int() with base 10: %s", pyRepr(s))
+			return fmt.Errorf("invalid literal for int() with base 10: %s", pyrepr.Str(s))
 		}
 		if d < 0 {
 			return fmt.Errorf("%s is negative", s)
@@ -317,44 +318,13 @@ func parseExitCodes(s string) ([]int, error) {
 		return codes, nil
 	}
 	for _, part := range strings.Split(s, ",") {
-		n, err := pyInt(part, 10)
+		n, err := pyrepr.Int(part, 10)
 		if err != nil {
 			return nil, err
 		}
 		codes = append(codes, n)
 	}
 	return codes, nil
-}
-
-// pyInt parses like Python's int(s, base): blanks around, a sign, digits
-// with single underscores between them. The error is Python's.
-func pyInt(s string, base int) (int, error) {
-	bad := fmt.Errorf("invalid literal for int() with base %d: %s", base, pyRepr(s))
-	t := strings.TrimFunc(s, unicode.IsSpace)
-	neg := false
-	if t != "" && (t[0] == '+' || t[0] == '-') {
-		neg, t = t[0] == '-', t[1:]
-	}
-	if t == "" || t[0] == '_' || t[len(t)-1] == '_' || strings.Contains(t, "__") {
-		return 0, bad
-	}
-	n, err := strconv.ParseInt(strings.ReplaceAll(t, "_", ""), base, 32)
-	if err != nil {
-		return 0, bad
-	}
-	if neg {
-		n = -n
-	}
-	return int(n), nil
-}
-
-// pyRepr quotes s as Python's repr of a str (the common cases).
-func pyRepr(s string) string {
-	q := "'"
-	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
-		q = `"`
-	}
-	return q + strings.NewReplacer(`\`, `\\`, q, `\`+q, "\n", `\n`, "\t", `\t`, "\r", `\r`).Replace(s) + q
 }
 
 // setFromValue applies an HCL attribute value to a runner setting and

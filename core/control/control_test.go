@@ -406,45 +406,6 @@ args=['sleep', '100']
 	}
 }
 
-func TestRepr(t *testing.T) {
-	for _, tt := range []struct{ in, want string }{
-		{"sleep", "'sleep'"},
-		{"it's", `"it's"`},
-		{`it's "x"`, `'it\'s "x"'`},
-		{"a\\b\n\t", `'a\\b\n\t'`},
-		{"\x00\x7f", `'\x00\x7f'`},
-		{"\xff", `'\xff'`},
-		{"héllo", "'héllo'"},
-	} {
-		if got := ReprString(tt.in); got != tt.want {
-			t.Errorf("ReprString(%q) = %s, want %s", tt.in, got, tt.want)
-		}
-		back, err := ParseReprList("[" + ReprString(tt.in) + "]")
-		if err != nil || len(back) != 1 || back[0] != tt.in {
-			t.Errorf("round trip of %q: %q, %v", tt.in, back, err)
-		}
-	}
-	for _, tt := range []struct {
-		f    float64
-		want string
-	}{{0, "0.0"}, {1795485107, "1795485107.0"}, {1.5, "1.5"}, {0.02, "0.02"}, {300, "300.0"}} {
-		if got := ReprFloat(tt.f); got != tt.want {
-			t.Errorf("ReprFloat(%v) = %s, want %s", tt.f, got, tt.want)
-		}
-	}
-	if got := ReprList([]string{"a", "b c"}); got != "['a', 'b c']" {
-		t.Errorf("ReprList: %s", got)
-	}
-	for _, bad := range []string{"", "[", "['a'", "['a' 'b']", "[a]", `['\x4']`} {
-		if _, err := ParseReprList(bad); err == nil {
-			t.Errorf("ParseReprList(%q) accepted", bad)
-		}
-	}
-	if got, _ := ParseReprList("['a', \"b'\", ]"); !cmp.Equal(got, []string{"a", "b'"}) {
-		t.Errorf("trailing comma: %q", got)
-	}
-}
-
 func FuzzReadRequest(f *testing.F) {
 	for _, s := range []string{"status\n", "kill 9\n", "\n", "x", strings.Repeat("y", 10001), "\xff\n"} {
 		f.Add([]byte(s))
@@ -453,22 +414,6 @@ func FuzzReadRequest(f *testing.F) {
 		req, errReply := ReadRequest(strings.NewReader(string(data)))
 		if errReply == "" && (len(req.Line) > MaxLine || req.Name == "") {
 			t.Fatalf("bad request %q", req.Line)
-		}
-	})
-}
-
-func FuzzParseReprList(f *testing.F) {
-	for _, s := range []string{"['a', 'b']", `["it's", '\x00\\']`, "[]", "['\\u00e9']"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		list, err := ParseReprList(s)
-		if err != nil {
-			return
-		}
-		back, err := ParseReprList(ReprList(list))
-		if err != nil || !cmp.Equal(back, list) {
-			t.Fatalf("%q -> %q -> %q (%v)", s, list, back, err)
 		}
 	})
 }

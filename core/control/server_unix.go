@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
 
 // MaxSocketPath is the longest socket path the kernel accepts (sun_path
@@ -38,7 +40,7 @@ type InUseError struct {
 }
 
 func (e *InUseError) Error() string {
-	return fmt.Sprintf("Another zrdun is already up using socket %s:\n%s", ReprString(e.Path), strings.TrimRight(e.Reply, "\n"))
+	return fmt.Sprintf("Another zrdun is already up using socket %s:\n%s", pyrepr.Str(e.Path), strings.TrimRight(e.Reply, "\n"))
 }
 
 // Server serves the control protocol on a unix socket.

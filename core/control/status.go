@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
 
 // Status is the manager's state as the "status" command reports it.
@@ -40,8 +42,8 @@ func (s Status) Format() string {
 	fmt.Fprintf(&b, "testing=%d\n", b2i(s.Testing))
 	fmt.Fprintf(&b, "manager=%d\n", s.Manager)
 	fmt.Fprintf(&b, "backofflimit=%d\n", s.BackoffLimit)
-	fmt.Fprintf(&b, "filename=%s\n", ReprString(s.Filename))
-	fmt.Fprintf(&b, "args=%s\n", ReprList(s.Args))
+	fmt.Fprintf(&b, "filename=%s\n", pyrepr.Str(s.Filename))
+	fmt.Fprintf(&b, "args=%s\n", pyrepr.List(s.Args))
 	return b.String()
 }
 
@@ -57,7 +59,7 @@ func reprTime(t time.Time) string {
 	if t.IsZero() {
 		return "0"
 	}
-	return ReprFloat(float64(t.UnixMicro()) / 1e6)
+	return pyrepr.Float(float64(t.UnixMicro()) / 1e6)
 }
 
 // ParseStatus reads a status reply (ours or the Python original's). It
@@ -87,11 +89,11 @@ func ParseStatus(reply string) (s Status, ok bool) {
 		case "backofflimit":
 			s.BackoffLimit, _ = strconv.Atoi(v)
 		case "filename":
-			if list, err := ParseReprList("[" + v + "]"); err == nil && len(list) == 1 {
+			if list, err := pyrepr.ParseList("[" + v + "]"); err == nil && len(list) == 1 {
 				s.Filename = list[0]
 			}
 		case "args":
-			if list, err := ParseReprList(v); err == nil {
+			if list, err := pyrepr.ParseList(v); err == nil {
 				s.Args = list
 			}
 		case "now", "delay", "lasttime":

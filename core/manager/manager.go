@@ -22,13 +22,13 @@ import (
 	"strconv"
 	"syscall"
 	"time"
-	"unicode"
 
 	"github.com/zdaemon/zdaemon/core/backoff"
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/control"
 	"github.com/zdaemon/zdaemon/core/eventlog"
+	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
 
 // Proc is a running program as the manager sees it.
@@ -349,7 +349,7 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 		}
 		n, err := strconv.Atoi(arg)
 		if err != nil {
-			return fmt.Sprintf("Bad signal %s", pyRepr(arg))
+			return fmt.Sprintf("Bad signal %s", pyrepr.Str(arg))
 		}
 		return m.query(ctx, func() string { return m.kill(n) })
 	case "reopen_transcript":
@@ -380,7 +380,11 @@ func (m *Manager) kill(n int) string {
 		return "Application not running"
 	}
 	if err := m.proc.Signal(syscall.Signal(n), false); err != nil {
-		return fmt.Sprintf("Kill %d failed: %s", n, errnoText(err))
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			return fmt.Sprintf("Kill %d failed: %s", n, pyrepr.Errno(errno))
+		}
+		return fmt.Sprintf("Kill %d failed: %v", n, err)
 	}
 	return fmt.Sprintf("Signal %d sent", n)
 }
@@ -404,7 +408,7 @@ func (m *Manager) await(ctx context.Context, args []string) string {
 	if args[0] == "up" && len(args) > 1 {
 		n, err := strconv.Atoi(args[1])
 		if err != nil {
-			return fmt.Sprintf("Bad pid %s", pyRepr(args[1]))
+			return fmt.Sprintf("Bad pid %s", pyrepr.Str(args[1]))
 		}
 		exclude = n
 	}
@@ -454,18 +458,3 @@ func (m *Manager) notifyWaiters() {
 }
 
 // --- small helpers ------------------------------------------------------
-
-func pyRepr(s string) string { return control.ReprString(s) }
-
-// errnoText renders an error as Python's OSError does: "[Errno 22] Invalid argument".
-func errnoText(err error) string {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		msg := []rune(errno.Error())
-		if len(msg) > 0 {
-			msg[0] = unicode.ToUpper(msg[0])
-		}
-		return fmt.Sprintf("[Errno %d] %s", int(errno), string(msg))
-	}
-	return err.Error()
-}

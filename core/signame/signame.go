@@ -6,10 +6,10 @@ package signame
 import (
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
-	"unicode"
+
+	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
 
 // names are Python's underscore-free signal names on Linux.
@@ -49,8 +49,8 @@ const nsig = 65
 // deliberate change: a leading '-' on a number is accepted ("-9" is 9), as
 // kill(1) users expect. The error text is "invalid signal '<arg>'".
 func Parse(arg string) (syscall.Signal, error) {
-	bad := fmt.Errorf("invalid signal %s", pyRepr(arg))
-	if n, ok := pyInt(arg); ok {
+	bad := fmt.Errorf("invalid signal %s", pyrepr.Str(arg))
+	if n, err := pyrepr.Int(arg, 10); err == nil {
 		if n < 0 {
 			n = -n
 		}
@@ -92,41 +92,4 @@ func ManagerName(sig syscall.Signal) string {
 		return n
 	}
 	return ClientName(sig)
-}
-
-// pyInt parses like Python's int(): blanks around, a sign, digits with
-// single underscores between them.
-func pyInt(s string) (int, bool) {
-	s = strings.TrimFunc(s, unicode.IsSpace)
-	neg := false
-	if s != "" && (s[0] == '+' || s[0] == '-') {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	if s == "" || s[0] == '_' || s[len(s)-1] == '_' || strings.Contains(s, "__") {
-		return 0, false
-	}
-	digits := strings.ReplaceAll(s, "_", "")
-	for _, c := range digits {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.Atoi(digits)
-	if err != nil {
-		n = 1 << 30 // too large for any signal
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
-}
-
-// pyRepr quotes s as Python's repr of a str does (the common cases).
-func pyRepr(s string) string {
-	q := "'"
-	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
-		q = `"`
-	}
-	return q + strings.NewReplacer(`\`, `\\`, q, `\`+q, "\n", `\n`, "\t", `\t`, "\r", `\r`).Replace(s) + q
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/pyrepr"
 	"github.com/zdaemon/zdaemon/core/signame"
 )
 
@@ -87,7 +88,7 @@ func (m *Meta) kill(arg string) int {
 	if err := syscall.Kill(st.Application, sig); err != nil {
 		var errno syscall.Errno
 		if errors.As(err, &errno) {
-			fmt.Fprintf(m.Out, "Error: %s\n", errnoText(errno))
+			fmt.Fprintf(m.Out, "Error: %s\n", pyrepr.Errno(errno))
 		} else {
 			fmt.Fprintf(m.Out, "Error: %v\n", err)
 		}
@@ -130,7 +131,7 @@ func (c *FgCommand) Run(args []string) int {
 	signal.Notify(sigc, os.Interrupt)
 	defer signal.Stop(sigc)
 	if err := cmd.Start(); err != nil {
-		fmt.Fprintf(c.Err, "Error: can't exec %s: %v\n", control.ReprString(file), err)
+		fmt.Fprintf(c.Err, "Error: can't exec %s: %v\n", pyrepr.Str(file), err)
 		return 1
 	}
 	_ = cmd.Wait()
@@ -201,30 +202,30 @@ func (m *Meta) showOptions() {
 		if s == "" {
 			return "None"
 		}
-		return control.ReprString(s)
+		return pyrepr.Str(s)
 	}
-	seconds := func(d interface{ Seconds() float64 }) string { return control.ReprFloat(d.Seconds()) }
+	seconds := func(d interface{ Seconds() float64 }) string { return pyrepr.Float(d.Seconds()) }
 	exe, _ := os.Executable()
 	transcript := cfg.Transcript
 	if transcript == "" {
 		transcript = "/dev/null"
 	}
 	rows := [][2]string{
-		{"schemafile", control.ReprString(orDefault(m.Opts.Schema, "schema.xml"))},
+		{"schemafile", pyrepr.Str(orDefault(m.Opts.Schema, "schema.xml"))},
 		{"configfile", none(cfg.ConfigFile)},
 		{"zdrun", "None"},
 		{"python", none(exe)},
-		{"program", control.ReprList(cfg.Program)},
+		{"program", pyrepr.List(cfg.Program)},
 		{"backofflimit", fmt.Sprint(cfg.BackoffLimit)},
 		{"daemon", boolInt(cfg.Daemon)},
 		{"forever", boolInt(cfg.Forever)},
-		{"sockname", control.ReprString(cfg.SocketName)},
+		{"sockname", pyrepr.Str(cfg.SocketName)},
 		{"exitcodes", intList(cfg.ExitCodes)},
 		{"user", none(cfg.User)},
 		{"umask", fmt.Sprintf("0o%o", cfg.Umask)},
 		{"directory", none(cfg.Directory)},
 		{"logfile", none(cfg.Logfile)},
-		{"transcript", control.ReprString(transcript)},
+		{"transcript", pyrepr.Str(transcript)},
 		{"starttimeout", seconds(cfg.StartTimeout)},
 		{"stoptimeout", seconds(cfg.StopTimeout)},
 		{"startgrace", seconds(cfg.StartGrace)},
@@ -237,7 +238,7 @@ func (m *Meta) showOptions() {
 	if len(cfg.Environment) > 0 {
 		fmt.Fprintln(m.Out, "environment:")
 		for _, e := range cfg.Environment {
-			fmt.Fprintf(m.Out, "    %s=%s\n", e.Name, control.ReprString(e.Value))
+			fmt.Fprintf(m.Out, "    %s=%s\n", e.Name, pyrepr.Str(e.Value))
 		}
 	}
 }
@@ -248,12 +249,12 @@ func (m *Meta) showRuntime() {
 	fmt.Fprintln(m.Out, "Python info:")
 	fmt.Fprintf(m.Out, "%-13s %s\n", "Version:", runtime.Version())
 	fmt.Fprintf(m.Out, "%-13s %s\n", "Platform:", runtime.GOOS+"/"+runtime.GOARCH)
-	fmt.Fprintf(m.Out, "%-13s %s\n", "Executable:", control.ReprString(exe))
-	fmt.Fprintf(m.Out, "%-13s %s\n", "Arguments:", control.ReprList(os.Args))
-	fmt.Fprintf(m.Out, "%-13s %s\n", "Directory:", control.ReprString(wd))
+	fmt.Fprintf(m.Out, "%-13s %s\n", "Executable:", pyrepr.Str(exe))
+	fmt.Fprintf(m.Out, "%-13s %s\n", "Arguments:", pyrepr.List(os.Args))
+	fmt.Fprintf(m.Out, "%-13s %s\n", "Directory:", pyrepr.Str(wd))
 	fmt.Fprintln(m.Out, "Path:")
 	for _, dir := range strings.Split(os.Getenv("PATH"), ":") {
-		fmt.Fprintf(m.Out, "    %s\n", control.ReprString(dir))
+		fmt.Fprintf(m.Out, "    %s\n", pyrepr.Str(dir))
 	}
 }
 

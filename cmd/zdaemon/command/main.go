@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -226,5 +225,3 @@ func stripDashes(args []string) []string {
 func joinArg(args []string) string {
 	return strings.TrimSpace(strings.Join(stripDashes(args), " "))
 }
-
-var _ = os.Stdout

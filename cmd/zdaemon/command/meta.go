@@ -21,6 +21,7 @@ import (
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/control"
 	"github.com/zdaemon/zdaemon/core/eventlog"
+	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
 
 // Meta is what every command shares: the invocation, the effective job
@@ -77,12 +78,12 @@ func (m *Meta) setup() error {
 	}
 	for _, o := range m.Opts.Overrides {
 		if err := cfg.Override(o.Path, o.Value); err != nil {
-			return usagef("invalid value for -X %s: %v", control.ReprString(o.Path+"="+o.Value), err)
+			return usagef("invalid value for -X %s: %v", pyrepr.Str(o.Path+"="+o.Value), err)
 		}
 	}
 	for _, s := range m.Opts.Settings {
 		if err := cfg.Set(s.Key, s.Value); err != nil {
-			return usagef("invalid value for %s %s: %v", s.Opt, control.ReprString(s.Value), err)
+			return usagef("invalid value for %s %s: %v", s.Opt, pyrepr.Str(s.Value), err)
 		}
 	}
 	if err := checkPaths(cfg, m.Opts); err != nil {
@@ -98,7 +99,7 @@ func (m *Meta) setup() error {
 	m.Cfg = cfg
 	sock, err := filepath.Abs(expandHome(cfg.SocketName))
 	if err != nil {
-		return usagef("invalid socket name %s: %v", control.ReprString(cfg.SocketName), err)
+		return usagef("invalid socket name %s: %v", pyrepr.Str(cfg.SocketName), err)
 	}
 	m.Socket = sock
 	return nil
@@ -121,13 +122,13 @@ func checkPaths(cfg *config.Config, opts *options.Options) error {
 		dir := filepath.Dir(s)
 		if !isDir(dir) && !isDir(filepath.Dir(dir)) {
 			return usagef("invalid value for %s %s: The directory named as part of the path %s does not exist.",
-				optName(opts, "socket-name", "-s"), control.ReprString(cfg.SocketName), cfg.SocketName)
+				optName(opts, "socket-name", "-s"), pyrepr.Str(cfg.SocketName), cfg.SocketName)
 		}
 	}
 	if d := expandHome(cfg.Directory); d != "" {
 		if !isDir(d) && !isDir(filepath.Dir(d)) {
 			return usagef("invalid value for %s %s: %s is not an existing directory",
-				optName(opts, "directory", "-z"), control.ReprString(cfg.Directory), cfg.Directory)
+				optName(opts, "directory", "-z"), pyrepr.Str(cfg.Directory), cfg.Directory)
 		}
 	}
 	return nil
@@ -139,11 +140,11 @@ func checkPaths(cfg *config.Config, opts *options.Options) error {
 func (m *Meta) prepare() error {
 	if st, ok := m.probe(); ok && st.Args != nil && !hasPrefix(st.Args, m.Cfg.Program) {
 		fmt.Fprintf(m.Out, "WARNING! zdrun is managing a different program!\nour program   = %s\ndaemon's args = %s\n",
-			control.ReprList(m.Cfg.Program), control.ReprList(st.Args))
+			pyrepr.List(m.Cfg.Program), pyrepr.List(st.Args))
 	}
 	for _, e := range m.Cfg.Environment {
 		if strings.ContainsAny(e.Name, "=\x00") || e.Name == "" {
-			return usagef("illegal environment variable name %s", control.ReprString(e.Name))
+			return usagef("illegal environment variable name %s", pyrepr.Str(e.Name))
 		}
 		os.Setenv(e.Name, e.Value)
 	}
@@ -191,10 +192,10 @@ func (m *Meta) resolveUser() error {
 	var u *user.User
 	if _, err := strconv.Atoi(name); err == nil {
 		if u, err = user.LookupId(name); err != nil {
-			return usagef("uid %s not found", control.ReprString(name))
+			return usagef("uid %s not found", pyrepr.Str(name))
 		}
 	} else if u, err = user.Lookup(name); err != nil {
-		return usagef("username %s not found", control.ReprString(name))
+		return usagef("username %s not found", pyrepr.Str(name))
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
@@ -290,16 +291,7 @@ func isDir(p string) bool {
 func osErrorText(err error, path string) string {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
-		return fmt.Sprintf("%s: %s", errnoText(errno), control.ReprString(path))
+		return fmt.Sprintf("%s: %s", pyrepr.Errno(errno), pyrepr.Str(path))
 	}
 	return err.Error()
-}
-
-// errnoText is Python's "[Errno 1] Operation not permitted".
-func errnoText(errno syscall.Errno) string {
-	msg := errno.Error()
-	if msg != "" {
-		msg = strings.ToUpper(msg[:1]) + msg[1:]
-	}
-	return fmt.Sprintf("[Errno %d] %s", int(errno), msg)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/zdaemon/zdaemon/core/daemon"
 	"github.com/zdaemon/zdaemon/core/eventlog"
 	"github.com/zdaemon/zdaemon/core/manager"
+	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
 
 // RunCommand is the manager itself. A client starts it as
@@ -108,7 +109,7 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 	if cfg.Daemon {
 		log.Info("daemonizing the process")
 		if cfg.Directory != "" {
-			log.Info(fmt.Sprintf("set current directory: %s", control.ReprString(cfg.Directory)))
+			log.Info(fmt.Sprintf("set current directory: %s", pyrepr.Str(cfg.Directory)))
 		}
 	}
 	if cfg.Transcript != "" && cfg.Transcript != config.DefaultTranscript {

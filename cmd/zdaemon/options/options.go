@@ -9,6 +9,8 @@ package options
 import (
 	"fmt"
 	"strings"
+
+	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
 
 // Setting is one runner setting given on the command line.
@@ -208,7 +210,7 @@ func (o *Options) apply(s spec, spelled, value string, seen map[string]string) e
 	case "-X":
 		path, v, ok := strings.Cut(value, "=")
 		if !ok {
-			return fmt.Errorf("invalid -X value %s: expected path=value", quote(value))
+			return fmt.Errorf("invalid -X value %s: expected path=value", pyrepr.Str(value))
 		}
 		o.Overrides = append(o.Overrides, Override{Path: path, Value: v})
 		return nil
@@ -218,7 +220,7 @@ func (o *Options) apply(s spec, spelled, value string, seen map[string]string) e
 	}
 	if prev, ok := seen[id]; ok {
 		if prev != value {
-			return fmt.Errorf("conflicting command line option %s", quote(id))
+			return fmt.Errorf("conflicting command line option %s", pyrepr.Str(id))
 		}
 		return nil
 	}
@@ -232,13 +234,4 @@ func (o *Options) apply(s spec, spelled, value string, seen map[string]string) e
 		o.Settings = append(o.Settings, Setting{Opt: spelled, Short: id, Key: s.key, Value: value})
 	}
 	return nil
-}
-
-// quote is Python's repr of a str for the common cases.
-func quote(s string) string {
-	q := "'"
-	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
-		q = `"`
-	}
-	return q + strings.NewReplacer(`\`, `\\`, q, `\`+q, "\n", `\n`, "\t", `\t`).Replace(s) + q
 }

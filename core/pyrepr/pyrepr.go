@@ -1,4 +1,11 @@
-package control
+// Package pyrepr writes and reads text in the shapes the original Python
+// zdaemon prints: repr of str, list and float, int() parsing with its error
+// message, and OS errors as "[Errno 2] No such file or directory". Scripts
+// parse these shapes, so they are kept byte for byte.
+//
+// It is a leaf: it imports nothing from this module, so every package
+// (core/config included) may use it.
+package pyrepr
 
 import (
 	"errors"
@@ -6,14 +13,15 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"syscall"
 	"unicode"
 	"unicode/utf8"
 )
 
-// ReprString renders s as Python 3's repr of a str: single quotes unless s
+// Str renders s as Python 3's repr of a str: single quotes unless s
 // contains ' and no ", escapes for backslash, the quote, control
 // characters and bytes that are not UTF-8.
-func ReprString(s string) string {
+func Str(s string) string {
 	q := byte('\'')
 	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
 		q = '"'
@@ -52,18 +60,18 @@ func ReprString(s string) string {
 	return b.String()
 }
 
-// ReprList renders a list of strings as Python's repr: ['a', 'b'].
-func ReprList(list []string) string {
+// List renders a list of strings as Python's repr: ['a', 'b'].
+func List(list []string) string {
 	parts := make([]string, len(list))
 	for i, s := range list {
-		parts[i] = ReprString(s)
+		parts[i] = Str(s)
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
 }
 
-// ReprFloat renders f as Python's repr of a float: the shortest digits
+// Float renders f as Python's repr of a float: the shortest digits
 // that round-trip, with ".0" when integral.
-func ReprFloat(f float64) string {
+func Float(f float64) string {
 	if math.IsInf(f, 0) || math.IsNaN(f) {
 		return map[bool]string{true: "inf", false: "nan"}[math.IsInf(f, 1)]
 	}
@@ -79,9 +87,9 @@ func ReprFloat(f float64) string {
 
 var errBadList = errors.New("not a Python list of strings")
 
-// ParseReprList parses a Python list of str literals, as in the status
+// ParseList parses a Python list of str literals, as in the status
 // reply's args= line: either quote style, backslash escapes.
-func ParseReprList(s string) ([]string, error) {
+func ParseList(s string) ([]string, error) {
 	s = strings.TrimSpace(s)
 	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
 		return nil, errBadList
@@ -166,4 +174,37 @@ func ParseReprList(s string) ([]string, error) {
 		}
 	}
 	return list, nil
+}
+
+// Int parses like Python's int(s, base): blanks around, a sign, digits with
+// single underscores between them. The error is Python's:
+// "invalid literal for int() with base 10: 'x'".
+func Int(s string, base int) (int, error) {
+	bad := fmt.Errorf("invalid literal for int() with base %d: %s", base, Str(s))
+	t := strings.TrimFunc(s, unicode.IsSpace)
+	neg := false
+	if t != "" && (t[0] == '+' || t[0] == '-') {
+		neg, t = t[0] == '-', t[1:]
+	}
+	if t == "" || t[0] == '_' || t[len(t)-1] == '_' || strings.Contains(t, "__") {
+		return 0, bad
+	}
+	n, err := strconv.ParseInt(strings.ReplaceAll(t, "_", ""), base, 32)
+	if err != nil {
+		return 0, bad
+	}
+	if neg {
+		n = -n
+	}
+	return int(n), nil
+}
+
+// Errno renders an errno as Python's OSError does:
+// "[Errno 22] Invalid argument".
+func Errno(errno syscall.Errno) string {
+	msg := []rune(errno.Error())
+	if len(msg) > 0 {
+		msg[0] = unicode.ToUpper(msg[0])
+	}
+	return fmt.Sprintf("[Errno %d] %s", int(errno), string(msg))
 }
