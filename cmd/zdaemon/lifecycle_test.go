@@ -609,3 +609,50 @@ func TestRunAsUser(t *testing.T) {
 	}
 	j.stopOK("-u", "nobody", "-p", "sleep 100", "-s", j.path("run/zdsock"))
 }
+
+func TestDifferentProgramWarning(t *testing.T) {
+	j := newJob(t)
+	j.startOK("-p", "sleep 100")
+	defer j.stopOK("-p", "sleep 100")
+	r := j.must(0, "-p", "sleep 200", "status")
+	want := "WARNING! zdrun is managing a different program!\nour program   = ['sleep', '200']\ndaemon's args = ['sleep', '100']\n"
+	if !strings.HasPrefix(r.out, want) {
+		t.Fatalf("status: %q", r.out)
+	}
+	// A prefix is not different: "sleep" with "start 100" is the same job.
+	if r := j.must(0, "-p", "sleep", "status"); strings.Contains(r.out, "WARNING") {
+		t.Fatalf("prefix warned: %q", r.out)
+	}
+}
+
+// Ctrl-C while start waits: exit 130 and no claim that the program started.
+func TestInterruptedStart(t *testing.T) {
+	j := newJob(t)
+	args := []string{"-p", "false", "-f", "-b", "1"}
+	cmd := exec.Command(zdaemonBin, append(args, "start")...)
+	cmd.Dir = j.dir
+	cmd.Env = append(os.Environ(), "ZD_TEST_JOB="+j.dir)
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 130 {
+			t.Fatalf("exit %v, want 130", err)
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("start did not end on SIGINT")
+	}
+	if strings.Contains(out.String(), "started") || !strings.HasPrefix(out.String(), ". ") {
+		t.Fatalf("output %q", out.String())
+	}
+	j.must(0, append(args, "stop")...)
+}
