@@ -74,8 +74,8 @@ func (m *Meta) main(args []string) (int, error) {
 	// hand-off is a manager started by a client.
 	if len(opts.Args) > 0 {
 		switch opts.Args[0] {
-		case "validate":
-			return m.runCLI("validate", opts.Args[1:])
+		case "validate", "convert":
+			return m.runCLI(opts.Args[0], opts.Args[1:])
 		case "run":
 			if len(opts.Args) > 1 && opts.Args[1] == handoffFlag {
 				return m.runCLI("run", opts.Args[1:])
@@ -209,6 +209,7 @@ func (m *Meta) commands() map[string]cli.CommandFactory {
 		"show":              mk(&ShowCommand{Meta: m}),
 		"help":              mk(&HelpCommand{Meta: m}),
 		"validate":          mk(&ValidateCommand{Meta: m}),
+		"convert":           mk(&ConvertCommand{Meta: m}),
 		"run":               mk(&RunCommand{Meta: m}),
 	}
 }

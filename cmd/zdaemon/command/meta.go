@@ -65,7 +65,7 @@ func (m *Meta) setup() error {
 		if _, err := os.Stat(abs); err != nil {
 			return usagef("error opening file %s: %s", abs, osErrorText(err, abs))
 		}
-		loaded, files, diags := config.Load(path)
+		loaded, files, diags := loadJob(path)
 		m.Files = files
 		if diags.HasErrors() {
 			writeDiags(m.Err, files, diags)
@@ -270,6 +270,13 @@ func (m *Meta) send(line string) (string, error) {
 // resolveProgram finds the program's executable with the job's PATH.
 func (m *Meta) resolveProgram() (string, error) {
 	return child.Resolve(m.Cfg.Program[0], os.Getenv("PATH"))
+}
+
+func absPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }
 
 func expandHome(p string) string {

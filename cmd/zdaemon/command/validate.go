@@ -2,8 +2,6 @@ package command
 
 import (
 	"fmt"
-
-	"github.com/zdaemon/zdaemon/core/config"
 )
 
 // ValidateCommand is "validate FILE": check a job file without running
@@ -14,8 +12,9 @@ func (c *ValidateCommand) Synopsis() string { return "Check a job file without r
 func (c *ValidateCommand) Help() string {
 	return `Usage: zdaemon validate FILE
 
-  Reads the job file FILE and reports every error in it, with the file,
-  line, column and source line, without starting anything.
+  Reads the job file FILE (HCL, or a legacy ZConfig file) and reports every
+  error in it, with the file, line, column and source line, without
+  starting anything.
 
 Exit status:
   0  the file is valid
@@ -33,7 +32,7 @@ func (c *ValidateCommand) Run(args []string) int {
 		fmt.Fprintln(c.Err, c.Help())
 		return 1
 	}
-	_, files, diags := config.Load(args[0])
+	_, files, diags := loadJob(args[0])
 	writeDiags(c.Err, files, diags)
 	if diags.HasErrors() {
 		return 2

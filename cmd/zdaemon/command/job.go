@@ -1,0 +1,95 @@
+package command
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/core/zconfig"
+)
+
+// loadJob reads a job file: an HCL job file, or a legacy ZConfig file
+// (told apart by content) translated to HCL first. The file map covers
+// every file read, so that diagnostics show their source lines.
+func loadJob(path string) (*config.Config, map[string]*hcl.File, hcl.Diagnostics) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Failed to read job file", Detail: err.Error()}}
+	}
+	if !zconfig.LooksLegacy(src) {
+		return config.Load(path)
+	}
+	translated, files, diags := translateLegacy(path, src)
+	if diags.HasErrors() {
+		return nil, files, diags
+	}
+	cfg, more, cdiags := config.Parse(translated, path+" (as HCL)")
+	for name, f := range more {
+		files[name] = f
+	}
+	if cfg != nil {
+		cfg.ConfigFile = absPath(path)
+	}
+	return cfg, files, append(diags, cdiags...)
+}
+
+// translateLegacy parses and translates a ZConfig file.
+func translateLegacy(path string, src []byte) ([]byte, map[string]*hcl.File, hcl.Diagnostics) {
+	doc, diags := zconfig.Parse(src, path, nil)
+	if diags.HasErrors() {
+		return nil, doc.Files, diags
+	}
+	out, more := zconfig.Translate(doc)
+	return out, doc.Files, append(diags, more...)
+}
+
+// ConvertCommand is "convert FILE": print a legacy ZConfig file as an HCL
+// job file.
+type ConvertCommand struct{ *Meta }
+
+func (c *ConvertCommand) Synopsis() string { return "Print a legacy ZConfig file as an HCL job file" }
+func (c *ConvertCommand) Help() string {
+	return `Usage: zdaemon convert FILE
+
+  Reads the zdaemon ZConfig file FILE (the original's -C file: <runner>,
+  <environment>, <eventlog>, %define, %include) and prints the equivalent
+  HCL job file on standard output, with the original's comments. Settings
+  of a host application (zope.conf, zeo.conf) are listed in a comment and
+  left out. zdaemon -C runs old files unchanged; convert is for migrating.
+
+Exit status:
+  0  converted (warnings name what a job file cannot express)
+  1  wrong arguments
+  2  the file has errors`
+}
+
+func (c *ConvertCommand) Run(args []string) int {
+	args = stripDashes(args)
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		fmt.Fprintln(c.Out, c.Help())
+		return 0
+	}
+	if len(args) != 1 {
+		fmt.Fprintln(c.Err, c.Help())
+		return 1
+	}
+	src, err := os.ReadFile(args[0])
+	if err != nil {
+		fmt.Fprintf(c.Err, "Error: %v\n", err)
+		return 2
+	}
+	if !zconfig.LooksLegacy(src) {
+		fmt.Fprintf(c.Err, "Error: %s is not a ZConfig file (it does not start with a <section> or a %%directive)\n", args[0])
+		return 2
+	}
+	out, files, diags := translateLegacy(args[0], src)
+	writeDiags(c.Err, files, diags)
+	if diags.HasErrors() {
+		return 2
+	}
+	fmt.Fprintf(c.Out, "# Converted by zdaemon convert from %s.\n\n", args[0])
+	_, _ = c.Out.Write(out)
+	return 0
+}

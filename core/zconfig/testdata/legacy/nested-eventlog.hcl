@@ -1,0 +1,10 @@
+runner {
+  program = ["sleep", "100"]
+}
+
+eventlog {
+  level = "debug"
+  logfile {
+    path = "runner-event.log"
+  }
+}

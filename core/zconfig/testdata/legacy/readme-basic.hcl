@@ -1,0 +1,3 @@
+runner {
+  program = ["sleep", "100"]
+}

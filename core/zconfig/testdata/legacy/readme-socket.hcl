@@ -1,0 +1,4 @@
+runner {
+  program     = ["sleep", "100"]
+  socket-name = "/tmp/demo.zdsock"
+}

@@ -1,0 +1,4 @@
+runner {
+  program    = ["tail", "-f", "data"]
+  transcript = "log"
+}
