@@ -1,0 +1,25 @@
+// Package transcript is the contract of transcript sinks: the plugins that
+// move a supervised program's output (stdout, stderr and the manager's own
+// messages) to its destination. Plugin authors import this package and
+// nothing else of zdaemon.
+//
+// The output does not travel over gRPC. The manager owns a pipe; the sink
+// process inherits its read end as file descriptor InputFD and copies the
+// bytes itself, so a sink moves data as fast as "cat > file" would. The
+// manager keeps its own read end open, so the program never gets a broken
+// pipe; a sink that crashes is started again on the same pipe and loses at
+// most what it had read and not yet written. Only control (schema, config,
+// reopen, status, drain) goes over gRPC.
+//
+// Protocol versions:
+//
+//	1  Schema, Validate, Start, Reopen, Status, Drain.
+//
+// A plugin is a program whose main calls Serve:
+//
+//	func main() { transcript.Serve(&mySink{}, nil) }
+//
+// The generated code in proto/ is committed; regenerate it with go generate.
+package transcript
+
+//go:generate protoc --go_out=. --go_opt=paths=source_relative --go-grpc_out=. --go-grpc_opt=paths=source_relative proto/transcript.proto

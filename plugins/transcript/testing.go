@@ -1,0 +1,23 @@
+package transcript
+
+import (
+	"os"
+	"testing"
+
+	"github.com/hashicorp/go-plugin"
+)
+
+// TestSink connects to impl over a real in-process gRPC connection, as a
+// host would, with input as the sink's input pipe. It returns the
+// host-side Sink; the connection is closed when the test ends.
+func TestSink(t testing.TB, impl Sink, input *os.File) Sink {
+	t.Helper()
+	p := &Plugin{Impl: impl, Input: func() (*os.File, error) { return input, nil }}
+	c, _ := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{PluginName: p})
+	t.Cleanup(func() { c.Close() })
+	raw, err := c.Dispense(PluginName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw.(Sink)
+}
