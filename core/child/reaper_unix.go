@@ -129,7 +129,7 @@ func (r *Reaper) Start(spec Spec) (*Process, error) {
 	attr := &syscall.ProcAttr{
 		Dir:   spec.Dir,
 		Env:   spec.Env,
-		Files: []uintptr{devnull.Fd(), out.Fd(), errf.Fd()},
+		Files: append([]uintptr{devnull.Fd(), out.Fd(), errf.Fd()}, fds(spec.Extra)...),
 		Sys: &syscall.SysProcAttr{
 			Setpgid:    true,
 			Credential: spec.Credential,
@@ -147,4 +147,12 @@ func (r *Reaper) Start(spec Spec) (*Process, error) {
 	p := &Process{pid: pid, done: make(chan ExitStatus, 1)}
 	r.procs[pid] = p
 	return p, nil
+}
+
+func fds(files []*os.File) []uintptr {
+	out := make([]uintptr, len(files))
+	for i, f := range files {
+		out[i] = f.Fd()
+	}
+	return out
 }

@@ -9,6 +9,8 @@ package config
 
 import (
 	"time"
+
+	"github.com/hashicorp/hcl/v2"
 )
 
 // Defaults of the original zdaemon (zdaemon/component.xml).
@@ -73,10 +75,37 @@ type Config struct {
 	// start reports it started (when no start test applies).
 	StartGrace time.Duration `json:"start_grace"`
 
+	// Sink is the transcript sink, resolved by the client from a
+	// transcript block or the transcript setting (nil: output discarded).
+	Sink *PluginConfig `json:"sink,omitempty"`
+	// SinkBlock is the job file's transcript block, whose body is decoded
+	// against the sink's schema by the command layer.
+	SinkBlock *PluginBlock `json:"-"`
+
 	// Environment is applied, in order, on top of the invoking environment.
 	Environment []EnvVar `json:"environment,omitempty"`
 	// EventLog configures the manager's own log; nil = warnings to stderr.
 	EventLog *EventLog `json:"eventlog,omitempty"`
+}
+
+// PluginConfig is a plugin with its evaluated configuration.
+type PluginConfig struct {
+	// Kind is the block label ("file").
+	Kind string `json:"kind"`
+	// Plugin is an external plugin's executable (absolute); "" = built-in.
+	Plugin string `json:"plugin,omitempty"`
+	// Settings are plain values (string, float64, bool) by attribute.
+	Settings map[string]any `json:"settings"`
+}
+
+// PluginBlock is a plugin block of a job file, not yet decoded: its body
+// is checked against the schema the plugin declares.
+type PluginBlock struct {
+	Kind        string
+	Plugin      string // the plugin attribute, "" for a built-in
+	PluginRange hcl.Range
+	Body        hcl.Body // the rest of the block
+	DefRange    hcl.Range
 }
 
 // EnvVar is one entry of the environment block.

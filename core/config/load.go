@@ -109,12 +109,18 @@ func Parse(src []byte, filename string) (*Config, map[string]*hcl.File, hcl.Diag
 				Subject:  b.DefRange.Ptr(),
 			})
 		case transcriptBlock:
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Transcript sinks are not available yet",
-				Detail:   "transcript blocks arrive with the transcript plugins in a later release; use runner's transcript attribute for now.",
-				Subject:  b.DefRange.Ptr(),
-			})
+			if cfg.SinkBlock != nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Duplicate transcript block",
+					Detail:   fmt.Sprintf("A job has one transcript sink; the first is at %s.", cfg.SinkBlock.DefRange),
+					Subject:  b.DefRange.Ptr(),
+				})
+				continue
+			}
+			pb, more := decodePluginBlock(b, filename)
+			diags = append(diags, more...)
+			cfg.SinkBlock = pb
 		}
 	}
 	diags = append(diags, once(runners, "runner", file.Body.MissingItemRange(), true)...)
@@ -293,4 +299,30 @@ func sortedAttrs(m hcl.Attributes) []*hcl.Attribute {
 	}
 	slices.SortFunc(out, func(a, b *hcl.Attribute) int { return a.Range.Start.Byte - b.Range.Start.Byte })
 	return out
+}
+
+var pluginBlockSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "plugin"}}}
+
+// decodePluginBlock takes the label and the plugin attribute of a plugin
+// block and keeps the rest of the body for the plugin's schema.
+func decodePluginBlock(b *hcl.Block, filename string) (*PluginBlock, hcl.Diagnostics) {
+	content, rest, diags := b.Body.PartialContent(pluginBlockSchema)
+	pb := &PluginBlock{Kind: b.Labels[0], Body: rest, DefRange: b.DefRange}
+	if a, ok := content.Attributes["plugin"]; ok {
+		s, more := stringAttr(a)
+		diags = append(diags, more...)
+		if s == "" && !more.HasErrors() {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Empty plugin path",
+				Detail:   "plugin must name the plugin's executable.",
+				Subject:  a.Expr.Range().Ptr(),
+			})
+		}
+		if s != "" && !filepath.IsAbs(s) {
+			s = filepath.Join(filepath.Dir(filename), s)
+		}
+		pb.Plugin, pb.PluginRange = s, a.Expr.Range()
+	}
+	return pb, diags
 }

@@ -20,6 +20,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -85,6 +86,8 @@ type Options struct {
 	BeforeExit func()
 	// Filename is reported in status (the resolved program path).
 	Filename string
+	// Plugins describes the running plugins, one line each ("plugins").
+	Plugins func() []string
 }
 
 // Manager supervises one program.
@@ -363,6 +366,15 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 		})
 	case "await":
 		return m.await(ctx, req.Args)
+	case "plugins":
+		if m.opts.Plugins == nil {
+			return "none"
+		}
+		lines := m.opts.Plugins()
+		if len(lines) == 0 {
+			return "none"
+		}
+		return strings.Join(lines, "\n")
 	}
 	return fmt.Sprintf("Unknown command '%s'; 'help' for a list", req.Name)
 }

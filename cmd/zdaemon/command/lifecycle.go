@@ -66,6 +66,9 @@ const handoffFlag = "--handoff"
 // appended. In daemon mode it returns once the manager listens; otherwise
 // it waits for the manager to exit, as the original does.
 func (m *Meta) spawnManager(extra []string) error {
+	if err := m.sinkDiags(); err != nil {
+		return &daemon.StartupError{Code: 2, Msg: "Error: invalid transcript configuration"}
+	}
 	cfg := *m.Cfg
 	cfg.Program = append(append([]string(nil), m.Cfg.Program...), extra...)
 	cfg.SocketName = m.Socket

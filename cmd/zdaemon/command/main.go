@@ -74,7 +74,7 @@ func (m *Meta) main(args []string) (int, error) {
 	// hand-off is a manager started by a client.
 	if len(opts.Args) > 0 {
 		switch opts.Args[0] {
-		case "validate", "convert":
+		case "validate", "convert", "plugin":
 			return m.runCLI(opts.Args[0], opts.Args[1:])
 		case "run":
 			if len(opts.Args) > 1 && opts.Args[1] == handoffFlag {
@@ -175,7 +175,7 @@ func (m *Meta) runCLI(name string, args []string) (int, error) {
 		Name:           filepath.Base(m.Argv0),
 		Args:           append([]string{name, "--"}, args...),
 		Commands:       m.commands(),
-		HiddenCommands: []string{"run"},
+		HiddenCommands: []string{"run", "plugin"},
 		HelpWriter:     m.Out,
 		ErrorWriter:    m.Err,
 	}
@@ -210,6 +210,7 @@ func (m *Meta) commands() map[string]cli.CommandFactory {
 		"help":              mk(&HelpCommand{Meta: m}),
 		"validate":          mk(&ValidateCommand{Meta: m}),
 		"convert":           mk(&ConvertCommand{Meta: m}),
+		"plugin":            mk(&PluginCommand{Meta: m}),
 		"run":               mk(&RunCommand{Meta: m}),
 	}
 }

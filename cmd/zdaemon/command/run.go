@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/zdaemon/zdaemon/core/daemon"
 	"github.com/zdaemon/zdaemon/core/eventlog"
 	"github.com/zdaemon/zdaemon/core/manager"
+	"github.com/zdaemon/zdaemon/core/pluginhost"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
 
@@ -58,6 +60,10 @@ func (c *RunCommand) Run(args []string) int {
 	}
 	// Started by hand: the job as the command line and file say, in the
 	// foreground, program words after "run" appended.
+	if err := c.sinkDiags(); err != nil {
+		c.err = err
+		return 2
+	}
 	cfg := *c.Cfg
 	cfg.Program = append(append([]string(nil), c.Cfg.Program...), args...)
 	cfg.SocketName = c.Socket
@@ -112,10 +118,6 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 			log.Info(fmt.Sprintf("set current directory: %s", pyrepr.Str(cfg.Directory)))
 		}
 	}
-	if cfg.Transcript != "" && cfg.Transcript != config.DefaultTranscript {
-		log.Warn("transcript capture comes with the transcript plugins; program output is discarded")
-	}
-
 	srv, err := control.Listen(cfg.SocketName, func(path string) {
 		msg := "Unlinking stale socket " + path
 		log.Warn(msg)
@@ -138,14 +140,33 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 	defer cancel()
 	reaper := child.NewReaper(log)
 	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
 	wg.Go(func() { reaper.Run(ctx) })
+
+	// The transcript (daemon mode only, as the original): the program's
+	// output and the manager's own stdout and stderr go into a pipe that a
+	// sink plugin drains; the manager keeps a read end open for as long as
+	// it lives, so the program never gets a broken pipe.
+	var tr *transcriptPipe
+	if cfg.Sink != nil && cfg.Daemon {
+		tr, err = startTranscript(ctx, cfg, reaper, log)
+		if err != nil {
+			log.Error(err.Error())
+			return fail(1, "Error: "+err.Error())
+		}
+		defer tr.finish(log)
+	}
 
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
 		return strings.HasPrefix(kv, "DAEMON_MANAGER_MODE=")
 	})
 	var out, errOut *os.File
-	if !cfg.Daemon { // attached: the program writes to the terminal
+	switch {
+	case !cfg.Daemon: // attached: the program writes to the terminal
 		out, errOut = os.Stdout, os.Stderr
+	case tr != nil:
+		out, errOut = tr.w, tr.w
 	}
 	starter := manager.StarterFunc(func() (manager.Proc, error) {
 		return reaper.Start(child.Spec{
@@ -158,8 +179,24 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 		})
 	})
 	mgr := manager.New(cfg, starter, manager.Options{
-		Logger:     log,
-		Reopen:     elog.Reopen,
+		Logger: log,
+		Reopen: func() error {
+			err := elog.Reopen()
+			if tr != nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				if terr := tr.sink.Reopen(ctx); terr != nil && err == nil {
+					err = terr
+				}
+			}
+			return err
+		},
+		Plugins: func() []string {
+			if tr == nil {
+				return nil
+			}
+			return []string{tr.sink.Info()}
+		},
 		BeforeExit: func() { _ = srv.Close() },
 		Filename:   cfg.Filename,
 	})
@@ -182,8 +219,64 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 	if n != nil {
 		n.Ready()
 	}
-	code := mgr.Run(context.Background())
-	cancel()
-	wg.Wait()
-	return code
+	if err := daemon.ReleaseStartupPages(); err != nil {
+		log.Debug(err.Error())
+	}
+	return mgr.Run(context.Background())
 }
+
+// transcriptPipe is the output pipe and the sink draining it.
+type transcriptPipe struct {
+	r, w *os.File
+	sink *pluginhost.Sink
+}
+
+// pipeSize absorbs a sink restart without slowing the program.
+const pipeSize = 1 << 20
+
+func startTranscript(ctx context.Context, cfg *config.Config, reaper *child.Reaper, log *slog.Logger) (*transcriptPipe, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("transcript pipe: %w", err)
+	}
+	if _, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, pipeSize); err != nil {
+		log.Debug(fmt.Sprintf("transcript pipe size: %v", err))
+	}
+	host := &pluginhost.Host{Exe: ownExecutable(), Reaper: reaper, Logger: log}
+	sink, err := host.StartSink(ctx, pluginhost.Spec{Kind: cfg.Sink.Kind, Path: cfg.Sink.Plugin}, cfg.Sink.Settings, r)
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, err
+	}
+	// The manager's own messages (stdout, stderr) join the program's.
+	for _, fd := range []int{1, 2} {
+		if err := unix.Dup2(int(w.Fd()), fd); err != nil {
+			log.Warn(fmt.Sprintf("redirect fd %d to the transcript: %v", fd, err))
+		}
+	}
+	return &transcriptPipe{r: r, w: w, sink: sink}, nil
+}
+
+// finish closes every write end the manager holds, lets the sink write
+// everything up to the end of the pipe, and stops it.
+func (t *transcriptPipe) finish(log *slog.Logger) {
+	if devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
+		_ = unix.Dup2(int(devnull.Fd()), 1)
+		_ = unix.Dup2(int(devnull.Fd()), 2)
+		devnull.Close()
+	}
+	t.w.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	if st, err := t.sink.Drain(ctx); err != nil {
+		log.Error(fmt.Sprintf("transcript sink did not drain: %v", err))
+	} else if st.Error != "" {
+		log.Error(fmt.Sprintf("transcript sink: %s", st.Error))
+	}
+	t.sink.Close()
+	t.r.Close()
+}
+
+// drainTimeout bounds how long an exiting manager waits for its sink.
+const drainTimeout = 10 * time.Second

@@ -32,7 +32,10 @@ func (c *ValidateCommand) Run(args []string) int {
 		fmt.Fprintln(c.Err, c.Help())
 		return 1
 	}
-	_, files, diags := loadJob(args[0])
+	cfg, files, diags := loadJob(args[0])
+	if !diags.HasErrors() {
+		diags = append(diags, resolveSink(cfg, false, ownExecutable())...)
+	}
 	writeDiags(c.Err, files, diags)
 	if diags.HasErrors() {
 		return 2

@@ -1,0 +1,251 @@
+package command
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/core/daemon"
+	"github.com/zdaemon/zdaemon/core/pluginhost"
+	"github.com/zdaemon/zdaemon/plugins/transcript"
+	"github.com/zdaemon/zdaemon/plugins/transcript/logfile"
+)
+
+// builtinSinks are the transcript sinks this binary serves itself.
+var builtinSinks = map[string]struct {
+	schema   func() transcript.Schema
+	validate func(transcript.Config) []transcript.FieldError
+	serve    func()
+}{
+	"file": {logfile.Schema, logfile.Validate, func() { transcript.Serve(trimmedSink{&logfile.Sink{Logger: pluginLogger()}}, nil) }},
+}
+
+// trimmedSink releases the plugin's start-up pages once it runs, as the
+// manager does (daemon.ReleaseStartupPages): a resident sink should cost
+// what it uses.
+type trimmedSink struct{ transcript.Sink }
+
+func (s trimmedSink) Start(ctx context.Context, cfg transcript.Config, in io.Reader) error {
+	if err := s.Sink.Start(ctx, cfg, in); err != nil {
+		return err
+	}
+	_ = daemon.ReleaseStartupPages()
+	return nil
+}
+
+// PluginCommand is the hidden entry point of the built-in plugins:
+// "zdaemon plugin transcript file". go-plugin starts it; it never runs by
+// hand.
+type PluginCommand struct{ *Meta }
+
+func (c *PluginCommand) Synopsis() string { return "Serve a built-in plugin (internal)" }
+func (c *PluginCommand) Help() string {
+	return `Usage: zdaemon plugin transcript KIND
+
+  Serves a built-in plugin over go-plugin's protocol. The manager starts
+  it; running it by hand only prints a notice.`
+}
+
+func (c *PluginCommand) Run(args []string) int {
+	args = stripDashes(args)
+	if len(args) == 2 && args[0] == "transcript" {
+		if b, ok := builtinSinks[args[1]]; ok {
+			b.serve()
+			return 0
+		}
+	}
+	fmt.Fprintln(c.Err, c.Help())
+	return 1
+}
+
+// resolveSink decides the job's transcript sink: a transcript block
+// (decoded against the sink's schema), or the transcript setting (the -t
+// option or runner key) as the built-in file sink. tOption says -t was
+// given, which overrides a block.
+func resolveSink(cfg *config.Config, tOption bool, exe string) hcl.Diagnostics {
+	block := cfg.SinkBlock
+	path := cfg.Transcript
+	switch {
+	case block != nil && tOption:
+		block = nil // the command line wins
+	case block != nil && path != "" && path != config.DefaultTranscript:
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Two transcripts",
+			Detail:   "The runner's transcript setting and a transcript block both choose the transcript; keep one.",
+			Subject:  block.DefRange.Ptr(),
+		}}
+	}
+	if block == nil {
+		cfg.Sink = nil
+		if path == "" || path == config.DefaultTranscript {
+			return nil // discarded, as the original does
+		}
+		settings := transcript.Config{"path": path}
+		if errs := logfile.Validate(settings); len(errs) > 0 {
+			return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid transcript", Detail: errs[0].Error()}}
+		}
+		cfg.Sink = &config.PluginConfig{Kind: "file", Settings: settings}
+		return nil
+	}
+	var schema transcript.Schema
+	var validate func(transcript.Config) []transcript.FieldError
+	plugin := block.Plugin
+	if plugin == "" {
+		b, ok := builtinSinks[block.Kind]
+		if !ok {
+			return hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  fmt.Sprintf("Unknown transcript sink %q", block.Kind),
+				Detail:   "The built-in sink is \"file\"; for your own, name its executable with plugin = \"/path/to/sink\".",
+				Subject:  block.DefRange.Ptr(),
+			}}
+		}
+		schema, validate = b.schema(), b.validate
+	} else {
+		abs, err := filepath.Abs(plugin)
+		if err == nil {
+			plugin = abs
+		}
+		host := &pluginhost.Host{Exe: exe, StartTimeout: 10 * time.Second}
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		sch, v, kill, err := host.SinkSchema(ctx, pluginhost.Spec{Kind: block.Kind, Path: plugin})
+		if err != nil {
+			return hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Transcript plugin failed",
+				Detail:   err.Error(),
+				Subject:  block.PluginRange.Ptr(),
+			}}
+		}
+		defer kill()
+		schema, validate = sch, v
+	}
+	settings, diags := decodePluginBody(block, schema)
+	if diags.HasErrors() {
+		return diags
+	}
+	for _, fe := range validate(settings) {
+		diags = append(diags, fieldDiag(block, fe))
+	}
+	if !diags.HasErrors() {
+		cfg.Sink = &config.PluginConfig{Kind: block.Kind, Plugin: plugin, Settings: settings}
+	}
+	return diags
+}
+
+// decodePluginBody evaluates a plugin block's body against the schema the
+// plugin declared, so that type errors point at the attribute.
+func decodePluginBody(block *config.PluginBlock, schema transcript.Schema) (transcript.Config, hcl.Diagnostics) {
+	bs := &hcl.BodySchema{}
+	types := map[string]cty.Type{}
+	for _, a := range schema.Attributes {
+		bs.Attributes = append(bs.Attributes, hcl.AttributeSchema{Name: a.Name, Required: a.Required})
+		switch a.Type {
+		case transcript.TypeNumber:
+			types[a.Name] = cty.Number
+		case transcript.TypeBool:
+			types[a.Name] = cty.Bool
+		default:
+			types[a.Name] = cty.String
+		}
+	}
+	content, diags := block.Body.Content(bs)
+	settings := transcript.Config{}
+	for name, attr := range content.Attributes {
+		v, more := attr.Expr.Value(nil)
+		diags = append(diags, more...)
+		if more.HasErrors() {
+			continue
+		}
+		cv, err := convert.Convert(v, types[name])
+		if err != nil || cv.IsNull() || !cv.IsWhollyKnown() {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid " + name,
+				Detail:   fmt.Sprintf("%s must be a %s.", name, types[name].FriendlyName()),
+				Subject:  attr.Expr.Range().Ptr(),
+			})
+			continue
+		}
+		switch types[name] {
+		case cty.Number:
+			f, _ := cv.AsBigFloat().Float64()
+			settings[name] = f
+		case cty.Bool:
+			settings[name] = cv.True()
+		default:
+			settings[name] = cv.AsString()
+		}
+	}
+	// Decoded: keep the attributes only, to point field errors at them.
+	block.Body = hclBody{attrs: content.Attributes}
+	return settings, diags
+}
+
+// hclBody keeps the decoded attributes for mapping field errors to ranges.
+type hclBody struct {
+	hcl.Body
+	attrs hcl.Attributes
+}
+
+// fieldDiag points a plugin's field error at its attribute, or at the
+// block when the attribute is absent.
+func fieldDiag(block *config.PluginBlock, fe transcript.FieldError) *hcl.Diagnostic {
+	subject := block.DefRange
+	if b, ok := block.Body.(hclBody); ok {
+		if a, ok := b.attrs[fe.Field]; ok {
+			subject = a.Expr.Range()
+		}
+	}
+	field := fe.Field
+	if field == "" {
+		field = "configuration"
+	}
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Invalid " + field,
+		Detail:   fmt.Sprintf("The %s sink rejects %s: %s.", block.Kind, field, strings.TrimSuffix(fe.Message, ".")),
+		Subject:  subject.Ptr(),
+	}
+}
+
+// pluginLogger is a built-in plugin's logger: JSON lines on stderr, which
+// go-plugin forwards into the manager's event log.
+func pluginLogger() hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{Output: os.Stderr, JSONFormat: true, Level: hclog.Info})
+}
+
+// sinkDiags resolves the job's transcript sink and renders problems.
+func (m *Meta) sinkDiags() error {
+	tOption := false
+	for _, s := range m.Opts.Settings {
+		tOption = tOption || s.Key == "transcript"
+	}
+	diags := resolveSink(m.Cfg, tOption, ownExecutable())
+	writeDiags(m.Err, m.Files, diags)
+	if diags.HasErrors() {
+		return &exitError{code: 2}
+	}
+	return nil
+}
+
+// ownExecutable is this binary, for built-in plugins.
+func ownExecutable() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	return exe
+}

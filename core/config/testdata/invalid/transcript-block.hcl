@@ -1,6 +1,0 @@
-runner {
-  program = "a"
-}
-transcript "file" {
-  path = "x"
-}

@@ -1,0 +1,330 @@
+package pluginhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/runner"
+
+	"github.com/zdaemon/zdaemon/core/child"
+	"github.com/zdaemon/zdaemon/plugins/transcript"
+)
+
+// Spec names a plugin.
+type Spec struct {
+	// Kind is the block's label ("file").
+	Kind string
+	// Path is an external plugin's executable; "" means built-in.
+	Path string
+}
+
+func (s Spec) String() string {
+	if s.Path != "" {
+		return fmt.Sprintf("%s (%s)", s.Kind, s.Path)
+	}
+	return s.Kind
+}
+
+// Host starts plugins.
+type Host struct {
+	// Exe is this binary, for built-in plugins.
+	Exe string
+	// Reaper starts plugin processes in the manager; nil (in the client)
+	// means os/exec.
+	Reaper *child.Reaper
+	Logger *slog.Logger
+	// StartTimeout bounds a plugin's handshake.
+	StartTimeout time.Duration
+}
+
+// command builds the plugin's command line.
+func (h *Host) command(kind string, spec Spec) (*exec.Cmd, error) {
+	if spec.Path != "" {
+		return exec.Command(spec.Path), nil
+	}
+	if h.Exe == "" {
+		return nil, errors.New("no executable for built-in plugins")
+	}
+	return exec.Command(h.Exe, "plugin", kind, spec.Kind), nil
+}
+
+// launched is one running plugin process.
+type launched struct {
+	client *plugin.Client
+	raw    any
+	exited <-chan struct{}
+	pid    string
+}
+
+// launch starts a plugin process and dispenses its plugin.
+func (h *Host) launch(kind string, spec Spec, handshake plugin.HandshakeConfig, sets map[int]plugin.PluginSet, name string, extra []*os.File) (*launched, error) {
+	cmd, err := h.command(kind, spec)
+	if err != nil {
+		return nil, err
+	}
+	logger := h.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg := &plugin.ClientConfig{
+		HandshakeConfig:  handshake,
+		VersionedPlugins: sets,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		Logger:           hclogger(logger, kind+"."+spec.Kind),
+		StartTimeout:     h.StartTimeout,
+	}
+	if cfg.StartTimeout == 0 {
+		cfg.StartTimeout = 10 * time.Second
+	}
+	exited := make(chan struct{})
+	var rr *reaperRunner
+	if h.Reaper != nil {
+		cfg.RunnerFunc = wrapRunner(func(_ hclog.Logger, c *exec.Cmd, _ string) (runner.Runner, error) {
+			rr = &reaperRunner{reaper: h.Reaper, cmd: c, extra: extra}
+			return rr, nil
+		}, cmd)
+	} else {
+		cmd.ExtraFiles = extra
+		cfg.Cmd = cmd
+	}
+	client := plugin.NewClient(cfg)
+	rpc, err := client.Client()
+	if err != nil {
+		client.Kill()
+		return nil, fmt.Errorf("start %s plugin %s: %w", kind, spec, err)
+	}
+	raw, err := rpc.Dispense(name)
+	if err != nil {
+		client.Kill()
+		return nil, fmt.Errorf("dispense %s plugin %s: %w", kind, spec, err)
+	}
+	l := &launched{client: client, raw: raw}
+	if rr != nil {
+		l.exited = rr.exited
+		l.pid = rr.ID()
+	} else {
+		go func() {
+			for !client.Exited() {
+				time.Sleep(100 * time.Millisecond)
+			}
+			close(exited)
+		}()
+		l.exited = exited
+	}
+	return l, nil
+}
+
+// wrapRunner hands the runner our command (path, args) instead of the one
+// go-plugin would build from a nil Cmd.
+func wrapRunner(f func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error), ours *exec.Cmd) func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error) {
+	return func(l hclog.Logger, c *exec.Cmd, dir string) (runner.Runner, error) {
+		if c == nil {
+			c = ours
+		} else {
+			c.Path, c.Args = ours.Path, ours.Args
+		}
+		return f(l, c, dir)
+	}
+}
+
+// SinkSchema asks a sink plugin for its schema and validates cfg with it,
+// launching a throw-away instance (for checking a job file).
+func (h *Host) SinkSchema(ctx context.Context, spec Spec) (transcript.Schema, func(transcript.Config) []transcript.FieldError, func(), error) {
+	l, err := h.launch("transcript", spec, transcript.Handshake, transcript.PluginSets(nil), transcript.PluginName, nil)
+	if err != nil {
+		return transcript.Schema{}, nil, nil, err
+	}
+	sink := l.raw.(transcript.Sink)
+	sch, err := sink.Schema(ctx)
+	if err != nil {
+		l.client.Kill()
+		return transcript.Schema{}, nil, nil, err
+	}
+	validate := func(cfg transcript.Config) []transcript.FieldError { return sink.Validate(ctx, cfg) }
+	return sch, validate, l.client.Kill, nil
+}
+
+// Sink is a supervised transcript-sink plugin: started again, on the same
+// input, when its process dies.
+type Sink struct {
+	host  *Host
+	spec  Spec
+	cfg   transcript.Config
+	input *os.File
+	log   *slog.Logger
+
+	mu       sync.Mutex
+	cur      *launched
+	restarts int
+	closed   bool
+	stop     chan struct{}
+	done     chan struct{}
+}
+
+// Restart back-off of a crashed sink.
+var (
+	restartMin = 100 * time.Millisecond
+	restartMax = 10 * time.Second
+)
+
+// StartSink launches a sink on input (the read end of the output pipe,
+// which the caller keeps open) and supervises it.
+func (h *Host) StartSink(ctx context.Context, spec Spec, cfg transcript.Config, input *os.File) (*Sink, error) {
+	s := &Sink{host: h, spec: spec, cfg: cfg, input: input, log: h.Logger, stop: make(chan struct{}), done: make(chan struct{})}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	l, err := s.start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.cur = l
+	go s.supervise()
+	return s, nil
+}
+
+func (s *Sink) start(ctx context.Context) (*launched, error) {
+	l, err := s.host.launch("transcript", s.spec, transcript.Handshake, transcript.PluginSets(nil), transcript.PluginName, []*os.File{s.input})
+	if err != nil {
+		return nil, err
+	}
+	if err := l.raw.(transcript.Sink).Start(ctx, s.cfg, nil); err != nil {
+		l.client.Kill()
+		return nil, fmt.Errorf("start transcript sink %s: %w", s.spec, err)
+	}
+	return l, nil
+}
+
+// supervise restarts the sink whenever its process exits, until Close.
+func (s *Sink) supervise() {
+	defer close(s.done)
+	delay := restartMin
+	for {
+		s.mu.Lock()
+		cur := s.cur
+		s.mu.Unlock()
+		var exited <-chan struct{}
+		if cur != nil {
+			exited = cur.exited
+		}
+		select {
+		case <-s.stop:
+			return
+		case <-exited:
+		case <-time.After(delay): // only while no instance runs
+			if cur != nil {
+				continue
+			}
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return
+		}
+		if cur != nil {
+			s.log.Error(fmt.Sprintf("transcript sink %s (pid %s) died; restarting it on the same pipe", s.spec, cur.pid))
+			cur.client.Kill()
+			s.cur = nil
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.stop:
+			return
+		case <-time.After(delay):
+		}
+		l, err := s.start(context.Background())
+		s.mu.Lock()
+		if err != nil {
+			s.log.Error(fmt.Sprintf("restart transcript sink: %v", err))
+			delay = min(delay*2, restartMax)
+		} else {
+			s.cur = l
+			s.restarts++
+			delay = restartMin
+		}
+		s.mu.Unlock()
+	}
+}
+
+func (s *Sink) current() (transcript.Sink, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur == nil {
+		return nil, errors.New("transcript sink is restarting")
+	}
+	return s.cur.raw.(transcript.Sink), nil
+}
+
+// Reopen asks the sink to reopen its destination.
+func (s *Sink) Reopen(ctx context.Context) error {
+	sink, err := s.current()
+	if err != nil {
+		return err
+	}
+	return sink.Reopen(ctx)
+}
+
+// Status reports the sink's progress.
+func (s *Sink) Status(ctx context.Context) (transcript.Status, error) {
+	sink, err := s.current()
+	if err != nil {
+		return transcript.Status{}, err
+	}
+	return sink.Status(ctx)
+}
+
+// Info describes the running sink for "show": kind, pid, restarts.
+func (s *Sink) Info() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pid := "-"
+	if s.cur != nil {
+		pid = s.cur.pid
+	}
+	return fmt.Sprintf("transcript %s pid=%s restarts=%d", strings.TrimSpace(s.spec.String()), pid, s.restarts)
+}
+
+// Drain waits until the sink has written everything (every writer of the
+// pipe must be closed first), then stops supervising.
+func (s *Sink) Drain(ctx context.Context) (transcript.Status, error) {
+	for {
+		sink, err := s.current()
+		if err == nil {
+			st, err := sink.Drain(ctx)
+			if err == nil || ctx.Err() != nil {
+				return st, err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return transcript.Status{}, ctx.Err()
+		case <-time.After(50 * time.Millisecond): // the sink is restarting
+		}
+	}
+}
+
+// Close kills the sink process and stops supervising.
+func (s *Sink) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	close(s.stop)
+	cur := s.cur
+	s.mu.Unlock()
+	<-s.done
+	if cur != nil {
+		cur.client.Kill()
+	}
+}
