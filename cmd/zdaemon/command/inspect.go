@@ -241,6 +241,15 @@ func (m *Meta) showOptions() {
 			fmt.Fprintf(m.Out, "    %s=%s\n", e.Name, pyrepr.Str(e.Value))
 		}
 	}
+	// The running manager's plugins, when one answers.
+	if _, ok := m.probeRaw(); ok {
+		if reply, err := m.send("plugins"); err == nil && strings.TrimSpace(reply) != "none" && reply != "" {
+			fmt.Fprintln(m.Out, "plugins:")
+			for _, line := range strings.Split(strings.TrimSpace(reply), "\n") {
+				fmt.Fprintf(m.Out, "    %s\n", line)
+			}
+		}
+	}
 }
 
 func (m *Meta) showRuntime() {

@@ -66,7 +66,7 @@ const handoffFlag = "--handoff"
 // appended. In daemon mode it returns once the manager listens; otherwise
 // it waits for the manager to exit, as the original does.
 func (m *Meta) spawnManager(extra []string) error {
-	if err := m.sinkDiags(); err != nil {
+	if err := m.sinkDiags(); err != nil { // from the shell: not resolved yet
 		return &daemon.StartupError{Code: 2, Msg: "Error: invalid transcript configuration"}
 	}
 	cfg := *m.Cfg

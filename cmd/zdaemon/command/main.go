@@ -98,6 +98,13 @@ func (m *Meta) main(args []string) (int, error) {
 	if len(opts.Args) > 0 && opts.Args[0] == "run" {
 		return m.runCLI("run", opts.Args[1:])
 	}
+	// Actions that start a manager need the transcript sink resolved (and
+	// its configuration checked) first.
+	if len(opts.Args) > 0 && (opts.Args[0] == "start" || opts.Args[0] == "restart") {
+		if err := m.sinkDiags(); err != nil {
+			return 0, err
+		}
+	}
 	code := 0
 	if len(opts.Args) > 0 {
 		code, err = m.onecmd(opts.Args)

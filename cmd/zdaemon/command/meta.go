@@ -45,6 +45,8 @@ type Meta struct {
 
 	// err carries an error out of a cli.Command's int-only Run.
 	err error
+	// sinkResolved is set once the transcript sink was resolved.
+	sinkResolved bool
 }
 
 // fail records err for runCLI to return, and returns an exit status.

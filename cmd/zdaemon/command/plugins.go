@@ -229,6 +229,10 @@ func pluginLogger() hclog.Logger {
 
 // sinkDiags resolves the job's transcript sink and renders problems.
 func (m *Meta) sinkDiags() error {
+	if m.sinkResolved {
+		return nil
+	}
+	m.sinkResolved = true
 	tOption := false
 	for _, s := range m.Opts.Settings {
 		tOption = tOption || s.Key == "transcript"

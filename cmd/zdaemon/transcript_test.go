@@ -1,0 +1,245 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The seed README's transcript section, verbatim: tail -f into the
+// transcript, rotate by renaming, reopen_transcript.
+func TestReadmeTranscriptRotation(t *testing.T) {
+	j := newJob(t)
+	data, err := os.OpenFile(j.path("data"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer data.Close()
+	data.WriteString("rec 1\n")
+	j.write("conf", "<runner>\n  program tail -f data\n  transcript log\n</runner>\n")
+	j.startOK("-Cconf")
+	waitFile(t, j.path("log"), "rec 1\n")
+	if err := os.Rename(j.path("log"), j.path("log.1")); err != nil {
+		t.Fatal(err)
+	}
+	data.WriteString("rec 2\n")
+	waitFile(t, j.path("log.1"), "rec 1\nrec 2\n")
+	r := j.must(0, "-Cconf", "reopen_transcript")
+	if r.out != "" {
+		t.Fatalf("reopen_transcript printed %q", r.out)
+	}
+	data.WriteString("rec 3\n")
+	waitFile(t, j.path("log"), "rec 3\n")
+	if got, _ := os.ReadFile(j.path("log.1")); string(got) != "rec 1\nrec 2\n" {
+		t.Fatalf("log.1 = %q", got)
+	}
+	r = j.must(0, "-Cconf", "show")
+	if !regexp.MustCompile(`\nplugins:\n    transcript file pid=\d+ restarts=0\n`).MatchString(r.out) {
+		t.Fatalf("show does not list the sink: %q", r.out)
+	}
+	j.stopOK("-Cconf")
+}
+
+// waitFile polls a file written by another process until it holds want.
+func waitFile(t *testing.T, path, want string) {
+	t.Helper()
+	eventually(t, 5*time.Second, path+" to hold "+strconv.Quote(want), func() bool {
+		got, _ := os.ReadFile(path)
+		return string(got) == want
+	})
+}
+
+func TestTranscriptStdoutStderrAndManager(t *testing.T) {
+	j := newJob(t)
+	conf := j.write("job.hcl", `runner {
+  program = ["sh", "-c", "echo out; echo err >&2; exit 3"]
+  backoff-limit = 1
+}
+transcript "file" {
+  path = "out.log"
+}
+`)
+	r := j.must(1, "-C", conf, "start") // exits at once: never started
+	_ = r
+	eventually(t, 5*time.Second, "the manager to exit", func() bool { return len(j.leftovers()) == 0 })
+	got, _ := os.ReadFile(j.path("out.log"))
+	// The program's two streams, then the manager's last words (there is
+	// no event log, so its warnings go to stderr, which is the transcript).
+	if !strings.HasPrefix(string(got), "out\nerr\n") || !strings.Contains(string(got), "restarting too frequently; quit\n") {
+		t.Fatalf("transcript %q", got)
+	}
+}
+
+// counterJob writes lines "0\n" .. "n-1\n" as fast as it can, then sleeps.
+func counterJob(j *job, n int, extra string) string {
+	script := j.write("count.sh", fmt.Sprintf("i=0\nwhile [ $i -lt %d ]; do echo $i; i=$((i+1)); done\nexec sleep 1000\n", n))
+	return j.write("job.hcl", fmt.Sprintf(`runner {
+  program = ["sh", %q]
+}
+transcript "file" {
+  path = "out.log"
+  %s
+}
+# The manager's own messages go to the event log, not the transcript.
+eventlog {
+  logfile {
+    path = "event.log"
+  }
+}
+`, script, extra))
+}
+
+// A sink killed with SIGKILL mid-stream is restarted on the same pipe: the
+// stream goes on, and what is lost is at most one read (64 KiB).
+func TestSinkKilledMidStream(t *testing.T) {
+	j := newJob(t)
+	const n = 200000
+	conf := counterJob(j, n, "")
+	j.startOK("-C", conf)
+	sink := pluginPid(t, j, conf)
+	eventually(t, 10*time.Second, "some output", func() bool {
+		st, _ := os.Stat(j.path("out.log"))
+		return st != nil && st.Size() > 10000
+	})
+	if err := syscall.Kill(sink, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	last := fmt.Sprintf("%d\n", n-1)
+	eventually(t, 30*time.Second, "the last line", func() bool {
+		got, _ := os.ReadFile(j.path("out.log"))
+		return bytes.HasSuffix(got, []byte(last))
+	})
+	got, _ := os.ReadFile(j.path("out.log"))
+	lost := missingBytes(t, got, n)
+	if lost > 64*1024 {
+		t.Fatalf("lost %d bytes, more than one read", lost)
+	}
+	if newPid := pluginPid(t, j, conf); newPid == sink {
+		t.Fatal("sink not restarted")
+	}
+	events, _ := os.ReadFile(j.path("event.log"))
+	if !strings.Contains(string(events), fmt.Sprintf("transcript sink file (pid %d) died; restarting it on the same pipe", sink)) {
+		t.Fatalf("event log does not say the sink died: %q", events)
+	}
+	j.stopOK("-C", conf)
+}
+
+// missingBytes checks the lines are the counter in order, allowing one gap
+// (at most one torn line at each end of it), and returns the bytes missing.
+func missingBytes(t *testing.T, got []byte, n int) int {
+	t.Helper()
+	var want bytes.Buffer
+	for i := range n {
+		fmt.Fprintf(&want, "%d\n", i)
+	}
+	w := want.Bytes()
+	// Longest common prefix and suffix: everything else is the gap.
+	p := 0
+	for p < len(got) && p < len(w) && got[p] == w[p] {
+		p++
+	}
+	s := 0
+	for s < len(got)-p && s < len(w)-p && got[len(got)-1-s] == w[len(w)-1-s] {
+		s++
+	}
+	if p+s != len(got) {
+		t.Fatalf("transcript is not the counter with one gap: %d bytes kept of %d, prefix %d, suffix %d", len(got), len(w), p, s)
+	}
+	return len(w) - len(got)
+}
+
+func pluginPid(t *testing.T, j *job, conf string) int {
+	t.Helper()
+	var pid int
+	eventually(t, 10*time.Second, "a running sink", func() bool {
+		r := j.run("-C", conf, "show")
+		m := regexp.MustCompile(`transcript file pid=(\d+)`).FindStringSubmatch(r.out)
+		if m == nil {
+			return false
+		}
+		pid, _ = strconv.Atoi(m[1])
+		return true
+	})
+	return pid
+}
+
+// 100 rotations while the program writes without pause: every byte ends up
+// in exactly one file, in order.
+func TestHundredReopensLoseNothing(t *testing.T) {
+	j := newJob(t)
+	const n = 300000
+	conf := counterJob(j, n, "")
+	j.startOK("-C", conf)
+	for i := 1; i <= 100; i++ {
+		if err := os.Rename(j.path("out.log"), j.path(fmt.Sprintf("out.log.%03d", i))); err != nil {
+			t.Fatal(err)
+		}
+		j.must(0, "-C", conf, "reopen_transcript")
+	}
+	last := fmt.Sprintf("%d\n", n-1)
+	concat := func() []byte {
+		var all []byte
+		files, _ := filepath.Glob(j.path("out.log.*"))
+		for _, f := range append(files, j.path("out.log")) {
+			data, _ := os.ReadFile(f)
+			all = append(all, data...)
+		}
+		return all
+	}
+	eventually(t, 60*time.Second, "the last line", func() bool { return bytes.HasSuffix(concat(), []byte(last)) })
+	all := concat()
+	if lost := missingBytes(t, all, n); lost != 0 {
+		t.Fatalf("lost %d bytes across 100 reopens", lost)
+	}
+	j.stopOK("-C", conf)
+}
+
+func TestTranscriptConfigErrors(t *testing.T) {
+	j := newJob(t)
+	conf := j.write("bad.hcl", `runner {
+  program = "sleep 1"
+}
+transcript "file" {
+  path     = "out.log"
+  max-size = -5
+  colour   = "blue"
+}
+`)
+	r := j.must(2, "validate", conf)
+	for _, want := range []string{
+		"Error: Unsupported argument\n\n  on " + conf + ":7:3, in transcript \"file\":",
+	} {
+		if !strings.Contains(r.err, want) {
+			t.Fatalf("stderr %q lacks %q", r.err, want)
+		}
+	}
+	conf = j.write("bad2.hcl", `runner {
+  program = "sleep 1"
+}
+transcript "file" {
+  path     = "out.log"
+  max-size = -5
+}
+`)
+	r = j.must(2, "validate", conf)
+	if !strings.Contains(r.err, "Error: Invalid max-size\n\n  on "+conf+":6:14, in transcript \"file\":") || !strings.Contains(r.err, "whole number of bytes") {
+		t.Fatalf("stderr %q", r.err)
+	}
+	conf = j.write("bad3.hcl", "runner {\n  program = \"sleep 1\"\n}\ntranscript \"kafka\" {\n}\n")
+	r = j.must(2, "validate", conf)
+	if !strings.Contains(r.err, `Error: Unknown transcript sink "kafka"`) || !strings.Contains(r.err, conf+":4:1") {
+		t.Fatalf("stderr %q", r.err)
+	}
+	conf = j.write("bad4.hcl", "runner {\n  program = \"sleep 1\"\n  transcript = \"a.log\"\n}\ntranscript \"file\" {\n  path = \"b.log\"\n}\n")
+	r = j.must(2, "-C", conf, "start")
+	if !strings.Contains(r.err, "Error: Two transcripts") {
+		t.Fatalf("stderr %q", r.err)
+	}
+}
