@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -133,4 +134,49 @@ func rssKB(b *testing.B, pid int) int {
 	}
 	b.Fatal("no VmRSS")
 	return 0
+}
+
+// BenchmarkTranscriptThroughput: a program writes 256 MiB as fast as it
+// can into the transcript (the file sink plugin), against
+// "head | cat > file" in the same run. Reports MB/s of both and the ratio.
+func BenchmarkTranscriptThroughput(b *testing.B) {
+	const size = 256 << 20
+	j := benchJob(b)
+	conf := j.write("job.hcl", fmt.Sprintf(`runner {
+  program = ["sh", "-c", "head -c %d /dev/zero; exec sleep 3600"]
+}
+transcript "file" {
+  path = "out.log"
+}
+`, size))
+	var ours, cat time.Duration
+	for b.Loop() {
+		os.Remove(j.path("out.log"))
+		os.Remove(j.path("cat.out"))
+		start := time.Now()
+		j.benchRun(b, "-C", conf, "start")
+		for {
+			st, err := os.Stat(j.path("out.log"))
+			if err == nil && st.Size() >= size {
+				break
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		ours += time.Since(start)
+		b.StopTimer()
+		j.benchRun(b, "-C", conf, "stop")
+		b.StartTimer()
+
+		start = time.Now()
+		cmd := exec.Command("sh", "-c", fmt.Sprintf("head -c %d /dev/zero | cat > cat.out", size))
+		cmd.Dir = j.dir
+		if err := cmd.Run(); err != nil {
+			b.Fatal(err)
+		}
+		cat += time.Since(start)
+	}
+	mbps := func(d time.Duration) float64 { return float64(size) / (1 << 20) / (d.Seconds() / float64(b.N)) }
+	b.ReportMetric(mbps(ours), "MB/s")
+	b.ReportMetric(mbps(cat), "cat-MB/s")
+	b.ReportMetric(mbps(ours)/mbps(cat), "ratio-to-cat")
 }
