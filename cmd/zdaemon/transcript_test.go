@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -240,6 +242,57 @@ transcript "file" {
 	conf = j.write("bad4.hcl", "runner {\n  program = \"sleep 1\"\n  transcript = \"a.log\"\n}\ntranscript \"file\" {\n  path = \"b.log\"\n}\n")
 	r = j.must(2, "-C", conf, "start")
 	if !strings.Contains(r.err, "Error: Two transcripts") {
+		t.Fatalf("stderr %q", r.err)
+	}
+}
+
+// A third-party sink from examples/, built and loaded by path.
+func TestExternalSinkPlugin(t *testing.T) {
+	j := newJob(t)
+	bin := j.path("transcript-syslog")
+	build := exec.Command("go", "build", "-o", bin, "../../examples/transcript-syslog")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the example: %v\n%s", err, out)
+	}
+	sock := j.path("syslog.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conf := j.write("job.hcl", fmt.Sprintf(`runner {
+  program = ["sh", "-c", "echo first; echo second; exec sleep 1000"]
+}
+transcript "syslog" {
+  plugin   = "transcript-syslog"
+  address  = %q
+  tag      = "zdtest"
+  facility = "local0"
+}
+`, sock))
+	j.startOK("-C", conf)
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	var got []string
+	buf := make([]byte, 4096)
+	for len(got) < 2 {
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("after %q: %v", got, err)
+		}
+		got = append(got, string(buf[:n]))
+	}
+	if got[0] != "<134>zdtest: first" || got[1] != "<134>zdtest: second" {
+		t.Fatalf("syslog got %q", got)
+	}
+	if r := j.must(0, "-C", conf, "show"); !strings.Contains(r.out, "transcript syslog ("+bin+") pid=") {
+		t.Fatalf("show: %q", r.out)
+	}
+	j.stopOK("-C", conf)
+	// The plugin's own validation, at the attribute.
+	bad := j.write("bad.hcl", "runner {\n  program = \"sleep 1\"\n}\ntranscript \"syslog\" {\n  plugin   = \"transcript-syslog\"\n  facility = \"local9\"\n}\n")
+	r := j.must(2, "validate", bad)
+	if !strings.Contains(r.err, "Error: Invalid facility\n\n  on "+bad+":6:14") {
 		t.Fatalf("stderr %q", r.err)
 	}
 }
