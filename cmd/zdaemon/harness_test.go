@@ -16,8 +16,9 @@ import (
 	"time"
 )
 
-// zdaemonBin is the real binary, built once by TestMain.
-var zdaemonBin string
+// zdaemonBin is the real binary, built once by TestMain; readyProg is the
+// test program of the health-check tests (testdata/readyprog).
+var zdaemonBin, readyProg string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "zdbin")
@@ -28,12 +29,15 @@ func TestMain(m *testing.M) {
 	// Other users (tests with -u nobody) must be able to run it.
 	_ = os.Chmod(dir, 0o755)
 	zdaemonBin = filepath.Join(dir, "zdaemon")
-	build := exec.Command("go", "build", "-o", zdaemonBin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0") // as the README builds it
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build zdaemon:", err)
-		os.Exit(1)
+	readyProg = filepath.Join(dir, "readyprog")
+	for _, b := range [][2]string{{zdaemonBin, "."}, {readyProg, "./testdata/readyprog"}} {
+		build := exec.Command("go", "build", "-o", b[0], b[1])
+		build.Env = append(os.Environ(), "CGO_ENABLED=0") // as the README builds it
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build", b[1], err)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

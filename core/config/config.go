@@ -82,6 +82,13 @@ type Config struct {
 	// against the sink's schema by the command layer.
 	SinkBlock *PluginBlock `json:"-"`
 
+	// Checks are the start tests (health checks), resolved by the client
+	// from healthcheck blocks; StartTest is the runner's
+	// start-test-program, a "program" check.
+	Checks      []CheckConfig  `json:"checks,omitempty"`
+	StartTest   *CheckConfig   `json:"start_test,omitempty"`
+	CheckBlocks []*PluginBlock `json:"-"`
+
 	// Environment is applied, in order, on top of the invoking environment.
 	Environment []EnvVar `json:"environment,omitempty"`
 	// EventLog configures the manager's own log; nil = warnings to stderr.
@@ -98,6 +105,31 @@ type PluginConfig struct {
 	Settings map[string]any `json:"settings"`
 }
 
+// CheckConfig is one start test.
+type CheckConfig struct {
+	PluginConfig
+	// Interval between tries (the first runs at once).
+	Interval time.Duration `json:"interval"`
+	// Timeout of one try; a try that takes longer failed.
+	Timeout time.Duration `json:"timeout"`
+}
+
+// Defaults of a health check: the original tried its start test every
+// second, without a timeout of its own.
+const (
+	DefaultCheckInterval = time.Second
+	DefaultCheckTimeout  = 10 * time.Second
+)
+
+// AllChecks are the start tests in order: start-test-program first.
+func (c *Config) AllChecks() []CheckConfig {
+	var out []CheckConfig
+	if c.StartTest != nil {
+		out = append(out, *c.StartTest)
+	}
+	return append(out, c.Checks...)
+}
+
 // PluginBlock is a plugin block of a job file, not yet decoded: its body
 // is checked against the schema the plugin declares.
 type PluginBlock struct {
@@ -106,6 +138,8 @@ type PluginBlock struct {
 	PluginRange hcl.Range
 	Body        hcl.Body // the rest of the block
 	DefRange    hcl.Range
+	// Interval and Timeout of a healthcheck block (0 = default).
+	Interval, Timeout time.Duration
 }
 
 // EnvVar is one entry of the environment block.

@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,6 +72,13 @@ func TestLoadValid(t *testing.T) {
 			}}
 			return c
 		}},
+		{"healthchecks.hcl", func() *Config {
+			c := def()
+			c.Program = []string{"sleep", "100"}
+			c.StartTest = &CheckConfig{PluginConfig: PluginConfig{Kind: "program", Settings: map[string]any{"command": "cat ready"}},
+				Interval: time.Second, Timeout: DefaultCheckTimeout}
+			return c
+		}},
 		{"numeric-level.hcl", func() *Config {
 			c := def()
 			c.Program = []string{"true"}
@@ -87,6 +95,16 @@ func TestLoadValid(t *testing.T) {
 			}
 			want := tt.want()
 			want.ConfigFile, _ = filepath.Abs(path)
+			// Plugin blocks are decoded later, against the plugin's schema:
+			// here only their labels and core attributes count.
+			var kinds []string
+			for _, b := range got.CheckBlocks {
+				kinds = append(kinds, fmt.Sprintf("%s %v %v", b.Kind, b.Interval, b.Timeout))
+			}
+			if tt.file == "healthchecks.hcl" && strings.Join(kinds, ",") != "tcp 250ms 2s,notify 0s 0s" {
+				t.Errorf("check blocks: %v", kinds)
+			}
+			got.CheckBlocks, got.SinkBlock = nil, nil
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Fatalf("(-want +got)\n%s", diff)
 			}
@@ -167,7 +185,10 @@ func TestSet(t *testing.T) {
 		{"PROGRAM", "x", "", func(c *Config) bool { return cmp.Equal(c.Program, []string{"x"}) }},
 		{"foo", "x", "'foo' is not a known key name", nil},
 		{"backoff_limit", "3", "'backoff_limit' is not a known key name", nil},
-		{"start-test-program", "cat x", "start-test-program is not available yet: start tests arrive with the health-check plugins", nil},
+		{"start-test-program", "cat  x", "", func(c *Config) bool {
+			return c.StartTest != nil && c.StartTest.Kind == "program" && c.StartTest.Settings["command"] == "cat x" && c.StartTest.Interval == time.Second
+		}},
+		{"start-test-program", " ", "start-test-program must name a command", nil},
 	}
 	for _, tt := range tests {
 		c := Default()

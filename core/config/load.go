@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"time"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
@@ -102,12 +104,9 @@ func Parse(src []byte, filename string) (*Config, map[string]*hcl.File, hcl.Diag
 		case eventlogBlock:
 			logs = append(logs, b)
 		case healthcheckBlock:
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Health checks are not available yet",
-				Detail:   "healthcheck blocks arrive with the health-check plugins in a later release; remove this block for now.",
-				Subject:  b.DefRange.Ptr(),
-			})
+			pb, more := decodePluginBlock(b, filename, checkBlockSchema)
+			diags = append(diags, more...)
+			cfg.CheckBlocks = append(cfg.CheckBlocks, pb)
 		case transcriptBlock:
 			if cfg.SinkBlock != nil {
 				diags = append(diags, &hcl.Diagnostic{
@@ -118,7 +117,7 @@ func Parse(src []byte, filename string) (*Config, map[string]*hcl.File, hcl.Diag
 				})
 				continue
 			}
-			pb, more := decodePluginBlock(b, filename)
+			pb, more := decodePluginBlock(b, filename, pluginBlockSchema)
 			diags = append(diags, more...)
 			cfg.SinkBlock = pb
 		}
@@ -303,11 +302,46 @@ func sortedAttrs(m hcl.Attributes) []*hcl.Attribute {
 
 var pluginBlockSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "plugin"}}}
 
+// checkBlockSchema adds what the core itself reads in a healthcheck block.
+var checkBlockSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "plugin"}, {Name: "interval"}, {Name: "timeout"}}}
+
 // decodePluginBlock takes the label and the plugin attribute of a plugin
 // block and keeps the rest of the body for the plugin's schema.
-func decodePluginBlock(b *hcl.Block, filename string) (*PluginBlock, hcl.Diagnostics) {
-	content, rest, diags := b.Body.PartialContent(pluginBlockSchema)
+func decodePluginBlock(b *hcl.Block, filename string, schema *hcl.BodySchema) (*PluginBlock, hcl.Diagnostics) {
+	content, rest, diags := b.Body.PartialContent(schema)
 	pb := &PluginBlock{Kind: b.Labels[0], Body: rest, DefRange: b.DefRange}
+	for _, d := range []struct {
+		name   string
+		target *time.Duration
+	}{{"interval", &pb.Interval}, {"timeout", &pb.Timeout}} {
+		a, ok := content.Attributes[d.name]
+		if !ok {
+			continue
+		}
+		v, more := a.Expr.Value(nil)
+		diags = append(diags, more...)
+		if more.HasErrors() {
+			continue
+		}
+		var c Config
+		var err error
+		if v.Type() == cty.String {
+			err = durationSetter(func(*Config) *time.Duration { return d.target })(&c, v.AsString())
+		} else {
+			err = durationValue(func(*Config) *time.Duration { return d.target })(&c, v)
+		}
+		if err == nil && *d.target <= 0 {
+			err = fmt.Errorf("it must be more than 0")
+		}
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid " + d.name,
+				Detail:   fmt.Sprintf("%s must be a number of seconds or a duration such as \"500ms\"; %v.", d.name, err),
+				Subject:  a.Expr.Range().Ptr(),
+			})
+		}
+	}
 	if a, ok := content.Attributes["plugin"]; ok {
 		s, more := stringAttr(a)
 		diags = append(diags, more...)

@@ -121,11 +121,30 @@ var settings = []setting{
 	{key: "start-grace", expect: `a number of seconds or a duration such as "20ms"`,
 		str: durationSetter(func(c *Config) *time.Duration { return &c.StartGrace }),
 		val: durationValue(func(c *Config) *time.Duration { return &c.StartGrace })},
-	{key: "start-test-program", expect: "(not available yet)",
-		str: func(*Config, string) error { return errStartTest }},
+	{key: "start-test-program", expect: "a command (string, split on whitespace) or a list of words",
+		str: func(c *Config, s string) error { return c.setStartTest(strings.Fields(s)) },
+		val: func(c *Config, v cty.Value) error {
+			words, err := stringList(v)
+			if err != nil {
+				return err
+			}
+			return c.setStartTest(words)
+		}},
 }
 
-var errStartTest = errors.New("start-test-program is not available yet: start tests arrive with the health-check plugins")
+// setStartTest is the original's start-test-program: a "program" health
+// check tried every second.
+func (c *Config) setStartTest(words []string) error {
+	if len(words) == 0 {
+		return errors.New("start-test-program must name a command")
+	}
+	c.StartTest = &CheckConfig{
+		PluginConfig: PluginConfig{Kind: "program", Settings: map[string]any{"command": strings.Join(words, " ")}},
+		Interval:     DefaultCheckInterval,
+		Timeout:      DefaultCheckTimeout,
+	}
+	return nil
+}
 
 func lookupSetting(key string) (*setting, bool) {
 	for i := range settings {
@@ -343,14 +362,6 @@ func (s *setting) setFromValue(c *Config, v cty.Value, rng hcl.Range) hcl.Diagno
 	}
 	if !v.IsWhollyKnown() {
 		return invalid("its value is not known")
-	}
-	if s.key == "start-test-program" {
-		return hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Start test programs are not available yet",
-			Detail:   "start-test-program arrives with the health-check plugins in a later release; remove it for now.",
-			Subject:  rng.Ptr(),
-		}}
 	}
 	var err error
 	switch {

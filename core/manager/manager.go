@@ -75,8 +75,17 @@ func (s State) String() string {
 	return stateNames[s]
 }
 
+// Prober runs the start tests of a freshly spawned program.
+type Prober interface {
+	// Probe closes the returned channel once every start test passed for
+	// the program pid started at started; it gives up when ctx ends.
+	Probe(ctx context.Context, pid int, started time.Time) <-chan struct{}
+}
+
 // Options are the manager's collaborators beyond its configuration.
 type Options struct {
+	// Prober runs start tests; nil means the start grace period decides.
+	Prober Prober
 	Logger *slog.Logger
 	// Reopen reopens the event log and transcript (reopen_transcript).
 	Reopen func() error
@@ -112,6 +121,9 @@ type Manager struct {
 	deadline   time.Time // when timerC fires, for status "delay"
 	exitCode   int
 	waiters    []*waiter
+	// probeUp is closed when the start tests pass; nil when none run.
+	probeUp     <-chan struct{}
+	probeCancel context.CancelFunc
 }
 
 // New returns a manager for cfg. Call Run to start supervising.
@@ -153,6 +165,9 @@ func (m *Manager) Run(ctx context.Context) int {
 			m.timerC = nil
 			m.deadline = time.Time{}
 			m.apply(evTimer, nil)
+		case <-m.probeUp:
+			m.stopProbe()
+			m.apply(evProbe, nil)
 		case sig := <-m.shutdown:
 			m.apply(evShutdown, sig)
 		case <-ctx.Done():
@@ -161,6 +176,7 @@ func (m *Manager) Run(ctx context.Context) int {
 		m.notifyWaiters()
 	}
 	m.disarm()
+	m.stopProbe()
 	m.log.Info("Exiting")
 	return m.exitCode
 }
@@ -186,6 +202,7 @@ func (m *Manager) State() State {
 // an exit with status 127, as in the original.
 func (m *Manager) spawn() {
 	m.disarm()
+	m.stopProbe()
 	m.lastStart = time.Now()
 	p, err := m.starter.Start()
 	if err != nil {
@@ -197,7 +214,21 @@ func (m *Manager) spawn() {
 	m.proc = p
 	m.log.Info(fmt.Sprintf("spawned process pid=%d", p.Pid()))
 	m.state = Starting
+	if m.opts.Prober != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		m.probeCancel = cancel
+		m.probeUp = m.opts.Prober.Probe(ctx, p.Pid(), m.lastStart)
+		return
+	}
 	m.arm(m.cfg.StartGrace)
+}
+
+// stopProbe ends the start tests of the current program, if any run.
+func (m *Manager) stopProbe() {
+	if m.probeCancel != nil {
+		m.probeCancel()
+	}
+	m.probeUp, m.probeCancel = nil, nil
 }
 
 // crashed handles an exit that nobody asked for: governor first, then the
@@ -208,6 +239,7 @@ func (m *Manager) crashed(p Proc, st child.ExitStatus) {
 		pid = p.Pid()
 	}
 	m.proc = nil
+	m.stopProbe()
 	dec, gov := m.policy.Next(m.gov, time.Since(m.lastStart))
 	m.gov = gov
 	if dec.GiveUp {
@@ -238,6 +270,7 @@ func (m *Manager) crashed(p Proc, st child.ExitStatus) {
 
 // terminate sends SIGTERM and arms the stop timeout.
 func (m *Manager) terminate() {
+	m.stopProbe()
 	m.signal(syscall.SIGTERM)
 	m.state = Stopping
 	m.disarm()
@@ -330,6 +363,7 @@ func (m *Manager) status() control.Status {
 	if m.proc != nil {
 		s.Application = m.proc.Pid()
 	}
+	s.Testing = m.probeUp != nil
 	return s
 }
 

@@ -23,10 +23,11 @@ const (
 	evExit                  // the program exited (arg: child.ExitStatus)
 	evTimer                 // the armed timer fired
 	evShutdown              // SIGTERM/SIGINT/SIGHUP to the manager (arg: os.Signal or nil)
+	evProbe                 // the start tests passed
 	numEvents
 )
 
-var eventNames = [numEvents]string{"start", "stop", "restart", "exit", "timer", "shutdown"}
+var eventNames = [numEvents]string{"start", "stop", "restart", "exit", "timer", "shutdown", "probe"}
 
 func (e Event) String() string {
 	if e < 0 || e >= numEvents {
@@ -54,6 +55,7 @@ var table = [numStates][numEvents]action{
 		evRestart:  (*Manager).restartRunning,
 		evExit:     (*Manager).exitedUnasked,
 		evTimer:    (*Manager).up,
+		evProbe:    (*Manager).up,
 		evShutdown: (*Manager).shutdownRunning,
 	},
 	Running: {
@@ -152,7 +154,8 @@ func (m *Manager) startWhileStopping(_ any) string {
 	return "Application already started"
 }
 
-// up: the program survived its start grace period.
+// up: the program survived its start grace period, or passed its start
+// tests.
 func (m *Manager) up(_ any) string {
 	m.state = Running
 	return ""

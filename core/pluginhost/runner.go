@@ -59,6 +59,8 @@ func (r *reaperRunner) Start(context.Context) error {
 	r.exited = make(chan struct{})
 	go func() {
 		r.status = <-proc.Done()
+		// Whatever the plugin started (a start-test command) goes with it.
+		_ = proc.Signal(syscall.SIGKILL, true)
 		close(r.exited)
 	}()
 	return nil

@@ -219,11 +219,6 @@ func (t *translator) runner(s *Section, root *Section) {
 			continue
 		}
 		seen[k.Name] = k
-		if k.Name == "start-test-program" {
-			t.errorf(k.LineRange, "Start test programs are not available yet",
-				"start-test-program arrives with the health-check plugins in a later release; remove it for now.")
-			continue
-		}
 		v, ok := t.convert(k, kd)
 		if !ok {
 			continue

@@ -213,15 +213,6 @@ func TestCorpus(t *testing.T) {
 					return
 				}
 				runners++
-				if bytes.Contains(src, []byte("start-test-program")) {
-					// start-test-program needs the health-check plugins
-					// (issue 4): until then it is a clear error pointing
-					// at the line, not a job.
-					if len(diags) != 1 || diags[0].Summary != "Start test programs are not available yet" || diags[0].Subject.Start.Line < 2 {
-						t.Fatalf("start-test-program:\n%s", rendered)
-					}
-					return
-				}
 				if diags.HasErrors() {
 					t.Fatalf("parses in ZConfig, fails here:\n%s", rendered)
 				}

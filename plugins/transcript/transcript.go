@@ -3,6 +3,8 @@ package transcript
 import (
 	"context"
 	"io"
+
+	"github.com/zdaemon/zdaemon/plugins/schema"
 )
 
 // InputFD is the descriptor on which a sink process finds the read end of
@@ -31,61 +33,24 @@ type Sink interface {
 	Drain(ctx context.Context) (Status, error)
 }
 
-// Config is a sink's configuration: plain values (string, float64, bool)
-// by attribute name, evaluated and type-checked by the host.
-type Config map[string]any
-
-// String returns a string attribute, or def.
-func (c Config) String(name, def string) string {
-	if v, ok := c[name].(string); ok {
-		return v
-	}
-	return def
-}
-
-// Number returns a number attribute, or def.
-func (c Config) Number(name string, def float64) float64 {
-	if v, ok := c[name].(float64); ok {
-		return v
-	}
-	return def
-}
-
-// Bool returns a bool attribute, or def.
-func (c Config) Bool(name string, def bool) bool {
-	if v, ok := c[name].(bool); ok {
-		return v
-	}
-	return def
-}
-
-// Schema lists the attributes of a sink's job-file block.
-type Schema struct {
-	Attributes []Attribute
-}
+// The configuration types are shared by every plugin kind.
+type (
+	// Config is a sink's configuration: plain values by attribute name.
+	Config = schema.Config
+	// Schema lists the attributes of a sink's job-file block.
+	Schema = schema.Schema
+	// Attribute is one configuration attribute.
+	Attribute = schema.Attribute
+	// FieldError is a rejected configuration value.
+	FieldError = schema.FieldError
+)
 
 // Attribute types.
 const (
-	TypeString = "string"
-	TypeNumber = "number"
-	TypeBool   = "bool"
+	TypeString = schema.TypeString
+	TypeNumber = schema.TypeNumber
+	TypeBool   = schema.TypeBool
 )
-
-// Attribute is one configuration attribute.
-type Attribute struct {
-	Name        string
-	Type        string // TypeString, TypeNumber or TypeBool
-	Required    bool
-	Description string
-}
-
-// FieldError is a rejected configuration value.
-type FieldError struct {
-	Field   string
-	Message string
-}
-
-func (e FieldError) Error() string { return e.Field + ": " + e.Message }
 
 // Status is a sink's progress.
 type Status struct {

@@ -17,6 +17,9 @@ import (
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/daemon"
 	"github.com/zdaemon/zdaemon/core/pluginhost"
+	"github.com/zdaemon/zdaemon/plugins/healthcheck"
+	"github.com/zdaemon/zdaemon/plugins/healthcheck/builtin"
+	"github.com/zdaemon/zdaemon/plugins/schema"
 	"github.com/zdaemon/zdaemon/plugins/transcript"
 	"github.com/zdaemon/zdaemon/plugins/transcript/logfile"
 )
@@ -50,7 +53,7 @@ type PluginCommand struct{ *Meta }
 
 func (c *PluginCommand) Synopsis() string { return "Serve a built-in plugin (internal)" }
 func (c *PluginCommand) Help() string {
-	return `Usage: zdaemon plugin transcript KIND
+	return `Usage: zdaemon plugin transcript|healthcheck KIND
 
   Serves a built-in plugin over go-plugin's protocol. The manager starts
   it; running it by hand only prints a notice.`
@@ -61,6 +64,12 @@ func (c *PluginCommand) Run(args []string) int {
 	if len(args) == 2 && args[0] == "transcript" {
 		if b, ok := builtinSinks[args[1]]; ok {
 			b.serve()
+			return 0
+		}
+	}
+	if len(args) == 2 && args[0] == "healthcheck" {
+		if mk, ok := builtin.Checks[args[1]]; ok {
+			healthcheck.Serve(mk(), pluginLogger())
 			return 0
 		}
 	}
@@ -98,7 +107,7 @@ func resolveSink(cfg *config.Config, tOption bool, exe string) hcl.Diagnostics {
 		cfg.Sink = &config.PluginConfig{Kind: "file", Settings: settings}
 		return nil
 	}
-	var schema transcript.Schema
+	var sch transcript.Schema
 	var validate func(transcript.Config) []transcript.FieldError
 	plugin := block.Plugin
 	if plugin == "" {
@@ -111,7 +120,7 @@ func resolveSink(cfg *config.Config, tOption bool, exe string) hcl.Diagnostics {
 				Subject:  block.DefRange.Ptr(),
 			}}
 		}
-		schema, validate = b.schema(), b.validate
+		sch, validate = b.schema(), b.validate
 	} else {
 		abs, err := filepath.Abs(plugin)
 		if err == nil {
@@ -120,7 +129,7 @@ func resolveSink(cfg *config.Config, tOption bool, exe string) hcl.Diagnostics {
 		host := &pluginhost.Host{Exe: exe, StartTimeout: 10 * time.Second}
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
-		sch, v, kill, err := host.SinkSchema(ctx, pluginhost.Spec{Kind: block.Kind, Path: plugin})
+		s, v, kill, err := host.SinkSchema(ctx, pluginhost.Spec{Kind: block.Kind, Path: plugin})
 		if err != nil {
 			return hcl.Diagnostics{{
 				Severity: hcl.DiagError,
@@ -130,14 +139,14 @@ func resolveSink(cfg *config.Config, tOption bool, exe string) hcl.Diagnostics {
 			}}
 		}
 		defer kill()
-		schema, validate = sch, v
+		sch, validate = s, v
 	}
-	settings, diags := decodePluginBody(block, schema)
+	settings, diags := decodePluginBody(block, sch)
 	if diags.HasErrors() {
 		return diags
 	}
 	for _, fe := range validate(settings) {
-		diags = append(diags, fieldDiag(block, fe))
+		diags = append(diags, fieldDiag(block, "sink", fe))
 	}
 	if !diags.HasErrors() {
 		cfg.Sink = &config.PluginConfig{Kind: block.Kind, Plugin: plugin, Settings: settings}
@@ -147,22 +156,22 @@ func resolveSink(cfg *config.Config, tOption bool, exe string) hcl.Diagnostics {
 
 // decodePluginBody evaluates a plugin block's body against the schema the
 // plugin declared, so that type errors point at the attribute.
-func decodePluginBody(block *config.PluginBlock, schema transcript.Schema) (transcript.Config, hcl.Diagnostics) {
+func decodePluginBody(block *config.PluginBlock, sch schema.Schema) (schema.Config, hcl.Diagnostics) {
 	bs := &hcl.BodySchema{}
 	types := map[string]cty.Type{}
-	for _, a := range schema.Attributes {
+	for _, a := range sch.Attributes {
 		bs.Attributes = append(bs.Attributes, hcl.AttributeSchema{Name: a.Name, Required: a.Required})
 		switch a.Type {
-		case transcript.TypeNumber:
+		case schema.TypeNumber:
 			types[a.Name] = cty.Number
-		case transcript.TypeBool:
+		case schema.TypeBool:
 			types[a.Name] = cty.Bool
 		default:
 			types[a.Name] = cty.String
 		}
 	}
 	content, diags := block.Body.Content(bs)
-	settings := transcript.Config{}
+	settings := schema.Config{}
 	for name, attr := range content.Attributes {
 		v, more := attr.Expr.Value(nil)
 		diags = append(diags, more...)
@@ -202,7 +211,7 @@ type hclBody struct {
 
 // fieldDiag points a plugin's field error at its attribute, or at the
 // block when the attribute is absent.
-func fieldDiag(block *config.PluginBlock, fe transcript.FieldError) *hcl.Diagnostic {
+func fieldDiag(block *config.PluginBlock, what string, fe schema.FieldError) *hcl.Diagnostic {
 	subject := block.DefRange
 	if b, ok := block.Body.(hclBody); ok {
 		if a, ok := b.attrs[fe.Field]; ok {
@@ -216,7 +225,7 @@ func fieldDiag(block *config.PluginBlock, fe transcript.FieldError) *hcl.Diagnos
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  "Invalid " + field,
-		Detail:   fmt.Sprintf("The %s sink rejects %s: %s.", block.Kind, field, strings.TrimSuffix(fe.Message, ".")),
+		Detail:   fmt.Sprintf("The %s %s rejects %s: %s.", block.Kind, what, field, strings.TrimSuffix(fe.Message, ".")),
 		Subject:  subject.Ptr(),
 	}
 }
@@ -238,6 +247,7 @@ func (m *Meta) sinkDiags() error {
 		tOption = tOption || s.Key == "transcript"
 	}
 	diags := resolveSink(m.Cfg, tOption, ownExecutable())
+	diags = append(diags, resolveChecks(m.Cfg, ownExecutable())...)
 	writeDiags(m.Err, m.Files, diags)
 	if diags.HasErrors() {
 		return &exitError{code: 2}
@@ -252,4 +262,79 @@ func ownExecutable() string {
 		return ""
 	}
 	return exe
+}
+
+// resolveChecks decodes the job's healthcheck blocks against each check's
+// schema and validates them (built-ins here, external plugins in a
+// throw-away process), and checks start-test-program.
+func resolveChecks(cfg *config.Config, exe string) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	cfg.Checks = nil
+	if cfg.StartTest != nil {
+		p := builtin.Checks["program"]()
+		for _, fe := range p.Validate(context.Background(), cfg.StartTest.Settings) {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid start-test-program", Detail: fe.Message})
+		}
+	}
+	for _, block := range cfg.CheckBlocks {
+		var sch schema.Schema
+		var validate func(schema.Config) []schema.FieldError
+		plugin := block.Plugin
+		if plugin == "" {
+			mk, ok := builtin.Checks[block.Kind]
+			if !ok {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  fmt.Sprintf("Unknown health check %q", block.Kind),
+					Detail:   "Built-in checks are program, tcp, unix, http and notify; for your own, name its executable with plugin = \"/path/to/check\".",
+					Subject:  block.DefRange.Ptr(),
+				})
+				continue
+			}
+			c := mk()
+			sch, _ = c.Schema(context.Background())
+			validate = func(s schema.Config) []schema.FieldError { return c.Validate(context.Background(), s) }
+		} else {
+			if abs, err := filepath.Abs(plugin); err == nil {
+				plugin = abs
+			}
+			host := &pluginhost.Host{Exe: exe, StartTimeout: 10 * time.Second}
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			s, v, kill, err := host.CheckSchema(ctx, pluginhost.Spec{Kind: block.Kind, Path: plugin})
+			if err != nil {
+				cancel()
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Health-check plugin failed", Detail: err.Error(), Subject: block.PluginRange.Ptr()})
+				continue
+			}
+			sch, validate = s, v
+			defer cancel()
+			defer kill()
+		}
+		settings, more := decodePluginBody(block, sch)
+		diags = append(diags, more...)
+		if more.HasErrors() {
+			continue
+		}
+		var bad bool
+		for _, fe := range validate(settings) {
+			diags = append(diags, fieldDiag(block, "check", fe))
+			bad = true
+		}
+		if bad {
+			continue
+		}
+		cc := config.CheckConfig{
+			PluginConfig: config.PluginConfig{Kind: block.Kind, Plugin: plugin, Settings: settings},
+			Interval:     block.Interval,
+			Timeout:      block.Timeout,
+		}
+		if cc.Interval == 0 {
+			cc.Interval = config.DefaultCheckInterval
+		}
+		if cc.Timeout == 0 {
+			cc.Timeout = config.DefaultCheckTimeout
+		}
+		cfg.Checks = append(cfg.Checks, cc)
+	}
+	return diags
 }

@@ -159,8 +159,31 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 	}
 
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "DAEMON_MANAGER_MODE=")
+		return strings.HasPrefix(kv, "DAEMON_MANAGER_MODE=") || strings.HasPrefix(kv, "NOTIFY_SOCKET=")
 	})
+
+	// Start tests: their plugins run for the manager's life, so that a
+	// notify check listens before the program can report.
+	var prober *pluginhost.Prober
+	if checks := cfg.AllChecks(); len(checks) > 0 {
+		for i := range checks {
+			if checks[i].Kind == "notify" && checks[i].Plugin == "" {
+				sock, _ := checks[i].Settings["socket"].(string)
+				if sock == "" {
+					sock = cfg.SocketName + ".notify"
+					checks[i].Settings["socket"] = sock
+				}
+				env = append(env, "NOTIFY_SOCKET="+sock)
+			}
+		}
+		host := &pluginhost.Host{Exe: ownExecutable(), Reaper: reaper, Logger: log}
+		prober, err = host.StartProber(ctx, checks)
+		if err != nil {
+			log.Error(err.Error())
+			return fail(1, "Error: "+err.Error())
+		}
+		defer prober.Close()
+	}
 	var out, errOut *os.File
 	switch {
 	case !cfg.Daemon: // attached: the program writes to the terminal
@@ -178,8 +201,13 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 			DieWithParent: true,
 		})
 	})
+	var probe manager.Prober
+	if prober != nil {
+		probe = prober
+	}
 	mgr := manager.New(cfg, starter, manager.Options{
 		Logger: log,
+		Prober: probe,
 		Reopen: func() error {
 			err := elog.Reopen()
 			if tr != nil {
@@ -192,10 +220,14 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 			return err
 		},
 		Plugins: func() []string {
-			if tr == nil {
-				return nil
+			var out []string
+			if tr != nil {
+				out = append(out, tr.sink.Info())
 			}
-			return []string{tr.sink.Info()}
+			if prober != nil {
+				out = append(out, prober.Info()...)
+			}
+			return out
 		},
 		BeforeExit: func() { _ = srv.Close() },
 		Filename:   cfg.Filename,

@@ -35,6 +35,7 @@ func (c *ValidateCommand) Run(args []string) int {
 	cfg, files, diags := loadJob(args[0])
 	if !diags.HasErrors() {
 		diags = append(diags, resolveSink(cfg, false, ownExecutable())...)
+		diags = append(diags, resolveChecks(cfg, ownExecutable())...)
 	}
 	writeDiags(c.Err, files, diags)
 	if diags.HasErrors() {

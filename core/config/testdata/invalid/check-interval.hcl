@@ -2,5 +2,6 @@ runner {
   program = "a"
 }
 healthcheck "tcp" {
-  port = 80
+  address  = "127.0.0.1:1"
+  interval = 0
 }

@@ -1,4 +1,0 @@
-runner {
-  program            = "a"
-  start-test-program = "cat x"
-}

@@ -1,0 +1,175 @@
+package pluginhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/plugins/healthcheck"
+)
+
+// CheckSchema launches a throw-away instance of a health-check plugin to
+// get its schema and a validator (for checking a job file).
+func (h *Host) CheckSchema(ctx context.Context, spec Spec) (healthcheck.Schema, func(healthcheck.Config) []healthcheck.FieldError, func(), error) {
+	l, err := h.launch("healthcheck", spec, healthcheck.Handshake, healthcheck.PluginSets(nil), healthcheck.PluginName, nil)
+	if err != nil {
+		return healthcheck.Schema{}, nil, nil, err
+	}
+	c := l.raw.(healthcheck.Checker)
+	sch, err := c.Schema(ctx)
+	if err != nil {
+		l.client.Kill()
+		return healthcheck.Schema{}, nil, nil, err
+	}
+	validate := func(cfg healthcheck.Config) []healthcheck.FieldError { return c.Validate(ctx, cfg) }
+	return sch, validate, l.client.Kill, nil
+}
+
+// check is one configured health-check plugin, started again when its
+// process dies.
+type check struct {
+	cfg config.CheckConfig
+	cur *launched
+}
+
+// Prober runs a job's start tests. Its plugins are started when the
+// manager starts (a notify check must listen before the program runs) and
+// killed by Close.
+type Prober struct {
+	host *Host
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	checks []*check
+	closed bool
+}
+
+// StartProber launches and configures the checks.
+func (h *Host) StartProber(ctx context.Context, cfgs []config.CheckConfig) (*Prober, error) {
+	p := &Prober{host: h, log: h.Logger}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	for _, cfg := range cfgs {
+		c := &check{cfg: cfg}
+		if err := p.start(ctx, c); err != nil {
+			p.Close()
+			return nil, err
+		}
+		p.checks = append(p.checks, c)
+	}
+	return p, nil
+}
+
+func (p *Prober) start(ctx context.Context, c *check) error {
+	spec := Spec{Kind: c.cfg.Kind, Path: c.cfg.Plugin}
+	l, err := p.host.launch("healthcheck", spec, healthcheck.Handshake, healthcheck.PluginSets(nil), healthcheck.PluginName, nil)
+	if err != nil {
+		return err
+	}
+	if err := l.raw.(healthcheck.Checker).Configure(ctx, c.cfg.Settings); err != nil {
+		l.client.Kill()
+		return fmt.Errorf("configure health check %s: %w", spec, err)
+	}
+	c.cur = l
+	return nil
+}
+
+// try runs one try of one check; a dead plugin is started again first,
+// and a plugin that crashes or hangs is a failed try.
+func (p *Prober) try(ctx context.Context, c *check, req healthcheck.Request) (bool, string) {
+	p.mu.Lock()
+	if c.cur != nil {
+		select {
+		case <-c.cur.exited:
+			p.log.Error(fmt.Sprintf("health check %s (pid %s) died; starting it again", c.cfg.Kind, c.cur.pid))
+			c.cur.client.Kill()
+			c.cur = nil
+		default:
+		}
+	}
+	if c.cur == nil {
+		if err := p.start(ctx, c); err != nil {
+			p.mu.Unlock()
+			return false, err.Error()
+		}
+	}
+	checker := c.cur.raw.(healthcheck.Checker)
+	p.mu.Unlock()
+	tctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	res, err := checker.Check(tctx, req)
+	switch {
+	case err != nil && errors.Is(tctx.Err(), context.DeadlineExceeded):
+		return false, fmt.Sprintf("%s check timed out after %v", c.cfg.Kind, c.cfg.Timeout)
+	case err != nil:
+		return false, fmt.Sprintf("%s check failed: %v", c.cfg.Kind, err)
+	}
+	return res.Healthy, res.Message
+}
+
+// Probe tries every check, at once and then at each check's interval,
+// until all have passed for the program pid started at started; it closes
+// the returned channel then. It gives up silently when ctx ends.
+func (p *Prober) Probe(ctx context.Context, pid int, started time.Time) <-chan struct{} {
+	up := make(chan struct{})
+	req := healthcheck.Request{Pid: pid, Started: started}
+	go func() {
+		for _, c := range p.checks {
+			for {
+				ok, msg := p.try(ctx, c, req)
+				if ctx.Err() != nil {
+					return
+				}
+				if ok {
+					p.log.Debug("start test succeeded (" + msg + ")")
+					break
+				}
+				p.log.Debug("start test failed (" + msg + ")")
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(c.cfg.Interval):
+				}
+			}
+		}
+		close(up)
+	}()
+	return up
+}
+
+// Info describes the running check plugins for "show".
+func (p *Prober) Info() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, c := range p.checks {
+		pid := "-"
+		if c.cur != nil {
+			pid = c.cur.pid
+		}
+		name := c.cfg.Kind
+		if c.cfg.Plugin != "" {
+			name += " (" + c.cfg.Plugin + ")"
+		}
+		out = append(out, fmt.Sprintf("healthcheck %s pid=%s", name, pid))
+	}
+	return out
+}
+
+// Close kills the check plugins.
+func (p *Prober) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	for _, c := range p.checks {
+		if c.cur != nil {
+			c.cur.client.Kill()
+			c.cur = nil
+		}
+	}
+}

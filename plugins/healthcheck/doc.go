@@ -1,0 +1,23 @@
+// Package healthcheck is the contract of start-test probes: the plugins
+// that tell zdaemon when a freshly started program is really up (a port
+// accepts connections, a URL answers, the program says so itself, a
+// command exits 0). Plugin authors import this package and nothing else of
+// zdaemon.
+//
+// The manager calls Check once at once after every spawn, then at the
+// configured interval, each try bounded by the try timeout, until one
+// passes; start and restart return then. A plugin that crashes or hangs
+// counts as a failed try.
+//
+// Protocol versions:
+//
+//	1  Schema, Validate, Configure, Check.
+//
+// A plugin is a program whose main calls Serve:
+//
+//	func main() { healthcheck.Serve(&myCheck{}, nil) }
+//
+// The generated code in proto/ is committed; regenerate it with go generate.
+package healthcheck
+
+//go:generate protoc --go_out=. --go_opt=paths=source_relative --go-grpc_out=. --go-grpc_opt=paths=source_relative proto/healthcheck.proto

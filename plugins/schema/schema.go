@@ -1,0 +1,62 @@
+// Package schema holds the configuration types every plugin contract
+// shares: a plugin declares the attributes of its job-file block (Schema),
+// receives their evaluated values (Config) and names the attribute it
+// rejects (FieldError). zdaemon decodes and type-checks the block against
+// the schema, so errors point at the attribute's file:line:column.
+package schema
+
+// Schema lists the attributes of a plugin's job-file block.
+type Schema struct {
+	Attributes []Attribute
+}
+
+// Attribute types.
+const (
+	TypeString = "string"
+	TypeNumber = "number"
+	TypeBool   = "bool"
+)
+
+// Attribute is one configuration attribute.
+type Attribute struct {
+	Name        string
+	Type        string // TypeString, TypeNumber or TypeBool
+	Required    bool
+	Description string
+}
+
+// Config is a plugin's configuration: plain values (string, float64, bool)
+// by attribute name, evaluated and type-checked by the host.
+type Config map[string]any
+
+// String returns a string attribute, or def.
+func (c Config) String(name, def string) string {
+	if v, ok := c[name].(string); ok {
+		return v
+	}
+	return def
+}
+
+// Number returns a number attribute, or def.
+func (c Config) Number(name string, def float64) float64 {
+	if v, ok := c[name].(float64); ok {
+		return v
+	}
+	return def
+}
+
+// Bool returns a bool attribute, or def.
+func (c Config) Bool(name string, def bool) bool {
+	if v, ok := c[name].(bool); ok {
+		return v
+	}
+	return def
+}
+
+// FieldError is a rejected configuration value.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e FieldError) Error() string { return e.Field + ": " + e.Message }
