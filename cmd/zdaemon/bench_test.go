@@ -180,3 +180,52 @@ transcript "file" {
 	b.ReportMetric(mbps(cat), "cat-MB/s")
 	b.ReportMetric(mbps(ours)/mbps(cat), "ratio-to-cat")
 }
+
+// BenchmarkReadinessLag: from the moment the program is ready (it writes
+// the time) to "zdaemon start" returning, with the notify check and with a
+// polling tcp check (interval 1 s, the original's cadence).
+func BenchmarkReadinessLag(b *testing.B) {
+	for _, tc := range []struct{ name, args, check string }{
+		{"notify", "-notify", `healthcheck "notify" {}`},
+		{"tcp-1s", "-tcp 127.0.0.1:%d", `healthcheck "tcp" {
+  address = "127.0.0.1:%d"
+}`},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			j := benchJob(b)
+			var total time.Duration
+			port := 20000 + os.Getpid()%10000
+			for b.Loop() {
+				os.Remove(j.path("ready"))
+				args := fmt.Sprintf(tc.args, port)
+				check := fmt.Sprintf(tc.check, port)
+				if !strings.Contains(tc.args, "%d") {
+					args, check = tc.args, tc.check
+				}
+				conf := j.write("job.hcl", fmt.Sprintf("runner {\n  program = [%q, \"-delay\", \"300ms\", \"-stamp\", \"ready\", %q%s]\n}\n%s\n",
+					readyProg, strings.Fields(args)[0], restArgs(args), check))
+				j.benchRun(b, "-C", conf, "start")
+				end := time.Now()
+				stamp, err := os.ReadFile(j.path("ready"))
+				if err != nil {
+					b.Fatal("start returned before the program was ready")
+				}
+				ns, _ := strconv.ParseInt(string(stamp), 10, 64)
+				total += end.Sub(time.Unix(0, ns))
+				b.StopTimer()
+				j.benchRun(b, "-C", conf, "stop")
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms-lag")
+		})
+	}
+}
+
+func restArgs(args string) string {
+	f := strings.Fields(args)
+	var out string
+	for _, a := range f[1:] {
+		out += fmt.Sprintf(", %q", a)
+	}
+	return out
+}

@@ -490,3 +490,68 @@ func TestTableIsTotalWhereItMatters(t *testing.T) {
 		t.Error("names")
 	}
 }
+
+// fakeProber passes the start tests when the test closes pass.
+type fakeProber struct {
+	mu     sync.Mutex
+	pass   chan struct{}
+	probes []int
+	ctxs   []context.Context
+}
+
+func (f *fakeProber) Probe(ctx context.Context, pid int, _ time.Time) <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.probes = append(f.probes, pid)
+	f.ctxs = append(f.ctxs, ctx)
+	return f.pass
+}
+
+func TestStartTestsGateRunning(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeStarter{}
+		pr := &fakeProber{pass: make(chan struct{})}
+		m := New(testConfig(nil), f, Options{Prober: pr})
+		codec := make(chan int, 1)
+		go func() { codec <- m.Run(context.Background()) }()
+		up := make(chan string, 1)
+		go func() { up <- req(m, "await up 0") }()
+		time.Sleep(time.Hour) // the grace period does not apply: only the tests
+		synctest.Wait()
+		if s := m.State(); s != Starting {
+			t.Fatalf("state %v, want starting", s)
+		}
+		if st, _ := control.ParseStatus(req(m, "status")); !st.Testing || st.Application != 100 {
+			t.Fatalf("status while testing: %+v", st)
+		}
+		close(pr.pass)
+		if st, _ := control.ParseStatus(<-up); st.Testing || st.Application != 100 {
+			t.Fatalf("await up: %+v", st)
+		}
+		req(m, "stop")
+		if code := <-codec; code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+	})
+}
+
+func TestStartTestsCancelledOnExit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeStarter{}
+		pr := &fakeProber{pass: make(chan struct{})}
+		m := New(testConfig(nil), f, Options{Prober: pr})
+		codec := make(chan int, 1)
+		go func() { codec <- m.Run(context.Background()) }()
+		synctest.Wait()
+		f.last().exit(child.ExitStatus{Code: 1}) // crashes while being tested
+		synctest.Wait()
+		pr.mu.Lock()
+		ctx := pr.ctxs[0]
+		pr.mu.Unlock()
+		if ctx.Err() == nil {
+			t.Fatal("the start tests of a dead program still run")
+		}
+		req(m, "stop")
+		<-codec
+	})
+}
