@@ -80,6 +80,8 @@ type Prober interface {
 	// Probe closes the returned channel once every start test passed for
 	// the program pid started at started; it gives up when ctx ends.
 	Probe(ctx context.Context, pid int, started time.Time) <-chan struct{}
+	// Idle says the program is up: resources of the tests may go.
+	Idle()
 }
 
 // Options are the manager's collaborators beyond its configuration.
@@ -168,6 +170,7 @@ func (m *Manager) Run(ctx context.Context) int {
 		case <-m.probeUp:
 			m.stopProbe()
 			m.apply(evProbe, nil)
+			m.opts.Prober.Idle()
 		case sig := <-m.shutdown:
 			m.apply(evShutdown, sig)
 		case <-ctx.Done():

@@ -499,6 +499,8 @@ type fakeProber struct {
 	ctxs   []context.Context
 }
 
+func (f *fakeProber) Idle() {}
+
 func (f *fakeProber) Probe(ctx context.Context, pid int, _ time.Time) <-chan struct{} {
 	f.mu.Lock()
 	defer f.mu.Unlock()

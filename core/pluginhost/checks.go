@@ -142,13 +142,27 @@ func (p *Prober) Probe(ctx context.Context, pid int, started time.Time) <-chan s
 	return up
 }
 
+// Idle stops the check plugins while the program is up; they start
+// again at the next start. A notify check stays: it must listen before the
+// program can report.
+func (p *Prober) Idle() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.checks {
+		if c.cur != nil && c.cfg.Kind != "notify" {
+			c.cur.client.Kill()
+			c.cur = nil
+		}
+	}
+}
+
 // Info describes the running check plugins for "show".
 func (p *Prober) Info() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []string
 	for _, c := range p.checks {
-		pid := "-"
+		pid := "idle"
 		if c.cur != nil {
 			pid = c.cur.pid
 		}

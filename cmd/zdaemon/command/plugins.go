@@ -69,7 +69,7 @@ func (c *PluginCommand) Run(args []string) int {
 	}
 	if len(args) == 2 && args[0] == "healthcheck" {
 		if mk, ok := builtin.Checks[args[1]]; ok {
-			healthcheck.Serve(mk(), pluginLogger())
+			healthcheck.Serve(trimmedChecker{mk()}, pluginLogger())
 			return 0
 		}
 	}
@@ -252,6 +252,17 @@ func (m *Meta) sinkDiags() error {
 	if diags.HasErrors() {
 		return &exitError{code: 2}
 	}
+	return nil
+}
+
+// trimmedChecker releases the plugin's start-up pages once configured.
+type trimmedChecker struct{ healthcheck.Checker }
+
+func (c trimmedChecker) Configure(ctx context.Context, cfg healthcheck.Config) error {
+	if err := c.Checker.Configure(ctx, cfg); err != nil {
+		return err
+	}
+	_ = daemon.ReleaseStartupPages()
 	return nil
 }
 
