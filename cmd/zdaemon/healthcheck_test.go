@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -180,5 +181,40 @@ func TestCheckConfigErrors(t *testing.T) {
 		if want := strings.ReplaceAll(tc.want, "JOB", conf); !strings.Contains(r.err, want) {
 			t.Errorf("%s:\nstderr %q\nwant %q", tc.body, r.err, want)
 		}
+	}
+}
+
+// A third-party check from examples/, built and loaded by path.
+func TestExternalCheckPlugin(t *testing.T) {
+	j := newJob(t)
+	bin := j.path("healthcheck-logline")
+	build := exec.Command("go", "build", "-o", bin, "../../examples/healthcheck-logline")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the example: %v\n%s", err, out)
+	}
+	j.write("app.log", "Listening on port 1 (an old run)\n")
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(j.path("app.log"), old, old)
+	j.write("prog.sh", "sleep 0.5; echo 'Listening on port 8080' >> app.log; exec sleep 100\n")
+	conf := j.write("job.hcl", `runner {
+  program = "sh prog.sh"
+}
+healthcheck "logline" {
+  plugin   = "healthcheck-logline"
+  path     = "app.log"
+  pattern  = "Listening on port \\d+"
+  interval = "100ms"
+}
+`)
+	r := j.must(0, "-C", conf, "start")
+	if !startedRe.MatchString(r.out) || r.took < 500*time.Millisecond {
+		t.Fatalf("start: %q after %v (the old log line must not count)", r.out, r.took)
+	}
+	j.stopOK("-C", conf)
+	bad := j.write("bad.hcl", "runner {\n  program = \"sleep 1\"\n}\nhealthcheck \"logline\" {\n  plugin  = \"healthcheck-logline\"\n  path    = \"app.log\"\n  pattern = \"(\"\n}\n")
+	r = j.must(2, "validate", bad)
+	if !strings.Contains(r.err, "Error: Invalid pattern\n\n  on "+bad+":7:13") {
+		t.Fatalf("stderr %q", r.err)
 	}
 }
