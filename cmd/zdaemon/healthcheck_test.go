@@ -218,3 +218,29 @@ healthcheck "logline" {
 		t.Fatalf("stderr %q", r.err)
 	}
 }
+
+// s6's notification-fd: the program writes a line to its fd 5.
+func TestNotifyFD(t *testing.T) {
+	j := newJob(t)
+	j.write("prog.sh", "sleep 0.5; date +%s%N > ready; echo >&5; exec 5>&-; exec sleep 100\n")
+	conf := j.write("job.hcl", `runner {
+  program = "sh prog.sh"
+}
+healthcheck "notify" {
+  fd = 5
+}
+`)
+	r := j.must(0, "-C", conf, "start")
+	if !startedRe.MatchString(r.out) || r.took < 500*time.Millisecond {
+		t.Fatalf("start: %q after %v", r.out, r.took)
+	}
+	if _, err := os.Stat(j.path("ready")); err != nil {
+		t.Fatal("start returned before the program reported")
+	}
+	// A restart reports again on the same pipe.
+	r = j.must(0, "-C", conf, "restart")
+	if !restartedRe.MatchString(r.out) || r.took < 500*time.Millisecond {
+		t.Fatalf("restart: %q after %v", r.out, r.took)
+	}
+	j.stopOK("-C", conf)
+}

@@ -24,7 +24,8 @@ type Spec struct {
 	// Stdout and Stderr receive the program's output; nil means /dev/null.
 	// Stdin is always /dev/null.
 	Stdout, Stderr *os.File
-	// Extra are more descriptors for the child: Extra[i] becomes fd 3+i.
+	// Extra are more descriptors for the child: Extra[i] becomes fd 3+i
+	// (nil: that descriptor is closed).
 	Extra []*os.File
 	// Credential, when set, switches user in the child before exec.
 	Credential *syscall.Credential

@@ -149,9 +149,14 @@ func (r *Reaper) Start(spec Spec) (*Process, error) {
 	return p, nil
 }
 
+// fds maps files to descriptors; a nil file is a closed descriptor.
 func fds(files []*os.File) []uintptr {
 	out := make([]uintptr, len(files))
 	for i, f := range files {
+		if f == nil {
+			out[i] = ^uintptr(0)
+			continue
+		}
 		out[i] = f.Fd()
 	}
 	return out

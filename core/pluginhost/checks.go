@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -29,11 +30,19 @@ func (h *Host) CheckSchema(ctx context.Context, spec Spec) (healthcheck.Schema, 
 	return sch, validate, l.client.Kill, nil
 }
 
+// Check is a start test to run: its configuration and the descriptors
+// its plugin inherits (Files[i] becomes fd 3+i).
+type Check struct {
+	config.CheckConfig
+	Files []*os.File
+}
+
 // check is one configured health-check plugin, started again when its
 // process dies.
 type check struct {
-	cfg config.CheckConfig
-	cur *launched
+	cfg   config.CheckConfig
+	files []*os.File
+	cur   *launched
 }
 
 // Prober runs a job's start tests. Its plugins are started when the
@@ -49,13 +58,13 @@ type Prober struct {
 }
 
 // StartProber launches and configures the checks.
-func (h *Host) StartProber(ctx context.Context, cfgs []config.CheckConfig) (*Prober, error) {
+func (h *Host) StartProber(ctx context.Context, checks []Check) (*Prober, error) {
 	p := &Prober{host: h, log: h.Logger}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
-	for _, cfg := range cfgs {
-		c := &check{cfg: cfg}
+	for _, ch := range checks {
+		c := &check{cfg: ch.CheckConfig, files: ch.Files}
 		if err := p.start(ctx, c); err != nil {
 			p.Close()
 			return nil, err
@@ -67,7 +76,7 @@ func (h *Host) StartProber(ctx context.Context, cfgs []config.CheckConfig) (*Pro
 
 func (p *Prober) start(ctx context.Context, c *check) error {
 	spec := Spec{Kind: c.cfg.Kind, Path: c.cfg.Plugin}
-	l, err := p.host.launch("healthcheck", spec, healthcheck.Handshake, healthcheck.PluginSets(nil), healthcheck.PluginName, nil)
+	l, err := p.host.launch("healthcheck", spec, healthcheck.Handshake, healthcheck.PluginSets(nil), healthcheck.PluginName, c.files)
 	if err != nil {
 		return err
 	}

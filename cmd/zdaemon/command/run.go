@@ -165,16 +165,37 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 	// Start tests: their plugins run for the manager's life, so that a
 	// notify check listens before the program can report.
 	var prober *pluginhost.Prober
-	if checks := cfg.AllChecks(); len(checks) > 0 {
-		for i := range checks {
-			if checks[i].Kind == "notify" && checks[i].Plugin == "" {
-				sock, _ := checks[i].Settings["socket"].(string)
-				if sock == "" {
-					sock = cfg.SocketName + ".notify"
-					checks[i].Settings["socket"] = sock
-				}
-				env = append(env, "NOTIFY_SOCKET="+sock)
+	var progFiles []*os.File // descriptors 3... of the program
+	if cfgs := cfg.AllChecks(); len(cfgs) > 0 {
+		checks := make([]pluginhost.Check, len(cfgs))
+		for i, cc := range cfgs {
+			checks[i].CheckConfig = cc
+			if cc.Kind != "notify" || cc.Plugin != "" {
+				continue
 			}
+			if fd, ok := cc.Settings["fd"].(float64); ok {
+				// s6 style: the program writes a line to its fd N; the
+				// check reads the other end (its fd 3). The manager keeps
+				// both ends for its life, so restarts reuse the pipe.
+				r, w, err := os.Pipe()
+				if err != nil {
+					return fail(1, "Error: notification pipe: "+err.Error())
+				}
+				defer r.Close()
+				defer w.Close()
+				checks[i].Files = []*os.File{r}
+				for len(progFiles) < int(fd)-3 {
+					progFiles = append(progFiles, nil)
+				}
+				progFiles = append(progFiles[:int(fd)-3], w)
+				continue
+			}
+			sock, _ := cc.Settings["socket"].(string)
+			if sock == "" {
+				sock = cfg.SocketName + ".notify"
+				cc.Settings["socket"] = sock
+			}
+			env = append(env, "NOTIFY_SOCKET="+sock)
 		}
 		host := &pluginhost.Host{Exe: ownExecutable(), Reaper: reaper, Logger: log}
 		prober, err = host.StartProber(ctx, checks)
@@ -198,6 +219,7 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 			Env:           env,
 			Stdout:        out,
 			Stderr:        errOut,
+			Extra:         progFiles,
 			DieWithParent: true,
 		})
 	})

@@ -13,10 +13,14 @@ import (
 	"github.com/zdaemon/zdaemon/plugins/healthcheck"
 )
 
-// Notify is up when the program says so: it sends a datagram containing
-// the line "READY=1" to the socket named by $NOTIFY_SOCKET (sd_notify's
-// protocol). zdaemon sets NOTIFY_SOCKET in the program's environment and
-// gives the same path to this check as "socket".
+// Notify is up when the program says so, in one of two ways:
+//
+//   - sd_notify: a datagram containing the line "READY=1" to the socket
+//     named by $NOTIFY_SOCKET; zdaemon sets NOTIFY_SOCKET for the program
+//     and gives the same path to this check as "socket";
+//   - s6's notification-fd: with fd = N, the program writes a line to its
+//     file descriptor N; zdaemon hands the other end of that pipe to this
+//     check as its descriptor 3.
 type Notify struct {
 	mu      sync.Mutex
 	conn    *net.UnixConn
@@ -28,14 +32,36 @@ type Notify struct {
 func (n *Notify) Schema(context.Context) (healthcheck.Schema, error) {
 	return healthcheck.Schema{Attributes: []healthcheck.Attribute{
 		{Name: "socket", Type: healthcheck.TypeString, Description: "the notification socket (set by zdaemon)"},
+		{Name: "fd", Type: healthcheck.TypeNumber, Description: "s6 style: the program writes a line to this descriptor (3 or more)"},
 	}}, nil
 }
 
-// Validate checks the configuration.
-func (n *Notify) Validate(context.Context, healthcheck.Config) []healthcheck.FieldError { return nil }
+// NotifyInputFD is where a notify check in fd mode finds the read end of
+// the program's notification pipe.
+const NotifyInputFD = 3
 
-// Configure binds the notification socket and starts listening.
-func (n *Notify) Configure(_ context.Context, cfg healthcheck.Config) error {
+// Validate checks the configuration.
+func (n *Notify) Validate(_ context.Context, cfg healthcheck.Config) []healthcheck.FieldError {
+	return wholeNumber(cfg, "fd", 3, 1000)
+}
+
+// Configure binds the notification socket (or takes the notification
+// pipe) and starts listening.
+func (n *Notify) Configure(ctx context.Context, cfg healthcheck.Config) error {
+	if err := validated(n.Validate(ctx, cfg)); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	n.changed = make(chan struct{})
+	n.mu.Unlock()
+	if _, ok := cfg["fd"]; ok {
+		f := os.NewFile(NotifyInputFD, "notification-fd")
+		if f == nil {
+			return errors.New("fd: no notification pipe on descriptor 3")
+		}
+		go n.readLines(f)
+		return nil
+	}
 	path := cfg.String("socket", "")
 	if path == "" {
 		return errors.New("socket: no notification socket given")
@@ -47,10 +73,31 @@ func (n *Notify) Configure(_ context.Context, cfg healthcheck.Config) error {
 	}
 	n.mu.Lock()
 	n.conn = conn
-	n.changed = make(chan struct{})
 	n.mu.Unlock()
 	go n.listen()
 	return nil
+}
+
+// readLines marks readiness at every line on the notification pipe.
+func (n *Notify) readLines(f *os.File) {
+	buf := make([]byte, 4096)
+	for {
+		k, err := f.Read(buf)
+		if k > 0 && strings.Contains(string(buf[:k]), "\n") {
+			n.ready()
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (n *Notify) ready() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.readyAt = time.Now()
+	close(n.changed)
+	n.changed = make(chan struct{})
 }
 
 func (n *Notify) listen() {
@@ -62,11 +109,7 @@ func (n *Notify) listen() {
 		}
 		for _, line := range strings.Split(string(buf[:k]), "\n") {
 			if strings.TrimSpace(line) == "READY=1" {
-				n.mu.Lock()
-				n.readyAt = time.Now()
-				close(n.changed)
-				n.changed = make(chan struct{})
-				n.mu.Unlock()
+				n.ready()
 			}
 		}
 	}
