@@ -168,6 +168,8 @@ func TestResolve(t *testing.T) {
 	}
 }
 
+// The test process is not a subreaper, so orphans go to init: Sweep is
+// exercised on descendants still attached to us.
 func TestReapsOrphans(t *testing.T) {
 	// A child that leaves a grandchild behind: with the reaper running, the
 	// child's own exit is still delivered exactly once.
@@ -181,5 +183,47 @@ func TestReapsOrphans(t *testing.T) {
 	}
 	if _, ok := <-p.Done(); ok {
 		t.Fatal("Done delivered twice")
+	}
+}
+
+func TestSweepFindsEscapedDescendants(t *testing.T) {
+	r := startReaper(t)
+	dir := t.TempDir()
+	pidfile := filepath.Join(dir, "pids")
+	// A child that starts a grandchild in a new session (out of the
+	// group) and one that ignores SIGTERM.
+	p, err := r.Start(spec(t, "sh", "-c",
+		"setsid sleep 100 & echo $! >> "+pidfile+"; (trap '' TERM; exec sleep 100) & echo $! >> "+pidfile+"; wait"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	deadline := time.Now().Add(5 * time.Second)
+	for len(pids) < 2 && time.Now().Before(deadline) {
+		data, _ := os.ReadFile(pidfile)
+		pids = nil
+		for _, f := range strings.Fields(string(data)) {
+			pids = append(pids, atoi(f))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if len(pids) < 2 {
+		t.Fatal("no grandchildren")
+	}
+	// The sh and both grandchildren are our descendants, whatever their
+	// process group or session.
+	killed, err := Sweep(os.Getpid(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(t, p)
+	for _, pid := range append(pids, p.Pid()) {
+		found := false
+		for _, k := range killed {
+			found = found || k == pid
+		}
+		if !found {
+			t.Errorf("pid %d not swept (killed %v)", pid, killed)
+		}
 	}
 }

@@ -99,6 +99,10 @@ type Options struct {
 	Filename string
 	// Plugins describes the running plugins, one line each ("plugins").
 	Plugins func() []string
+	// Sweep kills what is left of the program after a stop (descendants
+	// that left its process group, or ignored the signals) and returns
+	// their pids.
+	Sweep func() []int
 }
 
 // Manager supervises one program.
@@ -180,6 +184,7 @@ func (m *Manager) Run(ctx context.Context) int {
 	}
 	m.disarm()
 	m.stopProbe()
+	m.sweep()
 	m.log.Info("Exiting")
 	return m.exitCode
 }
@@ -224,6 +229,16 @@ func (m *Manager) spawn() {
 		return
 	}
 	m.arm(m.cfg.StartGrace)
+}
+
+// sweep kills the program's leftovers and says so.
+func (m *Manager) sweep() {
+	if m.opts.Sweep == nil {
+		return
+	}
+	if pids := m.opts.Sweep(); len(pids) > 0 {
+		m.log.Warn(fmt.Sprintf("killed %d leftover process(es) of the program: %v", len(pids), pids))
+	}
 }
 
 // stopProbe ends the start tests of the current program, if any run.

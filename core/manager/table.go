@@ -183,7 +183,8 @@ func (m *Manager) exitedAsked(arg any) string {
 	m.proc = nil
 	m.disarm()
 	m.gov = m.gov.Reset()
-	if m.shouldBeUp {
+	if m.shouldBeUp { // a restart: nothing of the old run goes on
+		m.sweep()
 		m.spawn()
 		return ""
 	}

@@ -184,6 +184,19 @@ func (p *Prober) Info() []string {
 	return out
 }
 
+// Pids are the check plugins' process (group) ids.
+func (p *Prober) Pids() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []int
+	for _, c := range p.checks {
+		if c.cur != nil {
+			out = append(out, atoi(c.cur.pid))
+		}
+	}
+	return out
+}
+
 // Close kills the check plugins.
 func (p *Prober) Close() {
 	p.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -291,6 +292,21 @@ func (s *Sink) Info() string {
 		pid = s.cur.pid
 	}
 	return fmt.Sprintf("transcript %s pid=%s restarts=%d", strings.TrimSpace(s.spec.String()), pid, s.restarts)
+}
+
+// Pids are the sink's process (group) ids, for sparing them in sweeps.
+func (s *Sink) Pids() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur == nil {
+		return nil
+	}
+	return []int{atoi(s.cur.pid)}
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }
 
 // Drain waits until the sink has written everything (every writer of the

@@ -251,6 +251,20 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 			}
 			return out
 		},
+		Sweep: func() []int {
+			var keep []int
+			if tr != nil {
+				keep = append(keep, tr.sink.Pids()...)
+			}
+			if prober != nil {
+				keep = append(keep, prober.Pids()...)
+			}
+			killed, err := child.Sweep(os.Getpid(), keep)
+			if err != nil {
+				log.Warn(err.Error())
+			}
+			return killed
+		},
 		BeforeExit: func() { _ = srv.Close() },
 		Filename:   cfg.Filename,
 	})

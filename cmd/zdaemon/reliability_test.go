@@ -1,0 +1,317 @@
+package main
+
+// The reliability suite: the real binary under hostile input and faults.
+// Every case ends with "nothing left": the job's clean-up fails the test if
+// any process of it survives.
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// After stop, no descendant of the program survives: children that left
+// its process group with setsid, children that ignore SIGTERM, and a storm
+// of short-lived children.
+func TestReliabilityNoDescendantSurvives(t *testing.T) {
+	j := newJob(t)
+	j.write("prog.sh", `setsid sleep 1000 &
+echo $! >> pids
+(trap '' TERM; exec sleep 1000) &
+echo $! >> pids
+# a fork storm of short-lived children, forever
+while :; do for i in 1 2 3 4 5 6 7 8; do true & done; wait; done
+`)
+	conf := j.write("job.hcl", `runner {
+  program      = "sh prog.sh"
+  stop-timeout = 1
+}
+eventlog {
+  logfile {
+    path = "event.log"
+  }
+}
+`)
+	j.startOK("-C", conf)
+	eventually(t, 5*time.Second, "two pids", func() bool {
+		data, _ := os.ReadFile(j.path("pids"))
+		return len(strings.Fields(string(data))) == 2
+	})
+	time.Sleep(200 * time.Millisecond) // let the storm run
+	j.stopOK("-C", conf)
+	data, _ := os.ReadFile(j.path("pids"))
+	for _, f := range strings.Fields(string(data)) {
+		pid, _ := strconv.Atoi(f)
+		if alive(pid) {
+			t.Errorf("pid %d survived stop", pid)
+		}
+	}
+	events, _ := os.ReadFile(j.path("event.log"))
+	if !regexp.MustCompile(`killed \d+ leftover process\(es\) of the program: \[`).Match(events) {
+		t.Fatalf("event log does not report the leftovers: %s", events)
+	}
+}
+
+// 10,000 malformed messages (binary, huge, unterminated, half-closed, slow
+// writers) and then 200 clients at once mixing status with stop and start:
+// the manager never crashes or hangs and answers every well-formed request
+// correctly.
+func TestReliabilityHostileControlSocket(t *testing.T) {
+	j := newJob(t)
+	p := []string{"-p", "sleep 1000"}
+	pid := j.startOK(p...)
+	sock := j.path("zdsock")
+	rng := rand.New(rand.NewPCG(1, 2))
+	messages := make([][]byte, 10000)
+	for i := range messages {
+		switch i % 6 {
+		case 0: // random binary, maybe with a newline
+			b := make([]byte, rng.IntN(200))
+			for k := range b {
+				b[k] = byte(rng.IntN(256))
+			}
+			messages[i] = b
+		case 1: // huge
+			messages[i] = bytes.Repeat([]byte{'x'}, 10001+rng.IntN(20000))
+		case 2: // unterminated
+			messages[i] = []byte("status")
+		case 3: // a known command with junk
+			messages[i] = []byte("kill " + strconv.Itoa(rng.IntN(100000)) + "x\n")
+		case 4: // invalid UTF-8 command word
+			messages[i] = []byte{0xff, 0xfe, '\n'}
+		default: // empty or blank
+			messages[i] = []byte("   \n")
+		}
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var failures []string
+	work := make(chan []byte)
+	for range 32 {
+		wg.Go(func() {
+			for msg := range work {
+				c, err := net.Dial("unix", sock)
+				if err != nil {
+					mu.Lock()
+					failures = append(failures, "dial: "+err.Error())
+					mu.Unlock()
+					continue
+				}
+				c.SetDeadline(time.Now().Add(20 * time.Second))
+				c.Write(msg)
+				c.(*net.UnixConn).CloseWrite()
+				buf := make([]byte, 4096)
+				n, _ := c.Read(buf)
+				c.Close()
+				reply := string(buf[:n])
+				if !strings.HasSuffix(reply, "\n") {
+					mu.Lock()
+					failures = append(failures, fmt.Sprintf("no reply to %.40q: %q", msg, reply))
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, m := range messages {
+		work <- m
+	}
+	close(work)
+	wg.Wait()
+	if len(failures) > 0 {
+		t.Fatalf("%d failures, first: %s", len(failures), failures[0])
+	}
+	// Slow writers: a byte at a time, and one that never finishes, while
+	// others are served.
+	slow, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	slow.Write([]byte("sta"))
+	if r := j.must(0, append(p, "status")...); r.out != fmt.Sprintf("program running; pid=%d\n", pid) {
+		t.Fatalf("status next to a slow writer: %q", r.out)
+	}
+
+	// 200 clients at once: status, with stop and start mixed in.
+	statusRx := regexp.MustCompile(`^status=(running|stopped)\nnow=[\d.]+\nshould_be_up=[01]\ndelay=[\d.]+\nbackoff=\d+\nlasttime=[\d.]+\napplication=\d+\ntesting=[01]\nmanager=\d+\nbackofflimit=10\nfilename='[^']+'\nargs=\['sleep', '1000'\]\n$`)
+	var bad []string
+	for i := range 200 {
+		wg.Go(func() {
+			line := "status"
+			switch i % 50 {
+			case 7:
+				line = "stop"
+			case 8:
+				line = "start"
+			}
+			c, err := net.Dial("unix", sock)
+			if err != nil {
+				return // the manager may be restarting the program: not an error
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			fmt.Fprintf(c, "%s\n", line)
+			c.(*net.UnixConn).CloseWrite()
+			var out bytes.Buffer
+			out.ReadFrom(c)
+			reply := out.String()
+			ok := reply == "" // the manager exited: the connection just closes
+			switch line {
+			case "status":
+				ok = ok || statusRx.MatchString(reply)
+			case "stop":
+				ok = ok || reply == "Sent SIGTERM\n" || reply == "Application already stopped\n" || reply == "Manager exiting\n"
+			case "start":
+				ok = ok || reply == "Application started\n" || reply == "Application already started\n" || reply == "Manager exiting\n"
+			}
+			if !ok {
+				mu.Lock()
+				bad = append(bad, fmt.Sprintf("%s: %q", line, reply))
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(bad) > 0 {
+		t.Fatalf("%d bad replies, first: %s", len(bad), bad[0])
+	}
+	// Whatever the mix did, the job is usable: start it and stop it.
+	r := j.run(append(p, "start")...)
+	if r.code != 0 {
+		t.Fatalf("start after the storm: %d %q %q", r.code, r.out, r.err)
+	}
+	j.stopOK(p...)
+}
+
+// A program that closes its stdout, and one that writes without newlines
+// as fast as it can: the manager neither cares nor loses a byte.
+func TestReliabilityOutputShapes(t *testing.T) {
+	j := newJob(t)
+	conf := j.write("closed.hcl", `runner {
+  program = ["sh", "-c", "exec >&- 2>&-; exec sleep 1000"]
+}
+transcript "file" {
+  path = "closed.log"
+}
+`)
+	j.startOK("-C", conf)
+	j.stopOK("-C", conf)
+
+	const size = 16 << 20
+	conf = j.write("flood.hcl", fmt.Sprintf(`runner {
+  program = ["sh", "-c", "head -c %d /dev/zero | tr '\\0' x; exec sleep 1000"]
+}
+transcript "file" {
+  path = "flood.log"
+}
+`, size))
+	j.startOK("-C", conf)
+	eventually(t, 30*time.Second, "16 MiB in the transcript", func() bool {
+		st, err := os.Stat(j.path("flood.log"))
+		return err == nil && st.Size() >= size
+	})
+	j.stopOK("-C", conf)
+	data, _ := os.ReadFile(j.path("flood.log"))
+	if len(data) != size || bytes.Count(data, []byte{'x'}) != size {
+		t.Fatalf("transcript has %d bytes, want %d x's", len(data), size)
+	}
+}
+
+// SIGKILL to the manager at random moments of start, restart and stop: no
+// program is orphaned, and the next start works.
+func TestReliabilityManagerKilledAnytime(t *testing.T) {
+	j := newJob(t)
+	p := []string{"-p", "sleep 1000"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 10 {
+		action := []string{"start", "restart", "stop"}[i%3]
+		if action != "start" {
+			j.run(append(p, "start")...)
+		}
+		kv := map[string]string{}
+		if r := j.run(append(p, "status", "-l")...); r.code == 0 {
+			for _, line := range strings.Split(r.out, "\n") {
+				if k, v, ok := strings.Cut(line, "="); ok {
+					kv[k] = v
+				}
+			}
+		}
+		done := make(chan struct{})
+		go func() { j.run(append(p, action)...); close(done) }()
+		time.Sleep(time.Duration(rng.IntN(40)) * time.Millisecond)
+		// Kill whichever manager runs now (by pid from the socket, or the
+		// one we saw before).
+		mgr, _ := strconv.Atoi(kv["manager"])
+		if r := j.run(append(p, "status", "-l")...); r.code == 0 {
+			if m := regexp.MustCompile(`manager=(\d+)`).FindStringSubmatch(r.out); m != nil {
+				mgr, _ = strconv.Atoi(m[1])
+			}
+		}
+		if mgr > 0 {
+			syscall.Kill(mgr, syscall.SIGKILL)
+		}
+		<-done
+		eventually(t, 5*time.Second, "no orphaned program", func() bool {
+			for _, pid := range j.leftovers() {
+				cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+				if bytes.HasPrefix(cmdline, []byte("sleep\x001000")) {
+					// A program is fine only while its manager lives.
+					st := procStat(t, pid)
+					if ppid, _ := strconv.Atoi(st[1]); !alive(ppid) || ppid == 1 {
+						return false
+					}
+				}
+			}
+			return true
+		})
+		// The next start works (stale socket or not), and stop cleans up.
+		r := j.run(append(p, "start")...)
+		if r.code != 0 {
+			t.Fatalf("round %d (%s): start after SIGKILL: %d %q %q", i, action, r.code, r.out, r.err)
+		}
+		j.stopOK(p...)
+	}
+}
+
+// A stopped (SIGSTOP) manager: clients time out instead of hanging, and
+// after SIGCONT everything works.
+func TestReliabilityManagerStopped(t *testing.T) {
+	j := newJob(t)
+	p := []string{"-p", "sleep 1000"}
+	j.startOK(p...)
+	mgr, _ := strconv.Atoi(j.statusMap(p...)["manager"])
+	syscall.Kill(mgr, syscall.SIGSTOP)
+	r := j.run(append(p, "status")...)
+	syscall.Kill(mgr, syscall.SIGCONT)
+	if r.took > 15*time.Second {
+		t.Fatalf("status hung for %v", r.took)
+	}
+	j.must(0, append(p, "status")...)
+	j.stopOK(p...)
+}
+
+// /dev/null as the transcript: a sink on a device works.
+func TestReliabilityDevNullTranscript(t *testing.T) {
+	j := newJob(t)
+	conf := j.write("job.hcl", `runner {
+  program = ["sh", "-c", "head -c 1000000 /dev/zero; exec sleep 1000"]
+}
+transcript "file" {
+  path = "/dev/null"
+}
+`)
+	j.startOK("-C", conf)
+	if r := j.must(0, "-C", conf, "show"); !strings.Contains(r.out, "transcript file pid=") {
+		t.Fatalf("show: %q", r.out)
+	}
+	j.stopOK("-C", conf)
+}
