@@ -417,3 +417,19 @@ func FuzzReadRequest(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseStatus(f *testing.F) {
+	f.Add(Status{Running: true, Application: 7, Args: []string{"a", "b'c"}, Filename: "/x"}.Format())
+	f.Add("application=1\nargs=['x'\n")
+	f.Fuzz(func(t *testing.T, reply string) {
+		st, ok := ParseStatus(reply)
+		if !ok {
+			return
+		}
+		// What parses formats and parses back to the same fields.
+		back, ok := ParseStatus(st.Format())
+		if !ok || back.Application != st.Application || back.Manager != st.Manager || back.Testing != st.Testing || back.ShouldBeUp != st.ShouldBeUp || len(back.Args) != len(st.Args) {
+			t.Fatalf("%q -> %+v -> %+v", reply, st, back)
+		}
+	})
+}

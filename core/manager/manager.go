@@ -89,7 +89,9 @@ type Options struct {
 	// Prober runs start tests; nil means the start grace period decides.
 	Prober Prober
 	Logger *slog.Logger
-	// Reopen reopens the event log and transcript (reopen_transcript).
+	// Reopen reopens the event log and transcript (reopen_transcript). It
+	// runs on the requesting connection's goroutine, not the loop, so it
+	// must be safe to call concurrently and bound its own waits.
 	Reopen func() error
 	// BeforeExit runs in the loop when the manager decides to exit, before
 	// waiting clients get their replies: the place to close the control
@@ -408,14 +410,14 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 		}
 		return m.query(ctx, func() string { return m.kill(n) })
 	case "reopen_transcript":
-		return m.query(ctx, func() string {
-			if m.opts.Reopen != nil {
-				if err := m.opts.Reopen(); err != nil {
-					m.log.Error(fmt.Sprintf("reopen: %v", err))
-				}
+		// Not through the loop: it touches no supervisor state, and a
+		// plugin that hangs must not stall the manager.
+		if m.opts.Reopen != nil {
+			if err := m.opts.Reopen(); err != nil {
+				m.log.Error(fmt.Sprintf("reopen: %v", err))
 			}
-			return ""
-		})
+		}
+		return ""
 	case "await":
 		return m.await(ctx, req.Args)
 	case "plugins":

@@ -1,0 +1,5 @@
+runner {
+  program = "a"
+}
+healthcheck {
+}

@@ -1,0 +1,7 @@
+runner {
+  program = "a"
+}
+healthcheck "tcp" {
+  address = "x:1"
+  timeout = "soon"
+}

@@ -1,0 +1,4 @@
+runner {
+  program = "a"
+  daemon  = "perhaps"
+}

@@ -1,0 +1,4 @@
+runner {
+  program = "a"
+  exit-codes = "1;2"
+}

@@ -1,0 +1,4 @@
+runner {
+  program     = "a"
+  start-grace = "-1s"
+}

@@ -1,0 +1,3 @@
+runner "web" {
+  program = "a"
+}

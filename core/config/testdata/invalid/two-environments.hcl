@@ -1,0 +1,9 @@
+runner {
+  program = "a"
+}
+environment {
+  A = "1"
+}
+environment {
+  B = "2"
+}

@@ -1,0 +1,9 @@
+runner {
+  program = "a"
+}
+transcript "file" {
+  path = "a"
+}
+transcript "file" {
+  path = "b"
+}

@@ -1,0 +1,4 @@
+runner {
+  program = "a"
+  user    = true
+}
