@@ -17,8 +17,9 @@ import (
 )
 
 // zdaemonBin is the real binary, built once by TestMain; readyProg is the
-// test program of the health-check tests (testdata/readyprog).
-var zdaemonBin, readyProg string
+// test program of the health-check tests (testdata/readyprog), badPlugin
+// the misbehaving plugin of the reliability tests (testdata/badplugin).
+var zdaemonBin, readyProg, badPlugin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "zdbin")
@@ -30,7 +31,8 @@ func TestMain(m *testing.M) {
 	_ = os.Chmod(dir, 0o755)
 	zdaemonBin = filepath.Join(dir, "zdaemon")
 	readyProg = filepath.Join(dir, "readyprog")
-	for _, b := range [][2]string{{zdaemonBin, "."}, {readyProg, "./testdata/readyprog"}} {
+	badPlugin = filepath.Join(dir, "badplugin")
+	for _, b := range [][2]string{{zdaemonBin, "."}, {readyProg, "./testdata/readyprog"}, {badPlugin, "./testdata/badplugin"}} {
 		build := exec.Command("go", "build", "-o", b[0], b[1])
 		build.Env = append(os.Environ(), "CGO_ENABLED=0") // as the README builds it
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr

@@ -315,3 +315,90 @@ transcript "file" {
 	}
 	j.stopOK("-C", conf)
 }
+
+// badPluginScript writes an executable that runs badplugin in mode.
+func badPluginScript(j *job, mode string) string {
+	path := j.write("bad-"+mode+".sh", fmt.Sprintf("#!/bin/sh\nexec %s %s\n", badPlugin, mode))
+	os.Chmod(path, 0o755)
+	return path
+}
+
+// Plugins that exit at once or speak another protocol version are clear
+// errors before anything starts; nothing is left behind.
+func TestReliabilityPluginRefusesToStart(t *testing.T) {
+	for _, tc := range []struct{ mode, want string }{
+		{"exit", "Transcript plugin failed"},
+		{"version", "Plugin version: 99, Client versions: [1]"},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			j := newJob(t)
+			conf := j.write("job.hcl", fmt.Sprintf("runner {\n  program = \"sleep 1000\"\n}\ntranscript \"bad\" {\n  plugin = %q\n  path   = \"out.log\"\n}\n", badPluginScript(j, tc.mode)))
+			for _, action := range [][]string{{"validate", conf}, {"-C", conf, "start"}} {
+				r := j.must(2, action...)
+				if !strings.Contains(r.err, tc.want) {
+					t.Fatalf("%v: stderr %q lacks %q", action, r.err, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// A sink that floods its stderr and one whose Reopen hangs: the program's
+// output still arrives, the manager stays responsive, stop works.
+func TestReliabilityMisbehavingSinks(t *testing.T) {
+	for _, mode := range []string{"flood", "hang"} {
+		t.Run(mode, func(t *testing.T) {
+			j := newJob(t)
+			conf := j.write("job.hcl", fmt.Sprintf(`runner {
+  program = ["sh", "-c", "echo hello; exec sleep 1000"]
+}
+transcript "bad" {
+  plugin = %q
+  path   = "out.log"
+}
+eventlog {
+  logfile {
+    path = "event.log"
+  }
+}
+`, badPluginScript(j, mode)))
+			j.startOK("-C", conf)
+			waitFile(t, j.path("out.log"), "hello\n")
+			if mode == "hang" {
+				done := make(chan result, 1)
+				go func() { done <- j.run("-C", conf, "reopen_transcript") }()
+				time.Sleep(100 * time.Millisecond)
+				if r := j.must(0, "-C", conf, "status"); r.took > 2*time.Second {
+					t.Fatalf("status took %v while a reopen hangs", r.took)
+				}
+				if r := <-done; r.took > 15*time.Second {
+					t.Fatalf("reopen_transcript took %v", r.took)
+				}
+			}
+			j.stopOK("-C", conf)
+		})
+	}
+}
+
+// A health check that crashes in every try: each try fails, the plugin is
+// started again, start gives up at start-timeout, and stop works.
+func TestReliabilityCrashingCheck(t *testing.T) {
+	j := newJob(t)
+	conf := j.write("job.hcl", fmt.Sprintf(`runner {
+  program       = "sleep 1000"
+  start-timeout = 2
+}
+healthcheck "bad" {
+  plugin   = %q
+  interval = "200ms"
+}
+`, badPluginScript(j, "check-panic")))
+	r := j.must(1, "-C", conf, "start")
+	if !strings.HasSuffix(r.out, "\nProgram took too long to start\n") {
+		t.Fatalf("start: %q", r.out)
+	}
+	if kv := j.statusMap("-C", conf); kv["testing"] != "1" || kv["application"] == "0" {
+		t.Fatalf("status: %v", kv)
+	}
+	j.stopOK("-C", conf)
+}

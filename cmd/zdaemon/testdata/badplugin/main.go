@@ -1,0 +1,77 @@
+// Command badplugin is a misbehaving plugin for the reliability tests. Its
+// first argument picks the misbehaviour:
+//
+//	exit          exit at once, before the handshake
+//	version       a transcript sink speaking protocol version 99
+//	flood         a working file sink that floods stderr
+//	hang          a working file sink whose Reopen never returns
+//	check-panic   a health check that crashes in every Check
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/zdaemon/zdaemon/plugins/healthcheck"
+	"github.com/zdaemon/zdaemon/plugins/transcript"
+	"github.com/zdaemon/zdaemon/plugins/transcript/logfile"
+)
+
+type hangingSink struct{ *logfile.Sink }
+
+func (hangingSink) Reopen(ctx context.Context) error { select {} }
+
+type panickyCheck struct{}
+
+func (panickyCheck) Schema(context.Context) (healthcheck.Schema, error) { return healthcheck.Schema{}, nil }
+func (panickyCheck) Validate(context.Context, healthcheck.Config) []healthcheck.FieldError {
+	return nil
+}
+func (panickyCheck) Configure(context.Context, healthcheck.Config) error { return nil }
+func (panickyCheck) Check(context.Context, healthcheck.Request) (healthcheck.Result, error) {
+	panic("check exploded")
+}
+
+func main() {
+	mode := ""
+	if len(os.Args) > 1 {
+		mode = os.Args[1]
+	}
+	logger := hclog.New(&hclog.LoggerOptions{Output: os.Stderr, JSONFormat: true})
+	switch mode {
+	case "exit":
+		fmt.Fprintln(os.Stderr, "badplugin: giving up at once")
+		os.Exit(3)
+	case "version":
+		hs := transcript.Handshake
+		hs.ProtocolVersion = 99
+		plugin.Serve(&plugin.ServeConfig{
+			HandshakeConfig:  hs,
+			VersionedPlugins: map[int]plugin.PluginSet{99: transcript.PluginSets(&logfile.Sink{})[1]},
+			GRPCServer:       plugin.DefaultGRPCServer,
+			Logger:           logger,
+		})
+	case "flood":
+		go func() {
+			for i := 0; ; i++ {
+				fmt.Fprintf(os.Stderr, "flood line %d %s\n", i, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")
+				if i%1000 == 0 {
+					time.Sleep(time.Millisecond)
+				}
+			}
+		}()
+		transcript.Serve(&logfile.Sink{Logger: logger}, logger)
+	case "hang":
+		transcript.Serve(hangingSink{&logfile.Sink{Logger: logger}}, logger)
+	case "check-panic":
+		healthcheck.Serve(panickyCheck{}, logger)
+	default:
+		fmt.Fprintln(os.Stderr, "badplugin: unknown mode", mode)
+		os.Exit(2)
+	}
+}
