@@ -28,7 +28,9 @@ func (hangingSink) Reopen(ctx context.Context) error { select {} }
 
 type panickyCheck struct{}
 
-func (panickyCheck) Schema(context.Context) (healthcheck.Schema, error) { return healthcheck.Schema{}, nil }
+func (panickyCheck) Schema(context.Context) (healthcheck.Schema, error) {
+	return healthcheck.Schema{}, nil
+}
 func (panickyCheck) Validate(context.Context, healthcheck.Config) []healthcheck.FieldError {
 	return nil
 }
