@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sync"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,7 +23,13 @@ import (
 // Each reports milliseconds per operation as ms/op; the footprint benchmark
 // reports the manager's RSS and the CPU it used while idle.
 
-func benchJob(b *testing.B) *job { return newJob(b) }
+// benchJob is a scratch job; a first run of the binary warms the page
+// cache so that the first iteration does not measure a cold start.
+func benchJob(b *testing.B) *job {
+	j := newJob(b)
+	j.run("--version")
+	return j
+}
 
 func (j *job) benchRun(b *testing.B, args ...string) result {
 	b.Helper()
@@ -88,24 +95,165 @@ func BenchmarkStatusRoundTrip(b *testing.B) {
 }
 
 // BenchmarkManagerFootprint reports the idle manager's RSS and the CPU
-// time it used over 10 s of idleness.
+// time it used while idle (ZD_IDLE_SECONDS, default 10), alone and with a
+// transcript sink and a tcp start test (plugins' RSS added).
 func BenchmarkManagerFootprint(b *testing.B) {
+	idle := 10 * time.Second
+	if s, err := strconv.Atoi(os.Getenv("ZD_IDLE_SECONDS")); err == nil && s > 0 {
+		idle = time.Duration(s) * time.Second
+	}
+	for _, tc := range []struct{ name, job string }{
+		{"bare", "runner {\n  program = \"sleep 3600\"\n}\n"},
+		{"plugins", fmt.Sprintf("runner {\n  program = [%q, \"-tcp\", \"127.0.0.1:%d\"]\n}\ntranscript \"file\" {\n  path = \"out.log\"\n}\nhealthcheck \"tcp\" {\n  address = \"127.0.0.1:%d\"\n  interval = \"100ms\"\n}\n",
+			readyProg, 30000+os.Getpid()%10000, 30000+os.Getpid()%10000)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			j := benchJob(b)
+			conf := j.write("job.hcl", tc.job)
+			j.benchRun(b, "-C", conf, "start")
+			defer j.run("-C", conf, "stop")
+			mgr, _ := strconv.Atoi(j.statusMap("-C", conf)["manager"])
+			for b.Loop() {
+			}
+			// One observation, however many iterations were asked for.
+			before := cpuTicks(b, mgr)
+			time.Sleep(idle)
+			after := cpuTicks(b, mgr)
+			b.ReportMetric(float64(after-before), "idle-ticks")
+			b.ReportMetric(idle.Seconds(), "idle-s")
+			b.ReportMetric(float64(rssKB(b, mgr))/1024, "rss-MB")
+			plugins := 0
+			for _, pid := range childrenOf(mgr) {
+				cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+				if strings.Contains(string(cmdline), "\x00plugin\x00") {
+					plugins += rssKB(b, pid)
+				}
+			}
+			b.ReportMetric(float64(plugins)/1024, "plugins-rss-MB")
+		})
+	}
+}
+
+// childrenOf lists the live children of pid.
+func childrenOf(pid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+2:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// BenchmarkRestart measures "zdaemon restart" of a running program.
+func BenchmarkRestart(b *testing.B) {
 	j := benchJob(b)
 	j.benchRun(b, "-p", "sleep 3600", "start")
 	defer j.run("-p", "sleep 3600", "stop")
-	kv := map[string]string{}
-	for _, line := range strings.Split(j.benchRun(b, "-p", "sleep 3600", "status", "-l").out, "\n") {
-		if k, v, ok := strings.Cut(line, "="); ok {
-			kv[k] = v
-		}
+	var total time.Duration
+	for b.Loop() {
+		total += j.benchRun(b, "-p", "sleep 3600", "restart").took
 	}
-	mgr, _ := strconv.Atoi(kv["manager"])
-	// One 10 s observation, however many iterations were asked for.
-	before := cpuTicks(b, mgr)
-	time.Sleep(10 * time.Second)
-	after := cpuTicks(b, mgr)
-	b.ReportMetric(float64(after-before), "idle-ticks/10s")
-	b.ReportMetric(float64(rssKB(b, mgr))/1024, "rss-MB")
+	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/restart")
+}
+
+// BenchmarkCrashRestartGap: a program that crashes at once is restarted
+// after the back-off delay (1 s for the first crash); reports how much
+// later than that the new run started.
+func BenchmarkCrashRestartGap(b *testing.B) {
+	j := benchJob(b)
+	j.write("crash.sh", "date +%s%N >> starts\nexit 1\n")
+	conf := j.write("job.hcl", "runner {\n  program = \"sh crash.sh\"\n  backoff-limit = 5\n  forever = true\n}\n")
+	var extra time.Duration
+	for b.Loop() {
+		os.Remove(j.path("starts"))
+		j.run("-C", conf, "-T", "1", "start") // never up: it crashes
+		for {
+			data, _ := os.ReadFile(j.path("starts"))
+			if f := strings.Fields(string(data)); len(f) >= 2 {
+				t0, _ := strconv.ParseInt(f[0], 10, 64)
+				t1, _ := strconv.ParseInt(f[1], 10, 64)
+				extra += time.Duration(t1-t0) - time.Second
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		b.StopTimer()
+		j.run("-C", conf, "stop")
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(extra.Microseconds())/1000/float64(b.N), "ms-over-backoff")
+}
+
+// BenchmarkStatusConcurrent200: 200 clients ask for status at once; one
+// op is the whole wave. Reports the mean latency of a request and the
+// round trips per second the wave achieved.
+func BenchmarkStatusConcurrent200(b *testing.B) {
+	j := benchJob(b)
+	j.benchRun(b, "-p", "sleep 3600", "start")
+	defer j.run("-p", "sleep 3600", "stop")
+	ctx := context.Background()
+	var lat, wall time.Duration
+	var mu sync.Mutex
+	for b.Loop() {
+		var wg sync.WaitGroup
+		start := time.Now()
+		for range 200 {
+			wg.Go(func() {
+				t0 := time.Now()
+				if _, err := control.Do(ctx, j.path("zdsock"), "status"); err != nil {
+					b.Error(err)
+				}
+				mu.Lock()
+				lat += time.Since(t0)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		wall += time.Since(start)
+	}
+	b.ReportMetric(float64(lat.Microseconds())/1000/float64(200*b.N), "ms/status")
+	b.ReportMetric(float64(200*b.N)/wall.Seconds(), "roundtrips/s")
+}
+
+// BenchmarkTranscriptLineSizes: 64 MiB in lines of 16 B to 64 KiB.
+func BenchmarkTranscriptLineSizes(b *testing.B) {
+	const size = 64 << 20
+	for _, line := range []int{16, 256, 4096, 65536} {
+		b.Run(fmt.Sprintf("line-%d", line), func(b *testing.B) {
+			j := benchJob(b)
+			j.write("gen.sh", fmt.Sprintf("yes \"$(head -c %d /dev/zero | tr '\\0' x)\" | head -c %d\nexec sleep 3600\n", line-1, size))
+			conf := j.write("job.hcl", "runner {\n  program = \"sh gen.sh\"\n}\ntranscript \"file\" {\n  path = \"out.log\"\n}\n")
+			var total time.Duration
+			for b.Loop() {
+				os.Remove(j.path("out.log"))
+				start := time.Now()
+				j.benchRun(b, "-C", conf, "start")
+				for {
+					st, err := os.Stat(j.path("out.log"))
+					if err == nil && st.Size() >= size {
+						break
+					}
+					time.Sleep(2 * time.Millisecond)
+				}
+				total += time.Since(start)
+				b.StopTimer()
+				j.benchRun(b, "-C", conf, "stop")
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(size)/(1<<20)/(total.Seconds()/float64(b.N)), "MB/s")
+		})
+	}
 }
 
 // cpuTicks is utime+stime of pid in clock ticks.
