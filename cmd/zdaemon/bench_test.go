@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"syscall"
 	"strconv"
 	"strings"
 	"testing"
@@ -376,4 +377,33 @@ func restArgs(args string) string {
 		out += fmt.Sprintf(", %q", a)
 	}
 	return out
+}
+
+// BenchmarkStatusRoundTripRaw: the same round trip with a minimal client
+// (bare system calls, as a C client would make them), so the figure is the
+// manager's and not the Go client library's.
+func BenchmarkStatusRoundTripRaw(b *testing.B) {
+	j := benchJob(b)
+	j.benchRun(b, "-p", "sleep 3600", "start")
+	defer j.run("-p", "sleep 3600", "stop")
+	addr := &syscall.SockaddrUnix{Name: j.path("zdsock")}
+	buf := make([]byte, 4096)
+	req := []byte("status\n")
+	for b.Loop() {
+		fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := syscall.Connect(fd, addr); err != nil {
+			b.Fatal(err)
+		}
+		syscall.Write(fd, req)
+		syscall.Shutdown(fd, syscall.SHUT_WR)
+		for {
+			if n, err := syscall.Read(fd, buf); n <= 0 || err != nil {
+				break
+			}
+		}
+		syscall.Close(fd)
+	}
 }
