@@ -213,18 +213,20 @@ func (s *Sink) supervise() {
 		s.mu.Lock()
 		cur := s.cur
 		s.mu.Unlock()
+		// Block until the instance dies, or (while none runs) until the
+		// next attempt: a healthy sink wakes this goroutine up never.
 		var exited <-chan struct{}
+		var retry <-chan time.Time
 		if cur != nil {
 			exited = cur.exited
+		} else {
+			retry = time.After(delay)
 		}
 		select {
 		case <-s.stop:
 			return
 		case <-exited:
-		case <-time.After(delay): // only while no instance runs
-			if cur != nil {
-				continue
-			}
+		case <-retry:
 		}
 		s.mu.Lock()
 		if s.closed {

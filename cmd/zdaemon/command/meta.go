@@ -177,7 +177,8 @@ func (m *Meta) mkdir(dir string) error {
 		return fmt.Errorf("create directory %s: %w", dir, err)
 	}
 	if m.Cred != nil {
-		if err := os.Chown(dir, int(m.Cred.Uid), int(m.Cred.Gid)); err != nil {
+		// Lchown: never follow a symlink someone put in our place.
+		if err := os.Lchown(dir, int(m.Cred.Uid), int(m.Cred.Gid)); err != nil {
 			return fmt.Errorf("chown directory %s: %w", dir, err)
 		}
 	}
