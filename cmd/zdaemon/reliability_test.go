@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -401,4 +402,131 @@ healthcheck "bad" {
 		t.Fatalf("status: %v", kv)
 	}
 	j.stopOK("-C", conf)
+}
+
+// The socket file deleted under the manager: it is recreated, so the job
+// stays controllable and a second start does not run a second program.
+func TestReliabilitySocketRemoved(t *testing.T) {
+	j := newJob(t)
+	p := []string{"-p", "sleep 1000"}
+	pid := j.startOK(p...)
+	if err := os.Remove(j.path("zdsock")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the socket to be back", func() bool { return j.run(append(p, "status")...).code == 0 })
+	r := j.must(0, append(p, "start")...)
+	if r.out != fmt.Sprintf("daemon process already running; pid=%d\n", pid) {
+		t.Fatalf("start: %q", r.out)
+	}
+	j.stopOK(p...)
+}
+
+// The socket replaced by a regular file: the manager leaves the file
+// alone and says so; a new start refuses to run beside it.
+func TestReliabilitySocketReplaced(t *testing.T) {
+	j := newJob(t)
+	conf := j.write("job.hcl", `runner {
+  program = "sleep 1000"
+}
+eventlog {
+  logfile {
+    path = "event.log"
+  }
+}
+`)
+	j.startOK("-C", conf)
+	mgr, _ := strconv.Atoi(j.statusMap("-C", conf)["manager"])
+	j.write("other", "someone else's file")
+	if err := os.Rename(j.path("other"), j.path("zdsock")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the manager to notice", func() bool {
+		events, _ := os.ReadFile(j.path("event.log"))
+		return strings.Contains(string(events), "was removed or replaced and cannot be recreated")
+	})
+	r := j.must(1, "-C", conf, "start")
+	if !strings.Contains(r.err, "not a socket") {
+		t.Fatalf("start beside the file: %q", r.err)
+	}
+	if data, _ := os.ReadFile(j.path("zdsock")); string(data) != "someone else's file" {
+		t.Fatal("the file was touched")
+	}
+	// The manager still runs its program; SIGTERM stops both.
+	syscall.Kill(mgr, syscall.SIGTERM)
+	eventually(t, 10*time.Second, "the manager to stop", func() bool { return !alive(mgr) })
+}
+
+// The transcript's directory removed: the program is not disturbed, and
+// once the directory is back, reopen_transcript writes there again.
+func TestReliabilityTranscriptDirRemoved(t *testing.T) {
+	j := newJob(t)
+	os.Mkdir(j.path("logs"), 0o755)
+	data, _ := os.Create(j.path("data"))
+	defer data.Close()
+	conf := j.write("job.hcl", `runner {
+  program = ["tail", "-f", "data"]
+}
+transcript "file" {
+  path = "logs/out.log"
+}
+`)
+	pid := j.startOK("-C", conf)
+	data.WriteString("one\n")
+	waitFile(t, j.path("logs/out.log"), "one\n")
+	os.RemoveAll(j.path("logs"))
+	data.WriteString("two\n")
+	j.must(0, "-C", conf, "reopen_transcript") // fails inside: the directory is gone
+	if !alive(pid) {
+		t.Fatal("the program died")
+	}
+	os.Mkdir(j.path("logs"), 0o755)
+	j.must(0, "-C", conf, "reopen_transcript")
+	data.WriteString("three\n")
+	waitFile(t, j.path("logs/out.log"), "three\n")
+	j.stopOK("-C", conf)
+}
+
+// A full disk (a small tmpfs): the sink holds the bytes and retries; once
+// there is room, every byte arrives, in order.
+func TestReliabilityDiskFull(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPED: mounting a small tmpfs needs root")
+	}
+	j := newJob(t)
+	disk := j.path("disk")
+	os.Mkdir(disk, 0o755)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", disk).CombinedOutput(); err != nil {
+		t.Skipf("SKIPPED: cannot mount a tmpfs here: %v %s", err, out)
+	}
+	defer exec.Command("umount", "-l", disk).Run()
+	const n = 80000 // about 450 KiB of counter lines
+	conf := counterJob(j, n, "")
+	conf = j.write("job.hcl", strings.Replace(mustRead(t, conf), `path = "out.log"`, `path = "disk/out.log"`, 1))
+	j.startOK("-C", conf)
+	eventually(t, 20*time.Second, "the sink to report the full disk", func() bool {
+		events, _ := os.ReadFile(j.path("event.log"))
+		return strings.Contains(string(events), "no space left on device")
+	})
+	if out, err := exec.Command("mount", "-o", "remount,size=4m", disk).CombinedOutput(); err != nil {
+		t.Fatalf("remount: %v %s", err, out)
+	}
+	last := fmt.Sprintf("%d\n", n-1)
+	eventually(t, 30*time.Second, "the last line", func() bool {
+		got, _ := os.ReadFile(j.path("disk/out.log"))
+		return bytes.HasSuffix(got, []byte(last))
+	})
+	got, _ := os.ReadFile(j.path("disk/out.log"))
+	if lost := missingBytes(t, got, n); lost != 0 {
+		t.Fatalf("lost %d bytes to the full disk", lost)
+	}
+	j.stopOK("-C", conf)
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }

@@ -126,13 +126,14 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 			log.Info(fmt.Sprintf("set current directory: %s", pyrepr.Str(cfg.Directory)))
 		}
 	}
-	srv, err := control.Listen(cfg.SocketName, func(path string) {
+	onStale := func(path string) {
 		msg := "Unlinking stale socket " + path
 		log.Warn(msg)
 		if cfg.EventLog == nil { // the default log already went to stderr
 			warn(msg)
 		}
-	})
+	}
+	srv, err := control.Listen(cfg.SocketName, onStale)
 	if err != nil {
 		var inUse *control.InUseError
 		if errors.As(err, &inUse) {
@@ -142,7 +143,8 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 		log.Error(err.Error())
 		return fail(1, "Error: "+err.Error())
 	}
-	defer srv.Close()
+	sockets := &socketKeeper{path: cfg.SocketName, servers: []*control.Server{srv}, log: log, onStale: onStale}
+	defer sockets.closeAll()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -273,7 +275,7 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 			}
 			return killed
 		},
-		BeforeExit: func() { _ = srv.Close() },
+		BeforeExit: sockets.closeAll,
 		Filename:   cfg.Filename,
 	})
 
@@ -287,9 +289,20 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 		case <-ctx.Done():
 		}
 	})
+	sockets.serve = func(srv *control.Server) {
+		wg.Go(func() {
+			if err := srv.Serve(ctx, mgr); err != nil {
+				log.Error(fmt.Sprintf("control socket: %v", err))
+			}
+		})
+	}
+	sockets.serve(srv)
+	// A socket file deleted or replaced under the manager is recreated
+	// (or, if something else now holds the path, reported): otherwise the
+	// next start would run a second manager and a second program.
 	wg.Go(func() {
-		if err := srv.Serve(ctx, mgr); err != nil {
-			log.Error(fmt.Sprintf("control socket: %v", err))
+		if err := control.WatchPath(ctx, cfg.SocketName, sockets.check); err != nil {
+			log.Warn(fmt.Sprintf("cannot watch the control socket: %v", err))
 		}
 	})
 	if n != nil {
@@ -356,3 +369,45 @@ func (t *transcriptPipe) finish(log *slog.Logger) {
 
 // drainTimeout bounds how long an exiting manager waits for its sink.
 const drainTimeout = 10 * time.Second
+
+// socketKeeper keeps the control socket at its path for the manager's
+// life.
+type socketKeeper struct {
+	path    string
+	log     *slog.Logger
+	onStale func(string)
+	serve   func(*control.Server)
+
+	mu      sync.Mutex
+	servers []*control.Server
+	closed  bool
+}
+
+// check runs when the socket's directory entry changed: if it is no longer
+// ours, listen again at the path.
+func (k *socketKeeper) check() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed || k.servers[len(k.servers)-1].Owns() {
+		return
+	}
+	srv, err := control.Listen(k.path, k.onStale)
+	if err != nil {
+		k.log.Error(fmt.Sprintf("the control socket %s was removed or replaced and cannot be recreated: %v", k.path, err))
+		return
+	}
+	k.log.Warn(fmt.Sprintf("the control socket %s was removed or replaced; recreated it", k.path))
+	k.servers = append(k.servers, srv)
+	k.serve(srv)
+}
+
+// closeAll stops listening on every socket (and unlinks the one that is
+// still ours); safe to call more than once.
+func (k *socketKeeper) closeAll() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.closed = true
+	for _, s := range k.servers {
+		_ = s.Close()
+	}
+}
