@@ -186,7 +186,6 @@ func (m *Manager) Run(ctx context.Context) int {
 	}
 	m.disarm()
 	m.stopProbe()
-	m.sweep()
 	m.log.Info("Exiting")
 	return m.exitCode
 }
@@ -312,6 +311,8 @@ func (m *Manager) exit(code int) {
 	m.exitCode = code
 	m.state = Exiting
 	m.disarm()
+	// Before anyone hears "stopped": nothing of the program outlives it.
+	m.sweep()
 	if m.opts.BeforeExit != nil {
 		m.opts.BeforeExit()
 	}

@@ -2,7 +2,6 @@ package command
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -31,8 +30,9 @@ const dotInterval = time.Second
 // second. The wait is event-driven: the manager answers the moment the
 // condition holds. A zero deadline means no limit.
 func (m *Meta) await(line string, deadline time.Time) (control.Status, waitResult) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	sigCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ctx := sigCtx
 	if !deadline.IsZero() {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, deadline)
@@ -61,10 +61,10 @@ func (m *Meta) await(line string, deadline time.Time) (control.Status, waitResul
 					return st, waitGone
 				}
 				return st, waitDone
-			case ctx.Err() != nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded):
-				return control.Status{}, waitTimeout
-			case ctx.Err() != nil:
+			case sigCtx.Err() != nil:
 				return control.Status{}, waitInterrupted
+			case !deadline.IsZero() && !time.Now().Before(deadline):
+				return control.Status{}, waitTimeout
 			default:
 				return control.Status{}, waitGone
 			}
