@@ -530,3 +530,38 @@ func mustRead(t *testing.T, path string) string {
 	}
 	return string(data)
 }
+
+// A check that hangs: each try ends at its timeout as a failure, and the
+// next try can pass.
+func TestReliabilityHangingCheck(t *testing.T) {
+	j := newJob(t)
+	j.write("check.sh", "test -e go && exit 0\nexec sleep 30\n")
+	conf := j.write("job.hcl", `runner {
+  program = "sleep 1000"
+}
+healthcheck "program" {
+  command  = "sh check.sh"
+  interval = "100ms"
+  timeout  = "200ms"
+}
+eventlog {
+  level = "debug"
+  logfile {
+    path = "event.log"
+  }
+}
+`)
+	go func() {
+		time.Sleep(700 * time.Millisecond)
+		os.WriteFile(j.path("go"), nil, 0o644)
+	}()
+	r := j.must(0, "-C", conf, "start")
+	if !startedRe.MatchString(r.out) || r.took < 600*time.Millisecond || r.took > 10*time.Second {
+		t.Fatalf("start: %q after %v", r.out, r.took)
+	}
+	events, _ := os.ReadFile(j.path("event.log"))
+	if !strings.Contains(string(events), "program check timed out after 200ms") {
+		t.Fatalf("event log: %s", events)
+	}
+	j.stopOK("-C", conf)
+}
