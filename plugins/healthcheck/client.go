@@ -2,49 +2,43 @@ package healthcheck
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/zdaemon/zdaemon/plugins/healthcheck/proto"
+	"github.com/zdaemon/zdaemon/plugins/schema"
+	schemapb "github.com/zdaemon/zdaemon/plugins/schema/proto"
 )
 
-// client is the host side; the only host code touching proto types.
+// client is the host side: with plugins/schema's conversions, the only
+// host code touching wire types.
 type client struct{ c proto.CheckerClient }
 
 func (c *client) Schema(ctx context.Context) (Schema, error) {
-	resp, err := c.c.Schema(ctx, &proto.Empty{})
+	resp, err := c.c.Schema(ctx, &schemapb.Empty{})
 	if err != nil {
 		return Schema{}, fmt.Errorf("check schema: %w", err)
 	}
-	var s Schema
-	for _, a := range resp.GetAttributes() {
-		s.Attributes = append(s.Attributes, Attribute{Name: a.GetName(), Type: a.GetType(), Required: a.GetRequired(), Description: a.GetDescription()})
-	}
-	return s, nil
+	return schema.FromProto(resp), nil
 }
 
 func (c *client) Validate(ctx context.Context, cfg Config) []FieldError {
-	data, err := json.Marshal(cfg)
+	req, err := cfg.Request()
 	if err != nil {
 		return []FieldError{{Message: err.Error()}}
 	}
-	resp, err := c.c.Validate(ctx, &proto.ConfigRequest{ConfigJson: data})
+	resp, err := c.c.Validate(ctx, req)
 	if err != nil {
 		return []FieldError{{Message: fmt.Sprintf("check validate: %v", err)}}
 	}
-	var out []FieldError
-	for _, e := range resp.GetErrors() {
-		out = append(out, FieldError{Field: e.GetField(), Message: e.GetMessage()})
-	}
-	return out
+	return schema.ErrorsFromProto(resp)
 }
 
 func (c *client) Configure(ctx context.Context, cfg Config) error {
-	data, err := json.Marshal(cfg)
+	req, err := cfg.Request()
 	if err != nil {
-		return fmt.Errorf("encode check config: %w", err)
+		return err
 	}
-	if _, err := c.c.Configure(ctx, &proto.ConfigRequest{ConfigJson: data}); err != nil {
+	if _, err := c.c.Configure(ctx, req); err != nil {
 		return fmt.Errorf("check configure: %w", err)
 	}
 	return nil

@@ -20,4 +20,4 @@
 // The generated code in proto/ is committed; regenerate it with go generate.
 package healthcheck
 
-//go:generate protoc --go_out=. --go_opt=paths=source_relative --go-grpc_out=. --go-grpc_opt=paths=source_relative proto/healthcheck.proto
+//go:generate protoc -I ../.. --go_out=../.. --go_opt=paths=source_relative --go-grpc_out=../.. --go-grpc_opt=paths=source_relative plugins/healthcheck/proto/healthcheck.proto

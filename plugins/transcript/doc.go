@@ -22,4 +22,4 @@
 // The generated code in proto/ is committed; regenerate it with go generate.
 package transcript
 
-//go:generate protoc --go_out=. --go_opt=paths=source_relative --go-grpc_out=. --go-grpc_opt=paths=source_relative proto/transcript.proto
+//go:generate protoc -I ../.. --go_out=../.. --go_opt=paths=source_relative --go-grpc_out=../.. --go-grpc_opt=paths=source_relative plugins/schema/proto/schema.proto plugins/transcript/proto/transcript.proto

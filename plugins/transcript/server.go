@@ -2,57 +2,40 @@ package transcript
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 
+	"github.com/zdaemon/zdaemon/plugins/schema"
+	schemapb "github.com/zdaemon/zdaemon/plugins/schema/proto"
 	"github.com/zdaemon/zdaemon/plugins/transcript/proto"
 )
 
-// server is the plugin side: the only code that touches proto types there.
+// server is the plugin side: with plugins/schema's conversions, the only
+// code that touches wire types there.
 type server struct {
 	proto.UnimplementedSinkServer
 	impl  Sink
 	input func() (*os.File, error)
 }
 
-func decodeConfig(data []byte) (Config, error) {
-	cfg := Config{}
-	if len(data) == 0 {
-		return cfg, nil
-	}
-	if err := json.Unmarshal(data, &cfg); err != nil {
-		return nil, fmt.Errorf("decode sink config: %w", err)
-	}
-	return cfg, nil
-}
-
-func (s *server) Schema(ctx context.Context, _ *proto.Empty) (*proto.SchemaResponse, error) {
+func (s *server) Schema(ctx context.Context, _ *schemapb.Empty) (*schemapb.SchemaResponse, error) {
 	sch, err := s.impl.Schema(ctx)
 	if err != nil {
 		return nil, err
 	}
-	resp := &proto.SchemaResponse{}
-	for _, a := range sch.Attributes {
-		resp.Attributes = append(resp.Attributes, &proto.Attribute{Name: a.Name, Type: a.Type, Required: a.Required, Description: a.Description})
-	}
-	return resp, nil
+	return sch.ToProto(), nil
 }
 
-func (s *server) Validate(ctx context.Context, req *proto.ConfigRequest) (*proto.ValidateResponse, error) {
-	cfg, err := decodeConfig(req.GetConfigJson())
+func (s *server) Validate(ctx context.Context, req *schemapb.ConfigRequest) (*schemapb.ValidateResponse, error) {
+	cfg, err := schema.FromRequest(req)
 	if err != nil {
-		return &proto.ValidateResponse{Errors: []*proto.FieldError{{Message: err.Error()}}}, nil
+		return schema.ErrorsToProto([]FieldError{{Message: err.Error()}}), nil
 	}
-	resp := &proto.ValidateResponse{}
-	for _, e := range s.impl.Validate(ctx, cfg) {
-		resp.Errors = append(resp.Errors, &proto.FieldError{Field: e.Field, Message: e.Message})
-	}
-	return resp, nil
+	return schema.ErrorsToProto(s.impl.Validate(ctx, cfg)), nil
 }
 
-func (s *server) Start(ctx context.Context, req *proto.ConfigRequest) (*proto.Empty, error) {
-	cfg, err := decodeConfig(req.GetConfigJson())
+func (s *server) Start(ctx context.Context, req *schemapb.ConfigRequest) (*schemapb.Empty, error) {
+	cfg, err := schema.FromRequest(req)
 	if err != nil {
 		return nil, err
 	}
@@ -67,28 +50,28 @@ func (s *server) Start(ctx context.Context, req *proto.ConfigRequest) (*proto.Em
 	if err := s.impl.Start(context.WithoutCancel(ctx), cfg, in); err != nil {
 		return nil, err
 	}
-	return &proto.Empty{}, nil
+	return &schemapb.Empty{}, nil
 }
 
-func (s *server) Reopen(ctx context.Context, _ *proto.Empty) (*proto.Empty, error) {
+func (s *server) Reopen(ctx context.Context, _ *schemapb.Empty) (*schemapb.Empty, error) {
 	if err := s.impl.Reopen(ctx); err != nil {
 		return nil, err
 	}
-	return &proto.Empty{}, nil
+	return &schemapb.Empty{}, nil
 }
 
-func (s *server) Status(ctx context.Context, _ *proto.Empty) (*proto.StatusResponse, error) {
+func (s *server) Status(ctx context.Context, _ *schemapb.Empty) (*proto.StatusResponse, error) {
 	st, err := s.impl.Status(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &proto.StatusResponse{BytesWritten: st.BytesWritten, Error: st.Error, Destination: st.Destination}, nil
+	return statusToProto(st), nil
 }
 
-func (s *server) Drain(ctx context.Context, _ *proto.Empty) (*proto.StatusResponse, error) {
+func (s *server) Drain(ctx context.Context, _ *schemapb.Empty) (*proto.StatusResponse, error) {
 	st, err := s.impl.Drain(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &proto.StatusResponse{BytesWritten: st.BytesWritten, Error: st.Error, Destination: st.Destination}, nil
+	return statusToProto(st), nil
 }

@@ -5,11 +5,12 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: healthcheck.proto
+// source: plugins/healthcheck/proto/healthcheck.proto
 
 package proto
 
 import (
+	proto "github.com/zdaemon/zdaemon/plugins/schema/proto"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -24,297 +25,6 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-type Empty struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Empty) Reset() {
-	*x = Empty{}
-	mi := &file_healthcheck_proto_msgTypes[0]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Empty) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Empty) ProtoMessage() {}
-
-func (x *Empty) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcheck_proto_msgTypes[0]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Empty.ProtoReflect.Descriptor instead.
-func (*Empty) Descriptor() ([]byte, []int) {
-	return file_healthcheck_proto_rawDescGZIP(), []int{0}
-}
-
-type Attribute struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// type is "string", "number" or "bool".
-	Type          string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
-	Required      bool   `protobuf:"varint,3,opt,name=required,proto3" json:"required,omitempty"`
-	Description   string `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Attribute) Reset() {
-	*x = Attribute{}
-	mi := &file_healthcheck_proto_msgTypes[1]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Attribute) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Attribute) ProtoMessage() {}
-
-func (x *Attribute) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcheck_proto_msgTypes[1]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Attribute.ProtoReflect.Descriptor instead.
-func (*Attribute) Descriptor() ([]byte, []int) {
-	return file_healthcheck_proto_rawDescGZIP(), []int{1}
-}
-
-func (x *Attribute) GetName() string {
-	if x != nil {
-		return x.Name
-	}
-	return ""
-}
-
-func (x *Attribute) GetType() string {
-	if x != nil {
-		return x.Type
-	}
-	return ""
-}
-
-func (x *Attribute) GetRequired() bool {
-	if x != nil {
-		return x.Required
-	}
-	return false
-}
-
-func (x *Attribute) GetDescription() string {
-	if x != nil {
-		return x.Description
-	}
-	return ""
-}
-
-type SchemaResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Attributes    []*Attribute           `protobuf:"bytes,1,rep,name=attributes,proto3" json:"attributes,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *SchemaResponse) Reset() {
-	*x = SchemaResponse{}
-	mi := &file_healthcheck_proto_msgTypes[2]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SchemaResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SchemaResponse) ProtoMessage() {}
-
-func (x *SchemaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcheck_proto_msgTypes[2]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SchemaResponse.ProtoReflect.Descriptor instead.
-func (*SchemaResponse) Descriptor() ([]byte, []int) {
-	return file_healthcheck_proto_rawDescGZIP(), []int{2}
-}
-
-func (x *SchemaResponse) GetAttributes() []*Attribute {
-	if x != nil {
-		return x.Attributes
-	}
-	return nil
-}
-
-// ConfigRequest carries the check's configuration as a JSON object of plain
-// values, evaluated and type-checked by the host.
-type ConfigRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ConfigJson    []byte                 `protobuf:"bytes,1,opt,name=config_json,json=configJson,proto3" json:"config_json,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ConfigRequest) Reset() {
-	*x = ConfigRequest{}
-	mi := &file_healthcheck_proto_msgTypes[3]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ConfigRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ConfigRequest) ProtoMessage() {}
-
-func (x *ConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcheck_proto_msgTypes[3]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ConfigRequest.ProtoReflect.Descriptor instead.
-func (*ConfigRequest) Descriptor() ([]byte, []int) {
-	return file_healthcheck_proto_rawDescGZIP(), []int{3}
-}
-
-func (x *ConfigRequest) GetConfigJson() []byte {
-	if x != nil {
-		return x.ConfigJson
-	}
-	return nil
-}
-
-type FieldError struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Field         string                 `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
-	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *FieldError) Reset() {
-	*x = FieldError{}
-	mi := &file_healthcheck_proto_msgTypes[4]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *FieldError) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*FieldError) ProtoMessage() {}
-
-func (x *FieldError) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcheck_proto_msgTypes[4]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use FieldError.ProtoReflect.Descriptor instead.
-func (*FieldError) Descriptor() ([]byte, []int) {
-	return file_healthcheck_proto_rawDescGZIP(), []int{4}
-}
-
-func (x *FieldError) GetField() string {
-	if x != nil {
-		return x.Field
-	}
-	return ""
-}
-
-func (x *FieldError) GetMessage() string {
-	if x != nil {
-		return x.Message
-	}
-	return ""
-}
-
-type ValidateResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Errors        []*FieldError          `protobuf:"bytes,1,rep,name=errors,proto3" json:"errors,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ValidateResponse) Reset() {
-	*x = ValidateResponse{}
-	mi := &file_healthcheck_proto_msgTypes[5]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ValidateResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ValidateResponse) ProtoMessage() {}
-
-func (x *ValidateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcheck_proto_msgTypes[5]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ValidateResponse.ProtoReflect.Descriptor instead.
-func (*ValidateResponse) Descriptor() ([]byte, []int) {
-	return file_healthcheck_proto_rawDescGZIP(), []int{5}
-}
-
-func (x *ValidateResponse) GetErrors() []*FieldError {
-	if x != nil {
-		return x.Errors
-	}
-	return nil
-}
-
 type CheckRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// pid of the program being started.
@@ -327,7 +37,7 @@ type CheckRequest struct {
 
 func (x *CheckRequest) Reset() {
 	*x = CheckRequest{}
-	mi := &file_healthcheck_proto_msgTypes[6]
+	mi := &file_plugins_healthcheck_proto_healthcheck_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -339,7 +49,7 @@ func (x *CheckRequest) String() string {
 func (*CheckRequest) ProtoMessage() {}
 
 func (x *CheckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcheck_proto_msgTypes[6]
+	mi := &file_plugins_healthcheck_proto_healthcheck_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -352,7 +62,7 @@ func (x *CheckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckRequest.ProtoReflect.Descriptor instead.
 func (*CheckRequest) Descriptor() ([]byte, []int) {
-	return file_healthcheck_proto_rawDescGZIP(), []int{6}
+	return file_plugins_healthcheck_proto_healthcheck_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *CheckRequest) GetPid() int64 {
@@ -380,7 +90,7 @@ type CheckResponse struct {
 
 func (x *CheckResponse) Reset() {
 	*x = CheckResponse{}
-	mi := &file_healthcheck_proto_msgTypes[7]
+	mi := &file_plugins_healthcheck_proto_healthcheck_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -392,7 +102,7 @@ func (x *CheckResponse) String() string {
 func (*CheckResponse) ProtoMessage() {}
 
 func (x *CheckResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_healthcheck_proto_msgTypes[7]
+	mi := &file_plugins_healthcheck_proto_healthcheck_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -405,7 +115,7 @@ func (x *CheckResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckResponse.ProtoReflect.Descriptor instead.
 func (*CheckResponse) Descriptor() ([]byte, []int) {
-	return file_healthcheck_proto_rawDescGZIP(), []int{7}
+	return file_plugins_healthcheck_proto_healthcheck_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *CheckResponse) GetHealthy() bool {
@@ -422,103 +132,80 @@ func (x *CheckResponse) GetMessage() string {
 	return ""
 }
 
-var File_healthcheck_proto protoreflect.FileDescriptor
+var File_plugins_healthcheck_proto_healthcheck_proto protoreflect.FileDescriptor
 
-const file_healthcheck_proto_rawDesc = "" +
+const file_plugins_healthcheck_proto_healthcheck_proto_rawDesc = "" +
 	"\n" +
-	"\x11healthcheck.proto\x12\x16zdaemon.healthcheck.v1\"\a\n" +
-	"\x05Empty\"q\n" +
-	"\tAttribute\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
-	"\x04type\x18\x02 \x01(\tR\x04type\x12\x1a\n" +
-	"\brequired\x18\x03 \x01(\bR\brequired\x12 \n" +
-	"\vdescription\x18\x04 \x01(\tR\vdescription\"S\n" +
-	"\x0eSchemaResponse\x12A\n" +
-	"\n" +
-	"attributes\x18\x01 \x03(\v2!.zdaemon.healthcheck.v1.AttributeR\n" +
-	"attributes\"0\n" +
-	"\rConfigRequest\x12\x1f\n" +
-	"\vconfig_json\x18\x01 \x01(\fR\n" +
-	"configJson\"<\n" +
-	"\n" +
-	"FieldError\x12\x14\n" +
-	"\x05field\x18\x01 \x01(\tR\x05field\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"N\n" +
-	"\x10ValidateResponse\x12:\n" +
-	"\x06errors\x18\x01 \x03(\v2\".zdaemon.healthcheck.v1.FieldErrorR\x06errors\"L\n" +
+	"+plugins/healthcheck/proto/healthcheck.proto\x12\x16zdaemon.healthcheck.v1\x1a!plugins/schema/proto/schema.proto\"L\n" +
 	"\fCheckRequest\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\x03R\x03pid\x12*\n" +
 	"\x11started_unix_nano\x18\x02 \x01(\x03R\x0fstartedUnixNano\"C\n" +
 	"\rCheckResponse\x12\x18\n" +
 	"\ahealthy\x18\x01 \x01(\bR\ahealthy\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage2\xe0\x02\n" +
-	"\aChecker\x12O\n" +
-	"\x06Schema\x12\x1d.zdaemon.healthcheck.v1.Empty\x1a&.zdaemon.healthcheck.v1.SchemaResponse\x12[\n" +
-	"\bValidate\x12%.zdaemon.healthcheck.v1.ConfigRequest\x1a(.zdaemon.healthcheck.v1.ValidateResponse\x12Q\n" +
-	"\tConfigure\x12%.zdaemon.healthcheck.v1.ConfigRequest\x1a\x1d.zdaemon.healthcheck.v1.Empty\x12T\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage2\xc2\x02\n" +
+	"\aChecker\x12E\n" +
+	"\x06Schema\x12\x18.zdaemon.schema.v1.Empty\x1a!.zdaemon.schema.v1.SchemaResponse\x12Q\n" +
+	"\bValidate\x12 .zdaemon.schema.v1.ConfigRequest\x1a#.zdaemon.schema.v1.ValidateResponse\x12G\n" +
+	"\tConfigure\x12 .zdaemon.schema.v1.ConfigRequest\x1a\x18.zdaemon.schema.v1.Empty\x12T\n" +
 	"\x05Check\x12$.zdaemon.healthcheck.v1.CheckRequest\x1a%.zdaemon.healthcheck.v1.CheckResponseB6Z4github.com/zdaemon/zdaemon/plugins/healthcheck/protob\x06proto3"
 
 var (
-	file_healthcheck_proto_rawDescOnce sync.Once
-	file_healthcheck_proto_rawDescData []byte
+	file_plugins_healthcheck_proto_healthcheck_proto_rawDescOnce sync.Once
+	file_plugins_healthcheck_proto_healthcheck_proto_rawDescData []byte
 )
 
-func file_healthcheck_proto_rawDescGZIP() []byte {
-	file_healthcheck_proto_rawDescOnce.Do(func() {
-		file_healthcheck_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_healthcheck_proto_rawDesc), len(file_healthcheck_proto_rawDesc)))
+func file_plugins_healthcheck_proto_healthcheck_proto_rawDescGZIP() []byte {
+	file_plugins_healthcheck_proto_healthcheck_proto_rawDescOnce.Do(func() {
+		file_plugins_healthcheck_proto_healthcheck_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_plugins_healthcheck_proto_healthcheck_proto_rawDesc), len(file_plugins_healthcheck_proto_healthcheck_proto_rawDesc)))
 	})
-	return file_healthcheck_proto_rawDescData
+	return file_plugins_healthcheck_proto_healthcheck_proto_rawDescData
 }
 
-var file_healthcheck_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
-var file_healthcheck_proto_goTypes = []any{
-	(*Empty)(nil),            // 0: zdaemon.healthcheck.v1.Empty
-	(*Attribute)(nil),        // 1: zdaemon.healthcheck.v1.Attribute
-	(*SchemaResponse)(nil),   // 2: zdaemon.healthcheck.v1.SchemaResponse
-	(*ConfigRequest)(nil),    // 3: zdaemon.healthcheck.v1.ConfigRequest
-	(*FieldError)(nil),       // 4: zdaemon.healthcheck.v1.FieldError
-	(*ValidateResponse)(nil), // 5: zdaemon.healthcheck.v1.ValidateResponse
-	(*CheckRequest)(nil),     // 6: zdaemon.healthcheck.v1.CheckRequest
-	(*CheckResponse)(nil),    // 7: zdaemon.healthcheck.v1.CheckResponse
+var file_plugins_healthcheck_proto_healthcheck_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_plugins_healthcheck_proto_healthcheck_proto_goTypes = []any{
+	(*CheckRequest)(nil),           // 0: zdaemon.healthcheck.v1.CheckRequest
+	(*CheckResponse)(nil),          // 1: zdaemon.healthcheck.v1.CheckResponse
+	(*proto.Empty)(nil),            // 2: zdaemon.schema.v1.Empty
+	(*proto.ConfigRequest)(nil),    // 3: zdaemon.schema.v1.ConfigRequest
+	(*proto.SchemaResponse)(nil),   // 4: zdaemon.schema.v1.SchemaResponse
+	(*proto.ValidateResponse)(nil), // 5: zdaemon.schema.v1.ValidateResponse
 }
-var file_healthcheck_proto_depIdxs = []int32{
-	1, // 0: zdaemon.healthcheck.v1.SchemaResponse.attributes:type_name -> zdaemon.healthcheck.v1.Attribute
-	4, // 1: zdaemon.healthcheck.v1.ValidateResponse.errors:type_name -> zdaemon.healthcheck.v1.FieldError
-	0, // 2: zdaemon.healthcheck.v1.Checker.Schema:input_type -> zdaemon.healthcheck.v1.Empty
-	3, // 3: zdaemon.healthcheck.v1.Checker.Validate:input_type -> zdaemon.healthcheck.v1.ConfigRequest
-	3, // 4: zdaemon.healthcheck.v1.Checker.Configure:input_type -> zdaemon.healthcheck.v1.ConfigRequest
-	6, // 5: zdaemon.healthcheck.v1.Checker.Check:input_type -> zdaemon.healthcheck.v1.CheckRequest
-	2, // 6: zdaemon.healthcheck.v1.Checker.Schema:output_type -> zdaemon.healthcheck.v1.SchemaResponse
-	5, // 7: zdaemon.healthcheck.v1.Checker.Validate:output_type -> zdaemon.healthcheck.v1.ValidateResponse
-	0, // 8: zdaemon.healthcheck.v1.Checker.Configure:output_type -> zdaemon.healthcheck.v1.Empty
-	7, // 9: zdaemon.healthcheck.v1.Checker.Check:output_type -> zdaemon.healthcheck.v1.CheckResponse
-	6, // [6:10] is the sub-list for method output_type
-	2, // [2:6] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+var file_plugins_healthcheck_proto_healthcheck_proto_depIdxs = []int32{
+	2, // 0: zdaemon.healthcheck.v1.Checker.Schema:input_type -> zdaemon.schema.v1.Empty
+	3, // 1: zdaemon.healthcheck.v1.Checker.Validate:input_type -> zdaemon.schema.v1.ConfigRequest
+	3, // 2: zdaemon.healthcheck.v1.Checker.Configure:input_type -> zdaemon.schema.v1.ConfigRequest
+	0, // 3: zdaemon.healthcheck.v1.Checker.Check:input_type -> zdaemon.healthcheck.v1.CheckRequest
+	4, // 4: zdaemon.healthcheck.v1.Checker.Schema:output_type -> zdaemon.schema.v1.SchemaResponse
+	5, // 5: zdaemon.healthcheck.v1.Checker.Validate:output_type -> zdaemon.schema.v1.ValidateResponse
+	2, // 6: zdaemon.healthcheck.v1.Checker.Configure:output_type -> zdaemon.schema.v1.Empty
+	1, // 7: zdaemon.healthcheck.v1.Checker.Check:output_type -> zdaemon.healthcheck.v1.CheckResponse
+	4, // [4:8] is the sub-list for method output_type
+	0, // [0:4] is the sub-list for method input_type
+	0, // [0:0] is the sub-list for extension type_name
+	0, // [0:0] is the sub-list for extension extendee
+	0, // [0:0] is the sub-list for field type_name
 }
 
-func init() { file_healthcheck_proto_init() }
-func file_healthcheck_proto_init() {
-	if File_healthcheck_proto != nil {
+func init() { file_plugins_healthcheck_proto_healthcheck_proto_init() }
+func file_plugins_healthcheck_proto_healthcheck_proto_init() {
+	if File_plugins_healthcheck_proto_healthcheck_proto != nil {
 		return
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_healthcheck_proto_rawDesc), len(file_healthcheck_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugins_healthcheck_proto_healthcheck_proto_rawDesc), len(file_plugins_healthcheck_proto_healthcheck_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
-		GoTypes:           file_healthcheck_proto_goTypes,
-		DependencyIndexes: file_healthcheck_proto_depIdxs,
-		MessageInfos:      file_healthcheck_proto_msgTypes,
+		GoTypes:           file_plugins_healthcheck_proto_healthcheck_proto_goTypes,
+		DependencyIndexes: file_plugins_healthcheck_proto_healthcheck_proto_depIdxs,
+		MessageInfos:      file_plugins_healthcheck_proto_healthcheck_proto_msgTypes,
 	}.Build()
-	File_healthcheck_proto = out.File
-	file_healthcheck_proto_goTypes = nil
-	file_healthcheck_proto_depIdxs = nil
+	File_plugins_healthcheck_proto_healthcheck_proto = out.File
+	file_plugins_healthcheck_proto_healthcheck_proto_goTypes = nil
+	file_plugins_healthcheck_proto_healthcheck_proto_depIdxs = nil
 }

@@ -5,12 +5,13 @@
 // versions:
 // - protoc-gen-go-grpc v1.6.2
 // - protoc             v3.21.12
-// source: healthcheck.proto
+// source: plugins/healthcheck/proto/healthcheck.proto
 
 package proto
 
 import (
 	context "context"
+	proto "github.com/zdaemon/zdaemon/plugins/schema/proto"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -32,9 +33,9 @@ const (
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type CheckerClient interface {
-	Schema(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*SchemaResponse, error)
-	Validate(ctx context.Context, in *ConfigRequest, opts ...grpc.CallOption) (*ValidateResponse, error)
-	Configure(ctx context.Context, in *ConfigRequest, opts ...grpc.CallOption) (*Empty, error)
+	Schema(ctx context.Context, in *proto.Empty, opts ...grpc.CallOption) (*proto.SchemaResponse, error)
+	Validate(ctx context.Context, in *proto.ConfigRequest, opts ...grpc.CallOption) (*proto.ValidateResponse, error)
+	Configure(ctx context.Context, in *proto.ConfigRequest, opts ...grpc.CallOption) (*proto.Empty, error)
 	// Check is one try. The host bounds it with the try timeout (the call's
 	// deadline); a check may block until then waiting for readiness.
 	Check(ctx context.Context, in *CheckRequest, opts ...grpc.CallOption) (*CheckResponse, error)
@@ -48,9 +49,9 @@ func NewCheckerClient(cc grpc.ClientConnInterface) CheckerClient {
 	return &checkerClient{cc}
 }
 
-func (c *checkerClient) Schema(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*SchemaResponse, error) {
+func (c *checkerClient) Schema(ctx context.Context, in *proto.Empty, opts ...grpc.CallOption) (*proto.SchemaResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(SchemaResponse)
+	out := new(proto.SchemaResponse)
 	err := c.cc.Invoke(ctx, Checker_Schema_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -58,9 +59,9 @@ func (c *checkerClient) Schema(ctx context.Context, in *Empty, opts ...grpc.Call
 	return out, nil
 }
 
-func (c *checkerClient) Validate(ctx context.Context, in *ConfigRequest, opts ...grpc.CallOption) (*ValidateResponse, error) {
+func (c *checkerClient) Validate(ctx context.Context, in *proto.ConfigRequest, opts ...grpc.CallOption) (*proto.ValidateResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ValidateResponse)
+	out := new(proto.ValidateResponse)
 	err := c.cc.Invoke(ctx, Checker_Validate_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -68,9 +69,9 @@ func (c *checkerClient) Validate(ctx context.Context, in *ConfigRequest, opts ..
 	return out, nil
 }
 
-func (c *checkerClient) Configure(ctx context.Context, in *ConfigRequest, opts ...grpc.CallOption) (*Empty, error) {
+func (c *checkerClient) Configure(ctx context.Context, in *proto.ConfigRequest, opts ...grpc.CallOption) (*proto.Empty, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(Empty)
+	out := new(proto.Empty)
 	err := c.cc.Invoke(ctx, Checker_Configure_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -92,9 +93,9 @@ func (c *checkerClient) Check(ctx context.Context, in *CheckRequest, opts ...grp
 // All implementations must embed UnimplementedCheckerServer
 // for forward compatibility.
 type CheckerServer interface {
-	Schema(context.Context, *Empty) (*SchemaResponse, error)
-	Validate(context.Context, *ConfigRequest) (*ValidateResponse, error)
-	Configure(context.Context, *ConfigRequest) (*Empty, error)
+	Schema(context.Context, *proto.Empty) (*proto.SchemaResponse, error)
+	Validate(context.Context, *proto.ConfigRequest) (*proto.ValidateResponse, error)
+	Configure(context.Context, *proto.ConfigRequest) (*proto.Empty, error)
 	// Check is one try. The host bounds it with the try timeout (the call's
 	// deadline); a check may block until then waiting for readiness.
 	Check(context.Context, *CheckRequest) (*CheckResponse, error)
@@ -108,13 +109,13 @@ type CheckerServer interface {
 // pointer dereference when methods are called.
 type UnimplementedCheckerServer struct{}
 
-func (UnimplementedCheckerServer) Schema(context.Context, *Empty) (*SchemaResponse, error) {
+func (UnimplementedCheckerServer) Schema(context.Context, *proto.Empty) (*proto.SchemaResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Schema not implemented")
 }
-func (UnimplementedCheckerServer) Validate(context.Context, *ConfigRequest) (*ValidateResponse, error) {
+func (UnimplementedCheckerServer) Validate(context.Context, *proto.ConfigRequest) (*proto.ValidateResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Validate not implemented")
 }
-func (UnimplementedCheckerServer) Configure(context.Context, *ConfigRequest) (*Empty, error) {
+func (UnimplementedCheckerServer) Configure(context.Context, *proto.ConfigRequest) (*proto.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method Configure not implemented")
 }
 func (UnimplementedCheckerServer) Check(context.Context, *CheckRequest) (*CheckResponse, error) {
@@ -142,7 +143,7 @@ func RegisterCheckerServer(s grpc.ServiceRegistrar, srv CheckerServer) {
 }
 
 func _Checker_Schema_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(Empty)
+	in := new(proto.Empty)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -154,13 +155,13 @@ func _Checker_Schema_Handler(srv interface{}, ctx context.Context, dec func(inte
 		FullMethod: Checker_Schema_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(CheckerServer).Schema(ctx, req.(*Empty))
+		return srv.(CheckerServer).Schema(ctx, req.(*proto.Empty))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _Checker_Validate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ConfigRequest)
+	in := new(proto.ConfigRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -172,13 +173,13 @@ func _Checker_Validate_Handler(srv interface{}, ctx context.Context, dec func(in
 		FullMethod: Checker_Validate_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(CheckerServer).Validate(ctx, req.(*ConfigRequest))
+		return srv.(CheckerServer).Validate(ctx, req.(*proto.ConfigRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _Checker_Configure_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ConfigRequest)
+	in := new(proto.ConfigRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -190,7 +191,7 @@ func _Checker_Configure_Handler(srv interface{}, ctx context.Context, dec func(i
 		FullMethod: Checker_Configure_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(CheckerServer).Configure(ctx, req.(*ConfigRequest))
+		return srv.(CheckerServer).Configure(ctx, req.(*proto.ConfigRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -238,5 +239,5 @@ var Checker_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
-	Metadata: "healthcheck.proto",
+	Metadata: "plugins/healthcheck/proto/healthcheck.proto",
 }

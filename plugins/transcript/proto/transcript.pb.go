@@ -9,11 +9,12 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: transcript.proto
+// source: plugins/transcript/proto/transcript.proto
 
 package proto
 
 import (
+	proto "github.com/zdaemon/zdaemon/plugins/schema/proto"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -27,299 +28,6 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
-
-type Empty struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Empty) Reset() {
-	*x = Empty{}
-	mi := &file_transcript_proto_msgTypes[0]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Empty) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Empty) ProtoMessage() {}
-
-func (x *Empty) ProtoReflect() protoreflect.Message {
-	mi := &file_transcript_proto_msgTypes[0]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Empty.ProtoReflect.Descriptor instead.
-func (*Empty) Descriptor() ([]byte, []int) {
-	return file_transcript_proto_rawDescGZIP(), []int{0}
-}
-
-// Attribute is one configuration attribute a sink accepts.
-type Attribute struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// type is "string", "number" or "bool".
-	Type          string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
-	Required      bool   `protobuf:"varint,3,opt,name=required,proto3" json:"required,omitempty"`
-	Description   string `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Attribute) Reset() {
-	*x = Attribute{}
-	mi := &file_transcript_proto_msgTypes[1]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Attribute) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Attribute) ProtoMessage() {}
-
-func (x *Attribute) ProtoReflect() protoreflect.Message {
-	mi := &file_transcript_proto_msgTypes[1]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Attribute.ProtoReflect.Descriptor instead.
-func (*Attribute) Descriptor() ([]byte, []int) {
-	return file_transcript_proto_rawDescGZIP(), []int{1}
-}
-
-func (x *Attribute) GetName() string {
-	if x != nil {
-		return x.Name
-	}
-	return ""
-}
-
-func (x *Attribute) GetType() string {
-	if x != nil {
-		return x.Type
-	}
-	return ""
-}
-
-func (x *Attribute) GetRequired() bool {
-	if x != nil {
-		return x.Required
-	}
-	return false
-}
-
-func (x *Attribute) GetDescription() string {
-	if x != nil {
-		return x.Description
-	}
-	return ""
-}
-
-type SchemaResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Attributes    []*Attribute           `protobuf:"bytes,1,rep,name=attributes,proto3" json:"attributes,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *SchemaResponse) Reset() {
-	*x = SchemaResponse{}
-	mi := &file_transcript_proto_msgTypes[2]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SchemaResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SchemaResponse) ProtoMessage() {}
-
-func (x *SchemaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_transcript_proto_msgTypes[2]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SchemaResponse.ProtoReflect.Descriptor instead.
-func (*SchemaResponse) Descriptor() ([]byte, []int) {
-	return file_transcript_proto_rawDescGZIP(), []int{2}
-}
-
-func (x *SchemaResponse) GetAttributes() []*Attribute {
-	if x != nil {
-		return x.Attributes
-	}
-	return nil
-}
-
-// ConfigRequest carries the sink's configuration as a JSON object of plain
-// values, already evaluated and type-checked by the host.
-type ConfigRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ConfigJson    []byte                 `protobuf:"bytes,1,opt,name=config_json,json=configJson,proto3" json:"config_json,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ConfigRequest) Reset() {
-	*x = ConfigRequest{}
-	mi := &file_transcript_proto_msgTypes[3]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ConfigRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ConfigRequest) ProtoMessage() {}
-
-func (x *ConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transcript_proto_msgTypes[3]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ConfigRequest.ProtoReflect.Descriptor instead.
-func (*ConfigRequest) Descriptor() ([]byte, []int) {
-	return file_transcript_proto_rawDescGZIP(), []int{3}
-}
-
-func (x *ConfigRequest) GetConfigJson() []byte {
-	if x != nil {
-		return x.ConfigJson
-	}
-	return nil
-}
-
-// FieldError names the attribute a sink rejected.
-type FieldError struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Field         string                 `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
-	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *FieldError) Reset() {
-	*x = FieldError{}
-	mi := &file_transcript_proto_msgTypes[4]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *FieldError) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*FieldError) ProtoMessage() {}
-
-func (x *FieldError) ProtoReflect() protoreflect.Message {
-	mi := &file_transcript_proto_msgTypes[4]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use FieldError.ProtoReflect.Descriptor instead.
-func (*FieldError) Descriptor() ([]byte, []int) {
-	return file_transcript_proto_rawDescGZIP(), []int{4}
-}
-
-func (x *FieldError) GetField() string {
-	if x != nil {
-		return x.Field
-	}
-	return ""
-}
-
-func (x *FieldError) GetMessage() string {
-	if x != nil {
-		return x.Message
-	}
-	return ""
-}
-
-type ValidateResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Errors        []*FieldError          `protobuf:"bytes,1,rep,name=errors,proto3" json:"errors,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ValidateResponse) Reset() {
-	*x = ValidateResponse{}
-	mi := &file_transcript_proto_msgTypes[5]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ValidateResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ValidateResponse) ProtoMessage() {}
-
-func (x *ValidateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_transcript_proto_msgTypes[5]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ValidateResponse.ProtoReflect.Descriptor instead.
-func (*ValidateResponse) Descriptor() ([]byte, []int) {
-	return file_transcript_proto_rawDescGZIP(), []int{5}
-}
-
-func (x *ValidateResponse) GetErrors() []*FieldError {
-	if x != nil {
-		return x.Errors
-	}
-	return nil
-}
 
 type StatusResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -335,7 +43,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_transcript_proto_msgTypes[6]
+	mi := &file_plugins_transcript_proto_transcript_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -347,7 +55,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_transcript_proto_msgTypes[6]
+	mi := &file_plugins_transcript_proto_transcript_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -360,7 +68,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_transcript_proto_rawDescGZIP(), []int{6}
+	return file_plugins_transcript_proto_transcript_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *StatusResponse) GetBytesWritten() uint64 {
@@ -384,106 +92,83 @@ func (x *StatusResponse) GetDestination() string {
 	return ""
 }
 
-var File_transcript_proto protoreflect.FileDescriptor
+var File_plugins_transcript_proto_transcript_proto protoreflect.FileDescriptor
 
-const file_transcript_proto_rawDesc = "" +
+const file_plugins_transcript_proto_transcript_proto_rawDesc = "" +
 	"\n" +
-	"\x10transcript.proto\x12\x15zdaemon.transcript.v1\"\a\n" +
-	"\x05Empty\"q\n" +
-	"\tAttribute\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
-	"\x04type\x18\x02 \x01(\tR\x04type\x12\x1a\n" +
-	"\brequired\x18\x03 \x01(\bR\brequired\x12 \n" +
-	"\vdescription\x18\x04 \x01(\tR\vdescription\"R\n" +
-	"\x0eSchemaResponse\x12@\n" +
-	"\n" +
-	"attributes\x18\x01 \x03(\v2 .zdaemon.transcript.v1.AttributeR\n" +
-	"attributes\"0\n" +
-	"\rConfigRequest\x12\x1f\n" +
-	"\vconfig_json\x18\x01 \x01(\fR\n" +
-	"configJson\"<\n" +
-	"\n" +
-	"FieldError\x12\x14\n" +
-	"\x05field\x18\x01 \x01(\tR\x05field\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"M\n" +
-	"\x10ValidateResponse\x129\n" +
-	"\x06errors\x18\x01 \x03(\v2!.zdaemon.transcript.v1.FieldErrorR\x06errors\"m\n" +
+	")plugins/transcript/proto/transcript.proto\x12\x15zdaemon.transcript.v1\x1a!plugins/schema/proto/schema.proto\"m\n" +
 	"\x0eStatusResponse\x12#\n" +
 	"\rbytes_written\x18\x01 \x01(\x04R\fbytesWritten\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12 \n" +
-	"\vdestination\x18\x03 \x01(\tR\vdestination2\xe0\x03\n" +
-	"\x04Sink\x12M\n" +
-	"\x06Schema\x12\x1c.zdaemon.transcript.v1.Empty\x1a%.zdaemon.transcript.v1.SchemaResponse\x12Y\n" +
-	"\bValidate\x12$.zdaemon.transcript.v1.ConfigRequest\x1a'.zdaemon.transcript.v1.ValidateResponse\x12K\n" +
-	"\x05Start\x12$.zdaemon.transcript.v1.ConfigRequest\x1a\x1c.zdaemon.transcript.v1.Empty\x12D\n" +
-	"\x06Reopen\x12\x1c.zdaemon.transcript.v1.Empty\x1a\x1c.zdaemon.transcript.v1.Empty\x12M\n" +
-	"\x06Status\x12\x1c.zdaemon.transcript.v1.Empty\x1a%.zdaemon.transcript.v1.StatusResponse\x12L\n" +
-	"\x05Drain\x12\x1c.zdaemon.transcript.v1.Empty\x1a%.zdaemon.transcript.v1.StatusResponseB5Z3github.com/zdaemon/zdaemon/plugins/transcript/protob\x06proto3"
+	"\vdestination\x18\x03 \x01(\tR\vdestination2\xb8\x03\n" +
+	"\x04Sink\x12E\n" +
+	"\x06Schema\x12\x18.zdaemon.schema.v1.Empty\x1a!.zdaemon.schema.v1.SchemaResponse\x12Q\n" +
+	"\bValidate\x12 .zdaemon.schema.v1.ConfigRequest\x1a#.zdaemon.schema.v1.ValidateResponse\x12C\n" +
+	"\x05Start\x12 .zdaemon.schema.v1.ConfigRequest\x1a\x18.zdaemon.schema.v1.Empty\x12<\n" +
+	"\x06Reopen\x12\x18.zdaemon.schema.v1.Empty\x1a\x18.zdaemon.schema.v1.Empty\x12I\n" +
+	"\x06Status\x12\x18.zdaemon.schema.v1.Empty\x1a%.zdaemon.transcript.v1.StatusResponse\x12H\n" +
+	"\x05Drain\x12\x18.zdaemon.schema.v1.Empty\x1a%.zdaemon.transcript.v1.StatusResponseB5Z3github.com/zdaemon/zdaemon/plugins/transcript/protob\x06proto3"
 
 var (
-	file_transcript_proto_rawDescOnce sync.Once
-	file_transcript_proto_rawDescData []byte
+	file_plugins_transcript_proto_transcript_proto_rawDescOnce sync.Once
+	file_plugins_transcript_proto_transcript_proto_rawDescData []byte
 )
 
-func file_transcript_proto_rawDescGZIP() []byte {
-	file_transcript_proto_rawDescOnce.Do(func() {
-		file_transcript_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_transcript_proto_rawDesc), len(file_transcript_proto_rawDesc)))
+func file_plugins_transcript_proto_transcript_proto_rawDescGZIP() []byte {
+	file_plugins_transcript_proto_transcript_proto_rawDescOnce.Do(func() {
+		file_plugins_transcript_proto_transcript_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_plugins_transcript_proto_transcript_proto_rawDesc), len(file_plugins_transcript_proto_transcript_proto_rawDesc)))
 	})
-	return file_transcript_proto_rawDescData
+	return file_plugins_transcript_proto_transcript_proto_rawDescData
 }
 
-var file_transcript_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
-var file_transcript_proto_goTypes = []any{
-	(*Empty)(nil),            // 0: zdaemon.transcript.v1.Empty
-	(*Attribute)(nil),        // 1: zdaemon.transcript.v1.Attribute
-	(*SchemaResponse)(nil),   // 2: zdaemon.transcript.v1.SchemaResponse
-	(*ConfigRequest)(nil),    // 3: zdaemon.transcript.v1.ConfigRequest
-	(*FieldError)(nil),       // 4: zdaemon.transcript.v1.FieldError
-	(*ValidateResponse)(nil), // 5: zdaemon.transcript.v1.ValidateResponse
-	(*StatusResponse)(nil),   // 6: zdaemon.transcript.v1.StatusResponse
+var file_plugins_transcript_proto_transcript_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_plugins_transcript_proto_transcript_proto_goTypes = []any{
+	(*StatusResponse)(nil),         // 0: zdaemon.transcript.v1.StatusResponse
+	(*proto.Empty)(nil),            // 1: zdaemon.schema.v1.Empty
+	(*proto.ConfigRequest)(nil),    // 2: zdaemon.schema.v1.ConfigRequest
+	(*proto.SchemaResponse)(nil),   // 3: zdaemon.schema.v1.SchemaResponse
+	(*proto.ValidateResponse)(nil), // 4: zdaemon.schema.v1.ValidateResponse
 }
-var file_transcript_proto_depIdxs = []int32{
-	1, // 0: zdaemon.transcript.v1.SchemaResponse.attributes:type_name -> zdaemon.transcript.v1.Attribute
-	4, // 1: zdaemon.transcript.v1.ValidateResponse.errors:type_name -> zdaemon.transcript.v1.FieldError
-	0, // 2: zdaemon.transcript.v1.Sink.Schema:input_type -> zdaemon.transcript.v1.Empty
-	3, // 3: zdaemon.transcript.v1.Sink.Validate:input_type -> zdaemon.transcript.v1.ConfigRequest
-	3, // 4: zdaemon.transcript.v1.Sink.Start:input_type -> zdaemon.transcript.v1.ConfigRequest
-	0, // 5: zdaemon.transcript.v1.Sink.Reopen:input_type -> zdaemon.transcript.v1.Empty
-	0, // 6: zdaemon.transcript.v1.Sink.Status:input_type -> zdaemon.transcript.v1.Empty
-	0, // 7: zdaemon.transcript.v1.Sink.Drain:input_type -> zdaemon.transcript.v1.Empty
-	2, // 8: zdaemon.transcript.v1.Sink.Schema:output_type -> zdaemon.transcript.v1.SchemaResponse
-	5, // 9: zdaemon.transcript.v1.Sink.Validate:output_type -> zdaemon.transcript.v1.ValidateResponse
-	0, // 10: zdaemon.transcript.v1.Sink.Start:output_type -> zdaemon.transcript.v1.Empty
-	0, // 11: zdaemon.transcript.v1.Sink.Reopen:output_type -> zdaemon.transcript.v1.Empty
-	6, // 12: zdaemon.transcript.v1.Sink.Status:output_type -> zdaemon.transcript.v1.StatusResponse
-	6, // 13: zdaemon.transcript.v1.Sink.Drain:output_type -> zdaemon.transcript.v1.StatusResponse
-	8, // [8:14] is the sub-list for method output_type
-	2, // [2:8] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+var file_plugins_transcript_proto_transcript_proto_depIdxs = []int32{
+	1, // 0: zdaemon.transcript.v1.Sink.Schema:input_type -> zdaemon.schema.v1.Empty
+	2, // 1: zdaemon.transcript.v1.Sink.Validate:input_type -> zdaemon.schema.v1.ConfigRequest
+	2, // 2: zdaemon.transcript.v1.Sink.Start:input_type -> zdaemon.schema.v1.ConfigRequest
+	1, // 3: zdaemon.transcript.v1.Sink.Reopen:input_type -> zdaemon.schema.v1.Empty
+	1, // 4: zdaemon.transcript.v1.Sink.Status:input_type -> zdaemon.schema.v1.Empty
+	1, // 5: zdaemon.transcript.v1.Sink.Drain:input_type -> zdaemon.schema.v1.Empty
+	3, // 6: zdaemon.transcript.v1.Sink.Schema:output_type -> zdaemon.schema.v1.SchemaResponse
+	4, // 7: zdaemon.transcript.v1.Sink.Validate:output_type -> zdaemon.schema.v1.ValidateResponse
+	1, // 8: zdaemon.transcript.v1.Sink.Start:output_type -> zdaemon.schema.v1.Empty
+	1, // 9: zdaemon.transcript.v1.Sink.Reopen:output_type -> zdaemon.schema.v1.Empty
+	0, // 10: zdaemon.transcript.v1.Sink.Status:output_type -> zdaemon.transcript.v1.StatusResponse
+	0, // 11: zdaemon.transcript.v1.Sink.Drain:output_type -> zdaemon.transcript.v1.StatusResponse
+	6, // [6:12] is the sub-list for method output_type
+	0, // [0:6] is the sub-list for method input_type
+	0, // [0:0] is the sub-list for extension type_name
+	0, // [0:0] is the sub-list for extension extendee
+	0, // [0:0] is the sub-list for field type_name
 }
 
-func init() { file_transcript_proto_init() }
-func file_transcript_proto_init() {
-	if File_transcript_proto != nil {
+func init() { file_plugins_transcript_proto_transcript_proto_init() }
+func file_plugins_transcript_proto_transcript_proto_init() {
+	if File_plugins_transcript_proto_transcript_proto != nil {
 		return
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transcript_proto_rawDesc), len(file_transcript_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugins_transcript_proto_transcript_proto_rawDesc), len(file_plugins_transcript_proto_transcript_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   1,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
-		GoTypes:           file_transcript_proto_goTypes,
-		DependencyIndexes: file_transcript_proto_depIdxs,
-		MessageInfos:      file_transcript_proto_msgTypes,
+		GoTypes:           file_plugins_transcript_proto_transcript_proto_goTypes,
+		DependencyIndexes: file_plugins_transcript_proto_transcript_proto_depIdxs,
+		MessageInfos:      file_plugins_transcript_proto_transcript_proto_msgTypes,
 	}.Build()
-	File_transcript_proto = out.File
-	file_transcript_proto_goTypes = nil
-	file_transcript_proto_depIdxs = nil
+	File_plugins_transcript_proto_transcript_proto = out.File
+	file_plugins_transcript_proto_transcript_proto_goTypes = nil
+	file_plugins_transcript_proto_transcript_proto_depIdxs = nil
 }

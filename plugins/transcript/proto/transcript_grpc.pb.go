@@ -9,12 +9,13 @@
 // versions:
 // - protoc-gen-go-grpc v1.6.2
 // - protoc             v3.21.12
-// source: transcript.proto
+// source: plugins/transcript/proto/transcript.proto
 
 package proto
 
 import (
 	context "context"
+	proto "github.com/zdaemon/zdaemon/plugins/schema/proto"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -38,16 +39,16 @@ const (
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type SinkClient interface {
-	Schema(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*SchemaResponse, error)
-	Validate(ctx context.Context, in *ConfigRequest, opts ...grpc.CallOption) (*ValidateResponse, error)
+	Schema(ctx context.Context, in *proto.Empty, opts ...grpc.CallOption) (*proto.SchemaResponse, error)
+	Validate(ctx context.Context, in *proto.ConfigRequest, opts ...grpc.CallOption) (*proto.ValidateResponse, error)
 	// Start applies the configuration and starts moving bytes from fd 3.
-	Start(ctx context.Context, in *ConfigRequest, opts ...grpc.CallOption) (*Empty, error)
+	Start(ctx context.Context, in *proto.ConfigRequest, opts ...grpc.CallOption) (*proto.Empty, error)
 	// Reopen reopens the destination (log rotation).
-	Reopen(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error)
-	Status(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*StatusResponse, error)
+	Reopen(ctx context.Context, in *proto.Empty, opts ...grpc.CallOption) (*proto.Empty, error)
+	Status(ctx context.Context, in *proto.Empty, opts ...grpc.CallOption) (*StatusResponse, error)
 	// Drain moves everything until end of input (every writer closed), then
 	// flushes and returns.
-	Drain(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*StatusResponse, error)
+	Drain(ctx context.Context, in *proto.Empty, opts ...grpc.CallOption) (*StatusResponse, error)
 }
 
 type sinkClient struct {
@@ -58,9 +59,9 @@ func NewSinkClient(cc grpc.ClientConnInterface) SinkClient {
 	return &sinkClient{cc}
 }
 
-func (c *sinkClient) Schema(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*SchemaResponse, error) {
+func (c *sinkClient) Schema(ctx context.Context, in *proto.Empty, opts ...grpc.CallOption) (*proto.SchemaResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(SchemaResponse)
+	out := new(proto.SchemaResponse)
 	err := c.cc.Invoke(ctx, Sink_Schema_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -68,9 +69,9 @@ func (c *sinkClient) Schema(ctx context.Context, in *Empty, opts ...grpc.CallOpt
 	return out, nil
 }
 
-func (c *sinkClient) Validate(ctx context.Context, in *ConfigRequest, opts ...grpc.CallOption) (*ValidateResponse, error) {
+func (c *sinkClient) Validate(ctx context.Context, in *proto.ConfigRequest, opts ...grpc.CallOption) (*proto.ValidateResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ValidateResponse)
+	out := new(proto.ValidateResponse)
 	err := c.cc.Invoke(ctx, Sink_Validate_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -78,9 +79,9 @@ func (c *sinkClient) Validate(ctx context.Context, in *ConfigRequest, opts ...gr
 	return out, nil
 }
 
-func (c *sinkClient) Start(ctx context.Context, in *ConfigRequest, opts ...grpc.CallOption) (*Empty, error) {
+func (c *sinkClient) Start(ctx context.Context, in *proto.ConfigRequest, opts ...grpc.CallOption) (*proto.Empty, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(Empty)
+	out := new(proto.Empty)
 	err := c.cc.Invoke(ctx, Sink_Start_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -88,9 +89,9 @@ func (c *sinkClient) Start(ctx context.Context, in *ConfigRequest, opts ...grpc.
 	return out, nil
 }
 
-func (c *sinkClient) Reopen(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error) {
+func (c *sinkClient) Reopen(ctx context.Context, in *proto.Empty, opts ...grpc.CallOption) (*proto.Empty, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(Empty)
+	out := new(proto.Empty)
 	err := c.cc.Invoke(ctx, Sink_Reopen_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -98,7 +99,7 @@ func (c *sinkClient) Reopen(ctx context.Context, in *Empty, opts ...grpc.CallOpt
 	return out, nil
 }
 
-func (c *sinkClient) Status(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*StatusResponse, error) {
+func (c *sinkClient) Status(ctx context.Context, in *proto.Empty, opts ...grpc.CallOption) (*StatusResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(StatusResponse)
 	err := c.cc.Invoke(ctx, Sink_Status_FullMethodName, in, out, cOpts...)
@@ -108,7 +109,7 @@ func (c *sinkClient) Status(ctx context.Context, in *Empty, opts ...grpc.CallOpt
 	return out, nil
 }
 
-func (c *sinkClient) Drain(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*StatusResponse, error) {
+func (c *sinkClient) Drain(ctx context.Context, in *proto.Empty, opts ...grpc.CallOption) (*StatusResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(StatusResponse)
 	err := c.cc.Invoke(ctx, Sink_Drain_FullMethodName, in, out, cOpts...)
@@ -122,16 +123,16 @@ func (c *sinkClient) Drain(ctx context.Context, in *Empty, opts ...grpc.CallOpti
 // All implementations must embed UnimplementedSinkServer
 // for forward compatibility.
 type SinkServer interface {
-	Schema(context.Context, *Empty) (*SchemaResponse, error)
-	Validate(context.Context, *ConfigRequest) (*ValidateResponse, error)
+	Schema(context.Context, *proto.Empty) (*proto.SchemaResponse, error)
+	Validate(context.Context, *proto.ConfigRequest) (*proto.ValidateResponse, error)
 	// Start applies the configuration and starts moving bytes from fd 3.
-	Start(context.Context, *ConfigRequest) (*Empty, error)
+	Start(context.Context, *proto.ConfigRequest) (*proto.Empty, error)
 	// Reopen reopens the destination (log rotation).
-	Reopen(context.Context, *Empty) (*Empty, error)
-	Status(context.Context, *Empty) (*StatusResponse, error)
+	Reopen(context.Context, *proto.Empty) (*proto.Empty, error)
+	Status(context.Context, *proto.Empty) (*StatusResponse, error)
 	// Drain moves everything until end of input (every writer closed), then
 	// flushes and returns.
-	Drain(context.Context, *Empty) (*StatusResponse, error)
+	Drain(context.Context, *proto.Empty) (*StatusResponse, error)
 	mustEmbedUnimplementedSinkServer()
 }
 
@@ -142,22 +143,22 @@ type SinkServer interface {
 // pointer dereference when methods are called.
 type UnimplementedSinkServer struct{}
 
-func (UnimplementedSinkServer) Schema(context.Context, *Empty) (*SchemaResponse, error) {
+func (UnimplementedSinkServer) Schema(context.Context, *proto.Empty) (*proto.SchemaResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Schema not implemented")
 }
-func (UnimplementedSinkServer) Validate(context.Context, *ConfigRequest) (*ValidateResponse, error) {
+func (UnimplementedSinkServer) Validate(context.Context, *proto.ConfigRequest) (*proto.ValidateResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Validate not implemented")
 }
-func (UnimplementedSinkServer) Start(context.Context, *ConfigRequest) (*Empty, error) {
+func (UnimplementedSinkServer) Start(context.Context, *proto.ConfigRequest) (*proto.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method Start not implemented")
 }
-func (UnimplementedSinkServer) Reopen(context.Context, *Empty) (*Empty, error) {
+func (UnimplementedSinkServer) Reopen(context.Context, *proto.Empty) (*proto.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method Reopen not implemented")
 }
-func (UnimplementedSinkServer) Status(context.Context, *Empty) (*StatusResponse, error) {
+func (UnimplementedSinkServer) Status(context.Context, *proto.Empty) (*StatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Status not implemented")
 }
-func (UnimplementedSinkServer) Drain(context.Context, *Empty) (*StatusResponse, error) {
+func (UnimplementedSinkServer) Drain(context.Context, *proto.Empty) (*StatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Drain not implemented")
 }
 func (UnimplementedSinkServer) mustEmbedUnimplementedSinkServer() {}
@@ -182,7 +183,7 @@ func RegisterSinkServer(s grpc.ServiceRegistrar, srv SinkServer) {
 }
 
 func _Sink_Schema_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(Empty)
+	in := new(proto.Empty)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -194,13 +195,13 @@ func _Sink_Schema_Handler(srv interface{}, ctx context.Context, dec func(interfa
 		FullMethod: Sink_Schema_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(SinkServer).Schema(ctx, req.(*Empty))
+		return srv.(SinkServer).Schema(ctx, req.(*proto.Empty))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _Sink_Validate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ConfigRequest)
+	in := new(proto.ConfigRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -212,13 +213,13 @@ func _Sink_Validate_Handler(srv interface{}, ctx context.Context, dec func(inter
 		FullMethod: Sink_Validate_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(SinkServer).Validate(ctx, req.(*ConfigRequest))
+		return srv.(SinkServer).Validate(ctx, req.(*proto.ConfigRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _Sink_Start_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ConfigRequest)
+	in := new(proto.ConfigRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -230,13 +231,13 @@ func _Sink_Start_Handler(srv interface{}, ctx context.Context, dec func(interfac
 		FullMethod: Sink_Start_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(SinkServer).Start(ctx, req.(*ConfigRequest))
+		return srv.(SinkServer).Start(ctx, req.(*proto.ConfigRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _Sink_Reopen_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(Empty)
+	in := new(proto.Empty)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -248,13 +249,13 @@ func _Sink_Reopen_Handler(srv interface{}, ctx context.Context, dec func(interfa
 		FullMethod: Sink_Reopen_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(SinkServer).Reopen(ctx, req.(*Empty))
+		return srv.(SinkServer).Reopen(ctx, req.(*proto.Empty))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _Sink_Status_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(Empty)
+	in := new(proto.Empty)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -266,13 +267,13 @@ func _Sink_Status_Handler(srv interface{}, ctx context.Context, dec func(interfa
 		FullMethod: Sink_Status_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(SinkServer).Status(ctx, req.(*Empty))
+		return srv.(SinkServer).Status(ctx, req.(*proto.Empty))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _Sink_Drain_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(Empty)
+	in := new(proto.Empty)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -284,7 +285,7 @@ func _Sink_Drain_Handler(srv interface{}, ctx context.Context, dec func(interfac
 		FullMethod: Sink_Drain_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(SinkServer).Drain(ctx, req.(*Empty))
+		return srv.(SinkServer).Drain(ctx, req.(*proto.Empty))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -322,5 +323,5 @@ var Sink_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
-	Metadata: "transcript.proto",
+	Metadata: "plugins/transcript/proto/transcript.proto",
 }
