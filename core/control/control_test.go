@@ -433,3 +433,19 @@ func FuzzParseStatus(f *testing.F) {
 		}
 	})
 }
+
+func TestHandlerPanicKeepsServing(t *testing.T) {
+	path := tempSock(t)
+	serve(t, path, HandlerFunc(func(_ context.Context, req Request) string {
+		if req.Name == "boom" {
+			panic("bug")
+		}
+		return "fine"
+	}), nil)
+	if got := do(t, path, "boom"); got != "" {
+		t.Fatalf("panicking handler replied %q", got)
+	}
+	if got := do(t, path, "status"); got != "fine\n" {
+		t.Fatalf("after a panic: %q", got)
+	}
+}

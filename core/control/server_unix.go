@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -232,7 +233,7 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn, h Handler, logg
 	_ = c.SetReadDeadline(time.Time{})
 	reply := errReply
 	if errReply == "" {
-		reply = h.Serve(ctx, req)
+		reply = serveSafely(ctx, h, req, logger)
 	}
 	if reply == "" {
 		return
@@ -285,4 +286,16 @@ func (s *Server) Close() error {
 		_ = os.Remove(s.path)
 	}
 	return s.l.Close()
+}
+
+// serveSafely runs the handler; a panic in it (a bug) is logged with its
+// stack and costs this connection its reply, not the manager its life.
+func serveSafely(ctx context.Context, h Handler, req Request, logger *slog.Logger) (reply string) {
+	defer func() {
+		if r := recover(); r != nil {
+			logger.Error(fmt.Sprintf("control command %q panicked: %v\n%s", req.Name, r, debug.Stack()))
+			reply = ""
+		}
+	}()
+	return h.Serve(ctx, req)
 }

@@ -19,8 +19,9 @@ import (
 )
 
 // Str renders s as Python 3's repr of a str: single quotes unless s
-// contains ' and no ", escapes for backslash, the quote, control
-// characters and bytes that are not UTF-8.
+// contains ' and no ", escapes for backslash, the quote and characters
+// that are not printable (\xNN, \uNNNN), and bytes that are not UTF-8 as
+// Python's surrogateescape shows them (\udcNN).
 func Str(s string) string {
 	q := byte('\'')
 	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
@@ -32,7 +33,8 @@ func Str(s string) string {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
+			// A byte that is not UTF-8, as Python's surrogateescape shows it.
+			fmt.Fprintf(&b, `\udc%02x`, s[i])
 		case r == '\\' || r == rune(q):
 			b.WriteByte('\\')
 			b.WriteRune(r)
@@ -45,10 +47,12 @@ func Str(s string) string {
 		case r < 0x20 || r == 0x7f:
 			fmt.Fprintf(&b, `\x%02x`, r)
 		case !unicode.IsPrint(r) && r > 0x7f:
-			if r <= 0xffff { // \x is kept for bytes that are not UTF-8
-
+			switch {
+			case r <= 0xff:
+				fmt.Fprintf(&b, `\x%02x`, r)
+			case r <= 0xffff:
 				fmt.Fprintf(&b, `\u%04x`, r)
-			} else {
+			default:
 				fmt.Fprintf(&b, `\U%08x`, r)
 			}
 		default:
@@ -147,8 +151,8 @@ func ParseList(s string) ([]string, error) {
 					return nil, errBadList
 				}
 				i += n
-				if e == 'x' && v >= 0x80 {
-					b.WriteByte(byte(v)) // our ReprString writes raw bytes this way
+				if v >= 0xdc80 && v <= 0xdcff { // surrogateescape: a raw byte
+					b.WriteByte(byte(v - 0xdc00))
 				} else {
 					b.WriteRune(rune(v))
 				}

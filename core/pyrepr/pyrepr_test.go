@@ -15,7 +15,8 @@ func TestRepr(t *testing.T) {
 		{`it's "x"`, `'it\'s "x"'`},
 		{"a\\b\n\t", `'a\\b\n\t'`},
 		{"\x00\x7f", `'\x00\x7f'`},
-		{"\xff", `'\xff'`},
+		{"\xff", `'\udcff'`},
+		{"\u00a0x\u0085", `'\xa0x\x85'`},
 		{"héllo", "'héllo'"},
 	} {
 		if got := Str(tt.in); got != tt.want {
