@@ -20,6 +20,8 @@ func TestCLIGolden(t *testing.T) {
 		{"help-long", []string{"--help"}, 0},
 		{"help-prefix", []string{"--h"}, 0},
 		{"version", []string{"--version"}, 0},
+		{"bad-value-before-help", []string{"-b", "x", "-h"}, 2},
+		{"bad-value-after-help", []string{"-h", "-b", "x"}, 0},
 		{"no-args", []string{}, 2},
 		{"unknown-short", []string{"-q", "-p", "x", "status"}, 2},
 		{"unknown-long", []string{"--foo"}, 2},

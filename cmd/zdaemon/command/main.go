@@ -14,6 +14,8 @@ import (
 	"github.com/mitchellh/cli"
 
 	"github.com/zdaemon/zdaemon/cmd/zdaemon/options"
+	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
 
 // Version is zdaemon's version, printed by --version.
@@ -62,6 +64,16 @@ func (m *Meta) main(args []string) (int, error) {
 		return 0, &usageError{msg: err.Error()}
 	}
 	m.Opts = opts
+	if opts.Help || opts.Version {
+		// The options before -h or --version are handled first, as in the
+		// original: a bad value there is reported instead.
+		scratch := config.Default()
+		for _, s := range opts.Settings {
+			if err := scratch.Set(s.Key, s.Value); err != nil {
+				return 0, usagef("invalid value for %s %s: %v", s.Opt, pyrepr.Str(s.Value), err)
+			}
+		}
+	}
 	if opts.Help {
 		fmt.Fprint(m.Out, options.Usage)
 		return 0, nil

@@ -197,6 +197,11 @@ func (o *Options) apply(s spec, spelled, value string, seen map[string]string) e
 	if id == "" {
 		id = s.long
 	}
+	if o.Help || o.Version {
+		// As the original, -h and --version act when reached: what
+		// follows them is checked by getopt only.
+		return nil
+	}
 	switch id {
 	case "-h":
 		o.Help = true
