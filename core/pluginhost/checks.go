@@ -152,13 +152,13 @@ func (p *Prober) Probe(ctx context.Context, pid int, started time.Time) <-chan s
 }
 
 // Idle stops the check plugins while the program is up; they start
-// again at the next start. A notify check stays: it must listen before the
-// program can report.
+// again at the next start (what a program reports meanwhile waits in the
+// socket or pipe the manager keeps).
 func (p *Prober) Idle() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, c := range p.checks {
-		if c.cur != nil && c.cfg.Kind != "notify" {
+		if c.cur != nil {
 			c.cur.client.Kill()
 			c.cur = nil
 		}

@@ -16,8 +16,11 @@ import (
 // Notify is up when the program says so, in one of two ways:
 //
 //   - sd_notify: a datagram containing the line "READY=1" to the socket
-//     named by $NOTIFY_SOCKET; zdaemon sets NOTIFY_SOCKET for the program
-//     and gives the same path to this check as "socket";
+//     named by $NOTIFY_SOCKET; zdaemon binds that socket itself (so that it
+//     exists before the program starts, and queues what arrives while no
+//     check runs), sets NOTIFY_SOCKET for the program, and hands the socket
+//     to this check as its descriptor 3 ("inherited"); standalone, the check
+//     binds "socket" itself;
 //   - s6's notification-fd: with fd = N, the program writes a line to its
 //     file descriptor N; zdaemon hands the other end of that pipe to this
 //     check as its descriptor 3.
@@ -60,6 +63,27 @@ func (n *Notify) Configure(ctx context.Context, cfg healthcheck.Config) error {
 			return errors.New("fd: no notification pipe on descriptor 3")
 		}
 		go n.readLines(f)
+		return nil
+	}
+	if cfg.Bool("inherited", false) {
+		f := os.NewFile(NotifyInputFD, "notification-socket")
+		if f == nil {
+			return errors.New("no notification socket on descriptor 3")
+		}
+		fc, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("notification socket: %w", err)
+		}
+		conn, ok := fc.(*net.UnixConn)
+		if !ok {
+			fc.Close()
+			return errors.New("descriptor 3 is not a unix socket")
+		}
+		n.mu.Lock()
+		n.conn = conn
+		n.mu.Unlock()
+		go n.listen()
 		return nil
 	}
 	path := cfg.String("socket", "")
