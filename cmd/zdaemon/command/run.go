@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -173,70 +172,15 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 		return strings.HasPrefix(kv, "DAEMON_MANAGER_MODE=") || strings.HasPrefix(kv, "NOTIFY_SOCKET=")
 	})
 
-	// Start tests: their plugins run for the manager's life, so that a
-	// notify check listens before the program can report.
-	var prober *pluginhost.Prober
-	var progFiles []*os.File // descriptors 3... of the program
-	// notifyInputs are the manager's ends of notification channels; stale
-	// reports are drained from them before each spawn.
-	var notifyInputs []drainable
-	if cfgs := cfg.AllChecks(); len(cfgs) > 0 {
-		checks := make([]pluginhost.Check, len(cfgs))
-		for i, cc := range cfgs {
-			checks[i].CheckConfig = cc
-			if cc.Kind != "notify" || cc.Plugin != "" {
-				continue
-			}
-			if fd, ok := cc.Settings["fd"].(float64); ok {
-				// s6 style: the program writes a line to its fd N; the
-				// check reads the other end (its fd 3). The manager keeps
-				// both ends for its life, so restarts reuse the pipe.
-				r, w, err := os.Pipe()
-				if err != nil {
-					return fail(1, "Error: notification pipe: "+err.Error())
-				}
-				defer r.Close()
-				defer w.Close()
-				checks[i].Files = []*os.File{r}
-				notifyInputs = append(notifyInputs, r)
-				for len(progFiles) < int(fd)-3 {
-					progFiles = append(progFiles, nil)
-				}
-				progFiles = append(progFiles[:int(fd)-3], w)
-				continue
-			}
-			// sd_notify: the manager binds the socket, so it exists before
-			// the program starts and queues reports while no check runs.
-			sock, _ := cc.Settings["socket"].(string)
-			if sock == "" {
-				sock = cfg.SocketName + ".notify"
-				cc.Settings["socket"] = sock
-			}
-			_ = os.Remove(sock)
-			conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
-			if err != nil {
-				return fail(1, "Error: notification socket: "+err.Error())
-			}
-			defer os.Remove(sock)
-			defer conn.Close()
-			f, err := conn.File()
-			if err != nil {
-				return fail(1, "Error: notification socket: "+err.Error())
-			}
-			defer f.Close()
-			cc.Settings["inherited"] = true
-			checks[i].Files = []*os.File{f}
-			notifyInputs = append(notifyInputs, conn)
-			env = append(env, "NOTIFY_SOCKET="+sock)
-		}
-		host := &pluginhost.Host{Exe: ownExecutable(), Reaper: reaper, Logger: log}
-		prober, err = host.StartProber(ctx, checks)
-		if err != nil {
-			log.Error(err.Error())
-			return fail(1, "Error: "+err.Error())
-		}
-		defer prober.Close()
+	// Start tests, with the notification channels the manager keeps.
+	checks, err := startChecks(ctx, cfg, reaper, log)
+	if err != nil {
+		log.Error(err.Error())
+		return fail(1, "Error: "+err.Error())
 	}
+	defer checks.close()
+	env = append(env, checks.env...)
+	prober := checks.prober
 	var out, errOut *os.File
 	switch {
 	case !cfg.Daemon: // attached: the program writes to the terminal
@@ -245,14 +189,14 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 		out, errOut = tr.w, tr.w
 	}
 	starter := manager.StarterFunc(func() (manager.Proc, error) {
-		drainStale(notifyInputs)
+		drainStale(checks.inputs)
 		return reaper.Start(child.Spec{
 			Path:          cfg.Filename,
 			Argv:          cfg.Program,
 			Env:           env,
 			Stdout:        out,
 			Stderr:        errOut,
-			Extra:         progFiles,
+			Extra:         checks.progFiles,
 			DieWithParent: true,
 		})
 	})
@@ -432,26 +376,5 @@ func (k *socketKeeper) closeAll() {
 	k.closed = true
 	for _, s := range k.servers {
 		_ = s.Close()
-	}
-}
-
-// drainable is a notification channel's end the manager keeps.
-type drainable interface {
-	SetReadDeadline(time.Time) error
-	Read([]byte) (int, error)
-}
-
-// drainStale discards what earlier runs of the program reported on the
-// notification channels, so that only the new run's report counts.
-func drainStale(inputs []drainable) {
-	buf := make([]byte, 4096)
-	for _, in := range inputs {
-		_ = in.SetReadDeadline(time.Now())
-		for {
-			if _, err := in.Read(buf); err != nil {
-				break
-			}
-		}
-		_ = in.SetReadDeadline(time.Time{})
 	}
 }

@@ -1,0 +1,133 @@
+package command
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/zdaemon/zdaemon/core/child"
+	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/core/pluginhost"
+)
+
+// jobChecks are a manager's start tests and the notification channels it
+// keeps for them.
+type jobChecks struct {
+	prober    *pluginhost.Prober // nil without checks
+	progFiles []*os.File         // the program's descriptors 3...
+	env       []string           // added to the program's environment
+	inputs    []drainable        // the manager's ends, drained before each spawn
+	closers   []func()
+}
+
+// startChecks starts the prober of the job's checks. For a built-in notify
+// check the manager itself binds the notification socket (sd_notify) or
+// keeps the notification pipe (s6's fd = N), so that they exist before the
+// program starts and hold its report while no check process runs.
+func startChecks(ctx context.Context, cfg *config.Config, reaper *child.Reaper, log *slog.Logger) (*jobChecks, error) {
+	jc := &jobChecks{}
+	cfgs := cfg.AllChecks()
+	if len(cfgs) == 0 {
+		return jc, nil
+	}
+	checks := make([]pluginhost.Check, len(cfgs))
+	for i, cc := range cfgs {
+		checks[i].CheckConfig = cc
+		if cc.Kind != "notify" || cc.Plugin != "" {
+			continue
+		}
+		var err error
+		if fd, ok := cc.Settings["fd"].(float64); ok {
+			checks[i].Files, err = jc.notifyPipe(int(fd))
+		} else {
+			checks[i].Files, err = jc.notifySocket(cfg, cc)
+		}
+		if err != nil {
+			jc.close()
+			return nil, err
+		}
+	}
+	host := &pluginhost.Host{Exe: ownExecutable(), Reaper: reaper, Logger: log}
+	prober, err := host.StartProber(ctx, checks)
+	if err != nil {
+		jc.close()
+		return nil, err
+	}
+	jc.prober = prober
+	jc.closers = append(jc.closers, prober.Close)
+	return jc, nil
+}
+
+// notifyPipe: the program writes a line to its fd N; the check reads the
+// other end as its fd 3.
+func (jc *jobChecks) notifyPipe(fd int) ([]*os.File, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("notification pipe: %w", err)
+	}
+	jc.closers = append(jc.closers, func() { r.Close(); w.Close() })
+	jc.inputs = append(jc.inputs, r)
+	for len(jc.progFiles) < fd-3 {
+		jc.progFiles = append(jc.progFiles, nil)
+	}
+	jc.progFiles = append(jc.progFiles[:fd-3], w)
+	return []*os.File{r}, nil
+}
+
+// notifySocket: the program sends READY=1 to $NOTIFY_SOCKET; the check
+// reads the socket as its fd 3.
+func (jc *jobChecks) notifySocket(cfg *config.Config, cc config.CheckConfig) ([]*os.File, error) {
+	sock, _ := cc.Settings["socket"].(string)
+	if sock == "" {
+		sock = cfg.SocketName + ".notify"
+		cc.Settings["socket"] = sock
+	}
+	_ = os.Remove(sock)
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		return nil, fmt.Errorf("notification socket: %w", err)
+	}
+	f, err := conn.File()
+	if err != nil {
+		conn.Close()
+		os.Remove(sock)
+		return nil, fmt.Errorf("notification socket: %w", err)
+	}
+	jc.closers = append(jc.closers, func() { f.Close(); conn.Close(); os.Remove(sock) })
+	cc.Settings["inherited"] = true
+	jc.inputs = append(jc.inputs, conn)
+	jc.env = append(jc.env, "NOTIFY_SOCKET="+sock)
+	return []*os.File{f}, nil
+}
+
+// close stops the checks and closes the channels, last opened first.
+func (jc *jobChecks) close() {
+	for i := len(jc.closers) - 1; i >= 0; i-- {
+		jc.closers[i]()
+	}
+	jc.closers = nil
+}
+
+// drainable is a notification channel's end the manager keeps.
+type drainable interface {
+	SetReadDeadline(time.Time) error
+	Read([]byte) (int, error)
+}
+
+// drainStale discards what earlier runs of the program reported on the
+// notification channels, so that only the new run's report counts.
+func drainStale(inputs []drainable) {
+	buf := make([]byte, 4096)
+	for _, in := range inputs {
+		_ = in.SetReadDeadline(time.Now())
+		for {
+			if _, err := in.Read(buf); err != nil {
+				break
+			}
+		}
+		_ = in.SetReadDeadline(time.Time{})
+	}
+}
