@@ -23,7 +23,6 @@ import (
 	"github.com/zdaemon/zdaemon/core/daemon"
 	"github.com/zdaemon/zdaemon/core/eventlog"
 	"github.com/zdaemon/zdaemon/core/manager"
-	"github.com/zdaemon/zdaemon/core/pluginhost"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
 
@@ -279,102 +278,4 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 		log.Debug(err.Error())
 	}
 	return mgr.Run(context.Background())
-}
-
-// transcriptPipe is the output pipe and the sink draining it.
-type transcriptPipe struct {
-	r, w *os.File
-	sink *pluginhost.Sink
-}
-
-// pipeSize absorbs a sink restart without slowing the program.
-const pipeSize = 1 << 20
-
-func startTranscript(ctx context.Context, cfg *config.Config, reaper *child.Reaper, log *slog.Logger) (*transcriptPipe, error) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("transcript pipe: %w", err)
-	}
-	if _, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, pipeSize); err != nil {
-		log.Debug(fmt.Sprintf("transcript pipe size: %v", err))
-	}
-	host := &pluginhost.Host{Exe: ownExecutable(), Reaper: reaper, Logger: log}
-	sink, err := host.StartSink(ctx, pluginhost.Spec{Kind: cfg.Sink.Kind, Path: cfg.Sink.Plugin}, cfg.Sink.Settings, r)
-	if err != nil {
-		r.Close()
-		w.Close()
-		return nil, err
-	}
-	// The manager's own messages (stdout, stderr) join the program's.
-	for _, fd := range []int{1, 2} {
-		if err := unix.Dup2(int(w.Fd()), fd); err != nil {
-			log.Warn(fmt.Sprintf("redirect fd %d to the transcript: %v", fd, err))
-		}
-	}
-	return &transcriptPipe{r: r, w: w, sink: sink}, nil
-}
-
-// finish closes every write end the manager holds, lets the sink write
-// everything up to the end of the pipe, and stops it.
-func (t *transcriptPipe) finish(log *slog.Logger) {
-	if devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
-		_ = unix.Dup2(int(devnull.Fd()), 1)
-		_ = unix.Dup2(int(devnull.Fd()), 2)
-		devnull.Close()
-	}
-	t.w.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
-	defer cancel()
-	if st, err := t.sink.Drain(ctx); err != nil {
-		log.Error(fmt.Sprintf("transcript sink did not drain: %v", err))
-	} else if st.Error != "" {
-		log.Error(fmt.Sprintf("transcript sink: %s", st.Error))
-	}
-	t.sink.Close()
-	t.r.Close()
-}
-
-// drainTimeout bounds how long an exiting manager waits for its sink.
-const drainTimeout = 10 * time.Second
-
-// socketKeeper keeps the control socket at its path for the manager's
-// life.
-type socketKeeper struct {
-	path    string
-	log     *slog.Logger
-	onStale func(string)
-	serve   func(*control.Server)
-
-	mu      sync.Mutex
-	servers []*control.Server
-	closed  bool
-}
-
-// check runs when the socket's directory entry changed: if it is no longer
-// ours, listen again at the path.
-func (k *socketKeeper) check() {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.closed || k.servers[len(k.servers)-1].Owns() {
-		return
-	}
-	srv, err := control.Listen(k.path, k.onStale)
-	if err != nil {
-		k.log.Error(fmt.Sprintf("the control socket %s was removed or replaced and cannot be recreated: %v", k.path, err))
-		return
-	}
-	k.log.Warn(fmt.Sprintf("the control socket %s was removed or replaced; recreated it", k.path))
-	k.servers = append(k.servers, srv)
-	k.serve(srv)
-}
-
-// closeAll stops listening on every socket (and unlinks the one that is
-// still ours); safe to call more than once.
-func (k *socketKeeper) closeAll() {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.closed = true
-	for _, s := range k.servers {
-		_ = s.Close()
-	}
 }
