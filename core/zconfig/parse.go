@@ -26,6 +26,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
+
 	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
 

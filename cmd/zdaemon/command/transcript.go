@@ -7,10 +7,11 @@ import (
 	"os"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/pluginhost"
-	"golang.org/x/sys/unix"
 )
 
 // transcriptPipe is the output pipe and the sink draining it.
