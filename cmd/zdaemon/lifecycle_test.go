@@ -474,8 +474,9 @@ func TestPeerCheck(t *testing.T) {
 		t.Skip("SKIPPED: needs root to run a client as uid 65534")
 	}
 	j := newJob(t)
-	pid := j.startOK("-p", "sleep 100")
-	defer j.stopOK("-p", "sleep 100")
+	conf := j.write("job.hcl", "runner {\n  program = \"sleep 100\"\n}\neventlog {\n  logfile {\n    path = \"event.log\"\n  }\n}\n")
+	pid := j.startOK("-C", conf)
+	defer j.stopOK("-C", conf)
 	os.Chmod(j.dir, 0o755)
 	os.Chmod(filepath.Dir(zdaemonBin), 0o755)
 	runAsNobody := func() (string, string, int) {
@@ -502,6 +503,9 @@ func TestPeerCheck(t *testing.T) {
 	os.Chmod(j.path("zdsock"), 0o777)
 	if _, errOut, code := runAsNobody(); code != 1 || !strings.Contains(errOut, "Permission denied") {
 		t.Fatalf("nobody through an open socket: exit %d, %q", code, errOut)
+	}
+	if events, _ := os.ReadFile(j.path("event.log")); !strings.Contains(string(events), "refused control connection from uid 65534") {
+		t.Fatalf("the refusal is not in the event log: %s", events)
 	}
 	if !alive(pid) {
 		t.Fatal("program died")

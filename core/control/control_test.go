@@ -229,7 +229,7 @@ func TestServeCancelReleasesBlockedHandlers(t *testing.T) {
 			return ""
 		}))
 	}()
-	clientDone := make(chan string)
+	clientDone := make(chan string, 1)
 	go func() {
 		reply, _ := Do(context.Background(), path, "block")
 		clientDone <- reply
@@ -241,8 +241,13 @@ func TestServeCancelReleasesBlockedHandlers(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Serve did not return after cancel")
 	}
-	if reply := <-clientDone; reply != "" {
-		t.Fatalf("blocked client got %q", reply)
+	select {
+	case reply := <-clientDone:
+		if reply != "" {
+			t.Fatalf("blocked client got %q", reply)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the blocked client never returned")
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Fatal("socket not removed on shutdown")

@@ -256,6 +256,7 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 		}
 	})
 	sockets.serve = func(srv *control.Server) {
+		srv.Logger = log // refused peers and write errors reach the event log
 		wg.Go(func() {
 			if err := srv.Serve(ctx, mgr); err != nil {
 				log.Error(fmt.Sprintf("control socket: %v", err))
