@@ -147,24 +147,6 @@ func probeExisting(path string) error {
 	return &InUseError{Path: path, Reply: string(reply)}
 }
 
-// FromListener builds a Server on an already listening socket; path is the
-// name Close may unlink.
-func FromListener(l *net.UnixListener, path string) *Server {
-	l.SetUnlinkOnClose(false)
-	s := &Server{l: l, path: path, stopped: make(chan struct{})}
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err == nil {
-		s.ino, s.dev = st.Ino, uint64(st.Dev)
-	}
-	return s
-}
-
-// Path is the socket's path.
-func (s *Server) Path() string { return s.path }
-
-// File returns a duplicate of the listening socket's descriptor.
-func (s *Server) File() (*os.File, error) { return s.l.File() }
-
 // Serve accepts connections until ctx ends or Close is called, serving each
 // in its own goroutine, and returns once all of them have finished.
 // Handlers see ctx, so blocked ones end when it does.

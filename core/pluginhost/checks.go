@@ -13,23 +13,6 @@ import (
 	"github.com/zdaemon/zdaemon/plugins/healthcheck"
 )
 
-// CheckSchema launches a throw-away instance of a health-check plugin to
-// get its schema and a validator (for checking a job file).
-func (h *Host) CheckSchema(ctx context.Context, spec Spec) (healthcheck.Schema, func(healthcheck.Config) []healthcheck.FieldError, func(), error) {
-	l, err := h.launch("healthcheck", spec, healthcheck.Handshake, healthcheck.PluginSets(nil), healthcheck.PluginName, nil)
-	if err != nil {
-		return healthcheck.Schema{}, nil, nil, err
-	}
-	c := l.raw.(healthcheck.Checker)
-	sch, err := c.Schema(ctx)
-	if err != nil {
-		l.client.Kill()
-		return healthcheck.Schema{}, nil, nil, err
-	}
-	validate := func(cfg healthcheck.Config) []healthcheck.FieldError { return c.Validate(ctx, cfg) }
-	return sch, validate, l.client.Kill, nil
-}
-
 // Check is a start test to run: its configuration and the descriptors
 // its plugin inherits (Files[i] becomes fd 3+i).
 type Check struct {
@@ -59,6 +42,9 @@ type Prober struct {
 
 // StartProber launches and configures the checks.
 func (h *Host) StartProber(ctx context.Context, checks []Check) (*Prober, error) {
+	if h.Reaper == nil {
+		return nil, errors.New("supervised plugins need the manager's reaper")
+	}
 	p := &Prober{host: h, log: h.Logger}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
@@ -76,7 +62,7 @@ func (h *Host) StartProber(ctx context.Context, checks []Check) (*Prober, error)
 
 func (p *Prober) start(ctx context.Context, c *check) error {
 	spec := Spec{Kind: c.cfg.Kind, Path: c.cfg.Plugin}
-	l, err := p.host.launch("healthcheck", spec, healthcheck.Handshake, healthcheck.PluginSets(nil), healthcheck.PluginName, c.files)
+	l, err := p.host.launch("healthcheck", spec, c.files)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/hashicorp/go-plugin/runner"
 
 	"github.com/zdaemon/zdaemon/core/child"
+	"github.com/zdaemon/zdaemon/plugins/healthcheck"
+	"github.com/zdaemon/zdaemon/plugins/schema"
 	"github.com/zdaemon/zdaemon/plugins/transcript"
 )
 
@@ -62,12 +64,26 @@ func (h *Host) command(kind string, spec Spec) (*exec.Cmd, error) {
 type launched struct {
 	client *plugin.Client
 	raw    any
+	// exited is closed when the process dies; only plugins started
+	// through the Reaper (the supervised ones) have it.
 	exited <-chan struct{}
 	pid    string
 }
 
-// launch starts a plugin process and dispenses its plugin.
-func (h *Host) launch(kind string, spec Spec, handshake plugin.HandshakeConfig, sets map[int]plugin.PluginSet, name string, extra []*os.File) (*launched, error) {
+// kinds are the plugin kinds: how each is found on the wire.
+var kinds = map[string]struct {
+	handshake plugin.HandshakeConfig
+	sets      map[int]plugin.PluginSet
+	name      string
+}{
+	"transcript":  {transcript.Handshake, transcript.PluginSets(nil), transcript.PluginName},
+	"healthcheck": {healthcheck.Handshake, healthcheck.PluginSets(nil), healthcheck.PluginName},
+}
+
+// launch starts a plugin process of a kind ("transcript", "healthcheck")
+// and dispenses its plugin; extra become its descriptors 3...
+func (h *Host) launch(kind string, spec Spec, extra []*os.File) (*launched, error) {
+	k := kinds[kind]
 	cmd, err := h.command(kind, spec)
 	if err != nil {
 		return nil, err
@@ -77,8 +93,8 @@ func (h *Host) launch(kind string, spec Spec, handshake plugin.HandshakeConfig, 
 		logger = slog.New(slog.DiscardHandler)
 	}
 	cfg := &plugin.ClientConfig{
-		HandshakeConfig:  handshake,
-		VersionedPlugins: sets,
+		HandshakeConfig:  k.handshake,
+		VersionedPlugins: k.sets,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           hclogger(logger, kind+"."+spec.Kind),
 		StartTimeout:     h.StartTimeout,
@@ -86,7 +102,6 @@ func (h *Host) launch(kind string, spec Spec, handshake plugin.HandshakeConfig, 
 	if cfg.StartTimeout == 0 {
 		cfg.StartTimeout = 10 * time.Second
 	}
-	exited := make(chan struct{})
 	var rr *reaperRunner
 	if h.Reaper != nil {
 		cfg.RunnerFunc = wrapRunner(func(_ hclog.Logger, c *exec.Cmd, _ string) (runner.Runner, error) {
@@ -103,7 +118,7 @@ func (h *Host) launch(kind string, spec Spec, handshake plugin.HandshakeConfig, 
 		client.Kill()
 		return nil, fmt.Errorf("start %s plugin %s: %w", kind, spec, err)
 	}
-	raw, err := rpc.Dispense(name)
+	raw, err := rpc.Dispense(k.name)
 	if err != nil {
 		client.Kill()
 		return nil, fmt.Errorf("dispense %s plugin %s: %w", kind, spec, err)
@@ -112,14 +127,6 @@ func (h *Host) launch(kind string, spec Spec, handshake plugin.HandshakeConfig, 
 	if rr != nil {
 		l.exited = rr.exited
 		l.pid = rr.ID()
-	} else {
-		go func() {
-			for !client.Exited() {
-				time.Sleep(100 * time.Millisecond)
-			}
-			close(exited)
-		}()
-		l.exited = exited
 	}
 	return l, nil
 }
@@ -137,20 +144,25 @@ func wrapRunner(f func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error), 
 	}
 }
 
-// SinkSchema asks a sink plugin for its schema and validates cfg with it,
-// launching a throw-away instance (for checking a job file).
-func (h *Host) SinkSchema(ctx context.Context, spec Spec) (transcript.Schema, func(transcript.Config) []transcript.FieldError, func(), error) {
-	l, err := h.launch("transcript", spec, transcript.Handshake, transcript.PluginSets(nil), transcript.PluginName, nil)
+// describer is what every plugin kind answers about its configuration.
+type describer interface {
+	Schema(ctx context.Context) (schema.Schema, error)
+	Validate(ctx context.Context, cfg schema.Config) []schema.FieldError
+}
+
+// Describe launches a throw-away instance of a plugin of kind to get its
+// schema and a validator (for checking a job file); kill ends it.
+func (h *Host) Describe(ctx context.Context, kind string, spec Spec) (sch schema.Schema, validate func(schema.Config) []schema.FieldError, kill func(), err error) {
+	l, err := h.launch(kind, spec, nil)
 	if err != nil {
-		return transcript.Schema{}, nil, nil, err
+		return schema.Schema{}, nil, nil, err
 	}
-	sink := l.raw.(transcript.Sink)
-	sch, err := sink.Schema(ctx)
-	if err != nil {
+	d := l.raw.(describer)
+	if sch, err = d.Schema(ctx); err != nil {
 		l.client.Kill()
-		return transcript.Schema{}, nil, nil, err
+		return schema.Schema{}, nil, nil, err
 	}
-	validate := func(cfg transcript.Config) []transcript.FieldError { return sink.Validate(ctx, cfg) }
+	validate = func(cfg schema.Config) []schema.FieldError { return d.Validate(ctx, cfg) }
 	return sch, validate, l.client.Kill, nil
 }
 
@@ -180,6 +192,9 @@ var (
 // StartSink launches a sink on input (the read end of the output pipe,
 // which the caller keeps open) and supervises it.
 func (h *Host) StartSink(ctx context.Context, spec Spec, cfg transcript.Config, input *os.File) (*Sink, error) {
+	if h.Reaper == nil {
+		return nil, errors.New("supervised plugins need the manager's reaper")
+	}
 	s := &Sink{host: h, spec: spec, cfg: cfg, input: input, log: h.Logger, stop: make(chan struct{}), done: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -194,7 +209,7 @@ func (h *Host) StartSink(ctx context.Context, spec Spec, cfg transcript.Config, 
 }
 
 func (s *Sink) start(ctx context.Context) (*launched, error) {
-	l, err := s.host.launch("transcript", s.spec, transcript.Handshake, transcript.PluginSets(nil), transcript.PluginName, []*os.File{s.input})
+	l, err := s.host.launch("transcript", s.spec, []*os.File{s.input})
 	if err != nil {
 		return nil, err
 	}

@@ -107,56 +107,102 @@ func resolveSink(cfg *config.Config, tOption bool, exe string) hcl.Diagnostics {
 		cfg.Sink = &config.PluginConfig{Kind: "file", Settings: settings}
 		return nil
 	}
-	var sch transcript.Schema
-	var validate func(transcript.Config) []transcript.FieldError
-	plugin := block.Plugin
-	if plugin == "" {
-		b, ok := builtinSinks[block.Kind]
+	pc, diags := decodePluginBlock(block, sinkKind, exe)
+	if !diags.HasErrors() {
+		cfg.Sink = pc
+	}
+	return diags
+}
+
+// pluginKind is what decoding a plugin block needs to know of its kind.
+type pluginKind struct {
+	name     string // the pluginhost kind: "transcript", "healthcheck"
+	noun     string // in messages: "sink", "check"
+	unknown  string // the summary for an unknown built-in ("Unknown transcript sink %q")
+	builtins string // the detail listing the built-ins
+	failed   string // the summary when an external plugin cannot describe itself
+	// builtin describes a built-in kind; ok is false when there is none.
+	builtin func(kind string) (sch schema.Schema, validate func(schema.Config) []schema.FieldError, ok bool)
+}
+
+var sinkKind = pluginKind{
+	name: "transcript", noun: "sink",
+	unknown:  "Unknown transcript sink %q",
+	builtins: "The built-in sink is \"file\"; for your own, name its executable with plugin = \"/path/to/sink\".",
+	failed:   "Transcript plugin failed",
+	builtin: func(kind string) (schema.Schema, func(schema.Config) []schema.FieldError, bool) {
+		b, ok := builtinSinks[kind]
 		if !ok {
-			return hcl.Diagnostics{{
+			return schema.Schema{}, nil, false
+		}
+		return b.schema(), b.validate, true
+	},
+}
+
+var checkKind = pluginKind{
+	name: "healthcheck", noun: "check",
+	unknown:  "Unknown health check %q",
+	builtins: "Built-in checks are program, tcp, unix, http and notify; for your own, name its executable with plugin = \"/path/to/check\".",
+	failed:   "Health-check plugin failed",
+	builtin: func(kind string) (schema.Schema, func(schema.Config) []schema.FieldError, bool) {
+		mk, ok := builtin.Checks[kind]
+		if !ok {
+			return schema.Schema{}, nil, false
+		}
+		c := mk()
+		sch, _ := c.Schema(context.Background())
+		return sch, func(cfg schema.Config) []schema.FieldError { return c.Validate(context.Background(), cfg) }, true
+	},
+}
+
+// decodePluginBlock checks a plugin block against the schema its plugin
+// declares (a built-in's here, an external one's from a throw-away plugin
+// process) and the plugin's own validation, with every error at its
+// attribute, and returns the plugin with its evaluated settings.
+func decodePluginBlock(block *config.PluginBlock, pk pluginKind, exe string) (*config.PluginConfig, hcl.Diagnostics) {
+	plugin := block.Plugin
+	var sch schema.Schema
+	var validate func(schema.Config) []schema.FieldError
+	if plugin == "" {
+		var ok bool
+		if sch, validate, ok = pk.builtin(block.Kind); !ok {
+			return nil, hcl.Diagnostics{{
 				Severity: hcl.DiagError,
-				Summary:  fmt.Sprintf("Unknown transcript sink %q", block.Kind),
-				Detail:   "The built-in sink is \"file\"; for your own, name its executable with plugin = \"/path/to/sink\".",
+				Summary:  fmt.Sprintf(pk.unknown, block.Kind),
+				Detail:   pk.builtins,
 				Subject:  block.DefRange.Ptr(),
 			}}
 		}
-		sch, validate = b.schema(), b.validate
 	} else {
-		abs, err := filepath.Abs(plugin)
-		if err == nil {
+		if abs, err := filepath.Abs(plugin); err == nil {
 			plugin = abs
 		}
 		host := &pluginhost.Host{Exe: exe, StartTimeout: 10 * time.Second}
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
-		s, v, kill, err := host.SinkSchema(ctx, pluginhost.Spec{Kind: block.Kind, Path: plugin})
+		s, v, kill, err := host.Describe(ctx, pk.name, pluginhost.Spec{Kind: block.Kind, Path: plugin})
 		if err != nil {
-			return hcl.Diagnostics{{
-				Severity: hcl.DiagError,
-				Summary:  "Transcript plugin failed",
-				Detail:   err.Error(),
-				Subject:  block.PluginRange.Ptr(),
-			}}
+			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: pk.failed, Detail: err.Error(), Subject: block.PluginRange.Ptr()}}
 		}
 		defer kill()
 		sch, validate = s, v
 	}
-	settings, diags := decodePluginBody(block, sch)
+	settings, attrs, diags := decodePluginBody(block, sch)
 	if diags.HasErrors() {
-		return diags
+		return nil, diags
 	}
 	for _, fe := range validate(settings) {
-		diags = append(diags, fieldDiag(block, "sink", fe))
+		diags = append(diags, fieldDiag(block, attrs, pk.noun, fe))
 	}
-	if !diags.HasErrors() {
-		cfg.Sink = &config.PluginConfig{Kind: block.Kind, Plugin: plugin, Settings: settings}
+	if diags.HasErrors() {
+		return nil, diags
 	}
-	return diags
+	return &config.PluginConfig{Kind: block.Kind, Plugin: plugin, Settings: settings}, diags
 }
 
 // decodePluginBody evaluates a plugin block's body against the schema the
 // plugin declared, so that type errors point at the attribute.
-func decodePluginBody(block *config.PluginBlock, sch schema.Schema) (schema.Config, hcl.Diagnostics) {
+func decodePluginBody(block *config.PluginBlock, sch schema.Schema) (schema.Config, hcl.Attributes, hcl.Diagnostics) {
 	bs := &hcl.BodySchema{}
 	types := map[string]cty.Type{}
 	for _, a := range sch.Attributes {
@@ -198,25 +244,15 @@ func decodePluginBody(block *config.PluginBlock, sch schema.Schema) (schema.Conf
 			settings[name] = cv.AsString()
 		}
 	}
-	// Decoded: keep the attributes only, to point field errors at them.
-	block.Body = hclBody{attrs: content.Attributes}
-	return settings, diags
-}
-
-// hclBody keeps the decoded attributes for mapping field errors to ranges.
-type hclBody struct {
-	hcl.Body
-	attrs hcl.Attributes
+	return settings, content.Attributes, diags
 }
 
 // fieldDiag points a plugin's field error at its attribute, or at the
 // block when the attribute is absent.
-func fieldDiag(block *config.PluginBlock, what string, fe schema.FieldError) *hcl.Diagnostic {
+func fieldDiag(block *config.PluginBlock, attrs hcl.Attributes, what string, fe schema.FieldError) *hcl.Diagnostic {
 	subject := block.DefRange
-	if b, ok := block.Body.(hclBody); ok {
-		if a, ok := b.attrs[fe.Field]; ok {
-			subject = a.Expr.Range()
-		}
+	if a, ok := attrs[fe.Field]; ok {
+		subject = a.Expr.Range()
 	}
 	field := fe.Field
 	if field == "" {
@@ -288,54 +324,13 @@ func resolveChecks(cfg *config.Config, exe string) hcl.Diagnostics {
 		}
 	}
 	for _, block := range cfg.CheckBlocks {
-		var sch schema.Schema
-		var validate func(schema.Config) []schema.FieldError
-		plugin := block.Plugin
-		if plugin == "" {
-			mk, ok := builtin.Checks[block.Kind]
-			if !ok {
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  fmt.Sprintf("Unknown health check %q", block.Kind),
-					Detail:   "Built-in checks are program, tcp, unix, http and notify; for your own, name its executable with plugin = \"/path/to/check\".",
-					Subject:  block.DefRange.Ptr(),
-				})
-				continue
-			}
-			c := mk()
-			sch, _ = c.Schema(context.Background())
-			validate = func(s schema.Config) []schema.FieldError { return c.Validate(context.Background(), s) }
-		} else {
-			if abs, err := filepath.Abs(plugin); err == nil {
-				plugin = abs
-			}
-			host := &pluginhost.Host{Exe: exe, StartTimeout: 10 * time.Second}
-			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-			s, v, kill, err := host.CheckSchema(ctx, pluginhost.Spec{Kind: block.Kind, Path: plugin})
-			if err != nil {
-				cancel()
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Health-check plugin failed", Detail: err.Error(), Subject: block.PluginRange.Ptr()})
-				continue
-			}
-			sch, validate = s, v
-			defer cancel()
-			defer kill()
-		}
-		settings, more := decodePluginBody(block, sch)
+		pc, more := decodePluginBlock(block, checkKind, exe)
 		diags = append(diags, more...)
-		if more.HasErrors() {
-			continue
-		}
-		var bad bool
-		for _, fe := range validate(settings) {
-			diags = append(diags, fieldDiag(block, "check", fe))
-			bad = true
-		}
-		if bad {
+		if pc == nil {
 			continue
 		}
 		cc := config.CheckConfig{
-			PluginConfig: config.PluginConfig{Kind: block.Kind, Plugin: plugin, Settings: settings},
+			PluginConfig: *pc,
 			Interval:     block.Interval,
 			Timeout:      block.Timeout,
 		}
