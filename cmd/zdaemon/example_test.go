@@ -16,8 +16,7 @@ func TestQuickstartExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := []string{"-C", conf, "-s", j.path("zdsock")}
-	r := j.must(0, append(o, "validate", conf)...)
-	_ = r
+	j.must(0, append(o, "validate", conf)...)
 	pid := j.startOK(o...)
 	kv := j.statusMap(o...)
 	if kv["args"] != "['sh', '-c', 'while :; do date; sleep 5; done']" || kv["backofflimit"] != "5" {

@@ -253,3 +253,16 @@ func procStat(t testing.TB, pid int) []string {
 	}
 	return strings.Fields(string(st[bytes.LastIndexByte(st, ')')+2:]))
 }
+
+// buildExample builds the example program in examples/<name> into the
+// job's directory (as a user would, without cgo) and returns its path.
+func (j *job) buildExample(name string) string {
+	j.t.Helper()
+	bin := j.path(name)
+	build := exec.Command("go", "build", "-o", bin, "../../examples/"+name)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		j.t.Fatalf("build examples/%s: %v\n%s", name, err, out)
+	}
+	return bin
+}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -187,12 +186,7 @@ func TestCheckConfigErrors(t *testing.T) {
 // A third-party check from examples/, built and loaded by path.
 func TestExternalCheckPlugin(t *testing.T) {
 	j := newJob(t)
-	bin := j.path("healthcheck-logline")
-	build := exec.Command("go", "build", "-o", bin, "../../examples/healthcheck-logline")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the example: %v\n%s", err, out)
-	}
+	j.buildExample("healthcheck-logline") // the job names it by its relative path
 	j.write("app.log", "Listening on port 1 (an old run)\n")
 	old := time.Now().Add(-time.Hour)
 	os.Chtimes(j.path("app.log"), old, old)

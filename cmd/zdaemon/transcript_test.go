@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -68,8 +67,7 @@ transcript "file" {
   path = "out.log"
 }
 `)
-	r := j.must(1, "-C", conf, "start") // exits at once: never started
-	_ = r
+	j.must(1, "-C", conf, "start") // exits at once: never started
 	eventually(t, 5*time.Second, "the manager to exit", func() bool { return len(j.leftovers()) == 0 })
 	got, _ := os.ReadFile(j.path("out.log"))
 	// The program's two streams, then the manager's last words (there is
@@ -249,12 +247,7 @@ transcript "file" {
 // A third-party sink from examples/, built and loaded by path.
 func TestExternalSinkPlugin(t *testing.T) {
 	j := newJob(t)
-	bin := j.path("transcript-syslog")
-	build := exec.Command("go", "build", "-o", bin, "../../examples/transcript-syslog")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the example: %v\n%s", err, out)
-	}
+	bin := j.buildExample("transcript-syslog")
 	sock := j.path("syslog.sock")
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
 	if err != nil {

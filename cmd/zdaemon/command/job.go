@@ -66,30 +66,25 @@ Exit status:
 }
 
 func (c *ConvertCommand) Run(args []string) int {
-	args = stripDashes(args)
-	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-		fmt.Fprintln(c.Out, c.Help())
-		return 0
+	file, code, ok := c.fileArg(args, c.Help())
+	if !ok {
+		return code
 	}
-	if len(args) != 1 {
-		fmt.Fprintln(c.Err, c.Help())
-		return 1
-	}
-	src, err := os.ReadFile(args[0])
+	src, err := os.ReadFile(file)
 	if err != nil {
 		fmt.Fprintf(c.Err, "Error: %v\n", err)
 		return 2
 	}
 	if !zconfig.LooksLegacy(src) {
-		fmt.Fprintf(c.Err, "Error: %s is not a ZConfig file (it does not start with a <section> or a %%directive)\n", args[0])
+		fmt.Fprintf(c.Err, "Error: %s is not a ZConfig file (it does not start with a <section> or a %%directive)\n", file)
 		return 2
 	}
-	out, files, diags := translateLegacy(args[0], src)
+	out, files, diags := translateLegacy(file, src)
 	writeDiags(c.Err, files, diags)
 	if diags.HasErrors() {
 		return 2
 	}
-	fmt.Fprintf(c.Out, "# Converted by zdaemon convert from %s.\n\n", args[0])
+	fmt.Fprintf(c.Out, "# Converted by zdaemon convert from %s.\n\n", file)
 	_, _ = c.Out.Write(out)
 	return 0
 }

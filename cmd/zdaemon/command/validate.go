@@ -23,16 +23,11 @@ Exit status:
 }
 
 func (c *ValidateCommand) Run(args []string) int {
-	args = stripDashes(args)
-	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-		fmt.Fprintln(c.Out, c.Help())
-		return 0
+	file, code, ok := c.fileArg(args, c.Help())
+	if !ok {
+		return code
 	}
-	if len(args) != 1 {
-		fmt.Fprintln(c.Err, c.Help())
-		return 1
-	}
-	cfg, files, diags := loadJob(args[0])
+	cfg, files, diags := loadJob(file)
 	if !diags.HasErrors() {
 		diags = append(diags, resolveSink(cfg, false, ownExecutable())...)
 		diags = append(diags, resolveChecks(cfg, ownExecutable())...)
@@ -41,6 +36,22 @@ func (c *ValidateCommand) Run(args []string) int {
 	if diags.HasErrors() {
 		return 2
 	}
-	fmt.Fprintf(c.Out, "%s: valid\n", args[0])
+	fmt.Fprintf(c.Out, "%s: valid\n", file)
 	return 0
+}
+
+// fileArg takes the one FILE argument of validate and convert: -h prints
+// the help (exit 0), anything but one file prints it as a usage error
+// (exit 1); ok says to go on.
+func (m *Meta) fileArg(args []string, help string) (file string, code int, ok bool) {
+	args = stripDashes(args)
+	switch {
+	case len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help"):
+		fmt.Fprintln(m.Out, help)
+		return "", 0, false
+	case len(args) != 1:
+		fmt.Fprintln(m.Err, help)
+		return "", 1, false
+	}
+	return args[0], 0, true
 }

@@ -241,6 +241,12 @@ func (s *Sink) rotate() error {
 	if err := os.Rename(s.path, s.path+".1"); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("rotate transcript: %w", err)
 	}
+	return s.openAgain()
+}
+
+// openAgain opens the file at its path and only then closes the old one.
+// Called with mu held.
+func (s *Sink) openAgain() error {
 	f, size, err := open(s.path)
 	if err != nil {
 		return err
@@ -258,13 +264,7 @@ func (s *Sink) Reopen(context.Context) error {
 	if !s.started {
 		return errors.New("sink not started")
 	}
-	f, size, err := open(s.path)
-	if err != nil {
-		return err
-	}
-	s.f.Close()
-	s.f, s.size = f, size
-	return nil
+	return s.openAgain()
 }
 
 // Status reports progress.
