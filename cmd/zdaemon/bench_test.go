@@ -179,16 +179,15 @@ func BenchmarkCrashRestartGap(b *testing.B) {
 	for b.Loop() {
 		os.Remove(j.path("starts"))
 		j.run("-C", conf, "-T", "1", "start") // never up: it crashes
-		for {
+		var f []string
+		eventually(b, 10*time.Second, "the second start", func() bool {
 			data, _ := os.ReadFile(j.path("starts"))
-			if f := strings.Fields(string(data)); len(f) >= 2 {
-				t0, _ := strconv.ParseInt(f[0], 10, 64)
-				t1, _ := strconv.ParseInt(f[1], 10, 64)
-				extra += time.Duration(t1-t0) - time.Second
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			f = strings.Fields(string(data))
+			return len(f) >= 2
+		})
+		t0, _ := strconv.ParseInt(f[0], 10, 64)
+		t1, _ := strconv.ParseInt(f[1], 10, 64)
+		extra += time.Duration(t1-t0) - time.Second
 		b.StopTimer()
 		j.run("-C", conf, "stop")
 		b.StartTimer()
@@ -240,13 +239,7 @@ func BenchmarkTranscriptLineSizes(b *testing.B) {
 				os.Remove(j.path("out.log"))
 				start := time.Now()
 				j.benchRun(b, "-C", conf, "start")
-				for {
-					st, err := os.Stat(j.path("out.log"))
-					if err == nil && st.Size() >= size {
-						break
-					}
-					time.Sleep(2 * time.Millisecond)
-				}
+				waitSize(b, j.path("out.log"), size)
 				total += time.Since(start)
 				b.StopTimer()
 				j.benchRun(b, "-C", conf, "stop")
@@ -304,13 +297,7 @@ transcript "file" {
 		os.Remove(j.path("cat.out"))
 		start := time.Now()
 		j.benchRun(b, "-C", conf, "start")
-		for {
-			st, err := os.Stat(j.path("out.log"))
-			if err == nil && st.Size() >= size {
-				break
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
+		waitSize(b, j.path("out.log"), size)
 		ours += time.Since(start)
 		b.StopTimer()
 		j.benchRun(b, "-C", conf, "stop")
@@ -397,6 +384,8 @@ func BenchmarkStatusRoundTripRaw(b *testing.B) {
 		if err := syscall.Connect(fd, addr); err != nil {
 			b.Fatal(err)
 		}
+		tv := syscall.Timeval{Sec: 5}
+		syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv) // bounds the read
 		syscall.Write(fd, req)
 		syscall.Shutdown(fd, syscall.SHUT_WR)
 		for {
@@ -406,4 +395,14 @@ func BenchmarkStatusRoundTripRaw(b *testing.B) {
 		}
 		syscall.Close(fd)
 	}
+}
+
+// waitSize waits (a minute at most, polling every 2 ms for precision)
+// until the file at path holds size bytes.
+func waitSize(b *testing.B, path string, size int64) {
+	b.Helper()
+	pollUntil(b, time.Minute, 2*time.Millisecond, fmt.Sprintf("%d bytes in %s", size, path), func() bool {
+		st, err := os.Stat(path)
+		return err == nil && st.Size() >= size
+	})
 }

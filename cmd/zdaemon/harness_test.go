@@ -235,12 +235,18 @@ func alive(pid int) bool {
 // process's state, which sends no notification.
 func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
+	pollUntil(t, d, 10*time.Millisecond, what, cond)
+}
+
+// pollUntil polls cond every interval for at most d.
+func pollUntil(t testing.TB, d, every time.Duration, what string, cond func() bool) {
+	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out after %v waiting for %s", d, what)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(every)
 	}
 }
 
