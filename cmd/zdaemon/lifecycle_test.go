@@ -290,12 +290,15 @@ func TestStartFailures(t *testing.T) {
 func TestBackoffTiming(t *testing.T) {
 	// Always-crashing program, backoff-limit 3: starts at 0, 1, 3 s, then
 	// the manager quits (restarting too frequently). Timestamps come from
-	// the program itself.
+	// the program itself. The start grace is longer than any run, so a
+	// loaded machine that runs the shell slowly cannot make a run count as
+	// started.
 	j := newJob(t)
 	log := j.path("starts")
 	conf := j.write("job.hcl", `runner {
   program       = ["sh", "-c", "date +%s.%N >> starts; exit 1"]
   backoff-limit = 3
+  start-grace   = "30s"
 }
 `)
 	r := j.must(1, "-C", conf, "start")
@@ -315,6 +318,38 @@ func TestBackoffTiming(t *testing.T) {
 		gap := times[i+1] - times[i]
 		if gap < want-0.05 || gap > want+1.0 { // generous: CI machines are loaded
 			t.Errorf("gap %d = %.3f s, want about %.0f s", i, gap, want)
+		}
+	}
+}
+
+// After a run longer than backoff-limit the next start waits 1 s (the seed
+// README: "the delay is reset to 1 second"), not zero. The gap is taken
+// from the program's own timestamps: the end of one run to the start of
+// the next.
+func TestBackoffAfterLongRun(t *testing.T) {
+	j := newJob(t)
+	conf := j.write("job.hcl", `runner {
+  program       = ["sh", "-c", "date +%s.%N >> starts; sleep 1.3; date +%s.%N >> ends; exit 1"]
+  backoff-limit = 1
+}
+`)
+	j.startOK("-C", conf)
+	stamps := func(name string) []float64 {
+		data, _ := os.ReadFile(j.path(name))
+		var out []float64
+		for _, line := range strings.Fields(string(data)) {
+			f, _ := strconv.ParseFloat(line, 64)
+			out = append(out, f)
+		}
+		return out
+	}
+	eventually(t, 20*time.Second, "three starts", func() bool { return len(stamps("starts")) >= 3 })
+	j.stopOK("-C", conf)
+	starts, ends := stamps("starts"), stamps("ends")
+	for i := range 2 {
+		gap := starts[i+1] - ends[i]
+		if gap < 0.95 || gap > 2.5 { // 1 s; generous above: CI machines are loaded
+			t.Errorf("run %d ended at %.3f, next started %.3f s later; want about 1 s", i, ends[i], gap)
 		}
 	}
 }

@@ -5,8 +5,11 @@
 //
 // The policy is the original's (zdrun.py, Governor): a run shorter than the
 // limit is a quick crash and adds one second to the delay; reaching the limit
-// gives up, or with Forever keeps the delay at the limit; a run that lasted
-// at least the limit resets the delay to zero.
+// gives up, or with Forever keeps the delay at the limit. A run that lasted
+// at least the limit resets the count, and the restart after it waits one
+// second, as the original's documentation promises ("the delay is reset to
+// 1 second"; its code restarted at once, which hammers whatever the program
+// depends on when it fails after a long run).
 package backoff
 
 import "time"
@@ -35,11 +38,15 @@ type Decision struct {
 	GiveUp bool
 }
 
+// AfterLongRun is the delay before restarting a program that stayed up for
+// at least the limit.
+const AfterLongRun = time.Second
+
 // Next returns the decision for a run that lasted ran, and the new state.
 func (p Policy) Next(s State, ran time.Duration) (Decision, State) {
 	limit := max(p.Limit, 1)
 	if ran >= time.Duration(limit)*time.Second {
-		return Decision{}, State{}
+		return Decision{Delay: AfterLongRun}, State{}
 	}
 	s.Backoff++
 	if s.Backoff >= limit {

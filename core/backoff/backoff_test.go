@@ -25,10 +25,11 @@ func TestNextSequence(t *testing.T) {
 			want:   []Decision{{Delay: time.Second}, {Delay: 2 * time.Second}, {Delay: 3 * time.Second}, {Delay: 3 * time.Second}, {Delay: 3 * time.Second}},
 		},
 		{
-			name:   "a long run resets",
-			policy: Policy{Limit: 2},
-			runs:   []time.Duration{0, 5 * time.Second, 0, 2 * time.Second, 1999 * time.Millisecond},
-			want:   []Decision{{Delay: time.Second}, {}, {Delay: time.Second}, {}, {Delay: time.Second}},
+			name:   "a long run resets the count and waits 1 s",
+			policy: Policy{Limit: 3},
+			runs:   []time.Duration{0, 0, 5 * time.Second, 0, 3 * time.Second, 2999 * time.Millisecond, 0},
+			want: []Decision{{Delay: time.Second}, {Delay: 2 * time.Second}, {Delay: time.Second},
+				{Delay: time.Second}, {Delay: time.Second}, {Delay: time.Second}, {Delay: 2 * time.Second}},
 		},
 		{
 			name:   "limit 1: a quick crash gives up at once",
@@ -37,10 +38,10 @@ func TestNextSequence(t *testing.T) {
 			want:   []Decision{{GiveUp: true}},
 		},
 		{
-			name:   "limit 1: runs of 1.5 s restart immediately forever",
+			name:   "limit 1: runs of 1.5 s restart after 1 s forever",
 			policy: Policy{Limit: 1},
 			runs:   []time.Duration{1500 * time.Millisecond, 1500 * time.Millisecond, 1500 * time.Millisecond},
-			want:   []Decision{{}, {}, {}},
+			want:   []Decision{{Delay: time.Second}, {Delay: time.Second}, {Delay: time.Second}},
 		},
 		{
 			name:   "limit below one acts as one",
@@ -105,6 +106,12 @@ func FuzzNext(f *testing.F) {
 			}
 			if d.GiveUp && forever {
 				t.Fatal("gave up with forever")
+			}
+			if d.GiveUp && time.Duration(ran) >= time.Duration(max(limit, 1))*time.Second {
+				t.Fatal("gave up after a long run")
+			}
+			if !d.GiveUp && d.Delay == 0 {
+				t.Fatal("restart without a delay")
 			}
 			if d.GiveUp {
 				return

@@ -230,11 +230,16 @@ func TestExitCodes(t *testing.T) {
 				f := &fakeStarter{life: 3 * time.Second, code: tt.code}
 				cfg := testConfig(func(c *config.Config) { c.BackoffLimit = 2; c.ExitCodes = tt.exitCodes })
 				m, wait := run(t, cfg, f)
-				time.Sleep(3*time.Second + time.Millisecond)
+				// After a run longer than the limit the restart waits 1 s.
+				time.Sleep(4*time.Second + time.Millisecond)
 				synctest.Wait()
 				if tt.restarted {
-					if n := len(f.startTimes()); n != 2 {
-						t.Fatalf("%d starts, want 2", n)
+					starts := f.startTimes()
+					if len(starts) != 2 {
+						t.Fatalf("%d starts, want 2", len(starts))
+					}
+					if gap := starts[1]; gap != 4*time.Second {
+						t.Fatalf("restart %v after the start, want 3 s of run + 1 s of delay", gap)
 					}
 					req(m, "stop")
 					if code := wait(); code != 0 {
