@@ -159,6 +159,21 @@ func TestLoadMissingFile(t *testing.T) {
 	}
 }
 
+// Input that never ends, or is far too large, is refused after
+// MaxFileSize bytes instead of being read into memory.
+func TestLoadUnboundedInput(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big.hcl")
+	if err := os.WriteFile(big, bytes.Repeat([]byte("# comment\n"), MaxFileSize/10+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/dev/zero", big} {
+		_, _, diags := Load(path)
+		if !diags.HasErrors() || !strings.Contains(diags[0].Detail, "is larger than 1024 KiB") {
+			t.Errorf("%s: diags %v", path, diags)
+		}
+	}
+}
+
 func TestSet(t *testing.T) {
 	tests := []struct {
 		key, value string

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -65,7 +64,7 @@ func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 	if err != nil {
 		abs = path
 	}
-	src, err := os.ReadFile(abs)
+	src, err := ReadFile(abs)
 	if err != nil {
 		return nil, nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
@@ -85,6 +84,9 @@ func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 // is nil only when the file could not be parsed at all.
 func Parse(src []byte, filename string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 	p := hclparse.NewParser()
+	if diags := checkNesting(src, filename); diags.HasErrors() {
+		return nil, map[string]*hcl.File{filename: {Bytes: src}}, diags
+	}
 	file, diags := p.ParseHCL(src, filename)
 	if diags.HasErrors() {
 		return nil, p.Files(), diags

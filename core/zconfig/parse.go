@@ -18,11 +18,15 @@ package zconfig
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
@@ -80,9 +84,14 @@ var (
 	sectionStartRx = regexp.MustCompile(`^([^\s()]+)(?:\s+([^\s()]+))?$`)
 )
 
+// MaxInput bounds what one configuration reads: the file and everything it
+// includes, together (an include may name /dev/zero, or the same file many
+// times).
+const MaxInput = 4 << 20
+
 // ParseFile reads and parses the file at path, following %include.
 func ParseFile(path string, env Env) (*Document, hcl.Diagnostics) {
-	src, err := os.ReadFile(path)
+	src, err := readLimited(path, MaxInput)
 	if err != nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Failed to read configuration file", Detail: err.Error()}}
 	}
@@ -111,6 +120,26 @@ type parser struct {
 	// detect cycles), names the stack as the user wrote them.
 	including []string
 	names     []string
+	// read counts the bytes of every file parsed, against MaxInput.
+	read int
+}
+
+// readLimited reads at most limit bytes of the file at path; a longer file
+// is an error.
+func readLimited(path string, limit int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	src, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(src) > limit {
+		return nil, fmt.Errorf("the configuration and what it includes are larger than %d MiB together", MaxInput>>20)
+	}
+	return src, nil
 }
 
 // frame is one open section on the stack of a file.
@@ -191,6 +220,7 @@ func (p *parser) parseFile(src []byte, file string, section *Section, at *hcl.Ra
 		p.names = p.names[:len(p.names)-1]
 	}()
 	p.doc.Files[file] = &hcl.File{Bytes: src}
+	p.read += len(src)
 	if !utf8.Valid(src) {
 		bad := bytes.IndexFunc(src, func(r rune) bool { return r == utf8.RuneError })
 		ln := 1 + bytes.Count(src[:max(bad, 0)], []byte("\n"))
@@ -364,9 +394,13 @@ func (p *parser) directive(l line, section *Section) bool {
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(filepath.Dir(l.file), path)
 		}
-		src, err := os.ReadFile(path)
-		if err != nil {
+		src, err := readLimited(path, max(MaxInput-p.read, 0))
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EISDIR) {
 			p.errorf(argRange, "include target not found: "+target, err.Error())
+			return false
+		}
+		if err != nil {
+			p.errorf(argRange, "include target cannot be read: "+target, err.Error())
 			return false
 		}
 		before := len(p.diags)

@@ -304,3 +304,33 @@ func FuzzTranslate(f *testing.F) {
 		}
 	})
 }
+
+// %include of something endless, or the same file over and over, stops at
+// MaxInput bytes for the whole configuration, with the error at the
+// %include that went over.
+func TestIncludeUnbounded(t *testing.T) {
+	dir := t.TempDir()
+	chunk := filepath.Join(dir, "chunk.conf")
+	if err := os.WriteFile(chunk, []byte(strings.Repeat("# padding\n", 100_000)), 0o644); err != nil { // 1 MB
+		t.Fatal(err)
+	}
+	tests := []struct{ name, src, want string }{
+		{"dev-zero", "<runner>\n  program sleep 1\n</runner>\n%include /dev/zero\n", "include target cannot be read: /dev/zero"},
+		{"repeated", "<runner>\n  program sleep 1\n</runner>\n" + strings.Repeat("%include chunk.conf\n", 8), "include target cannot be read: chunk.conf"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			main := filepath.Join(dir, tt.name+".conf")
+			if err := os.WriteFile(main, []byte(tt.src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, diags := zconfig.ParseFile(main, testEnv)
+			if !diags.HasErrors() || diags[0].Summary != tt.want || !strings.Contains(diags[0].Detail, "larger than 4 MiB") {
+				t.Fatalf("diags %v", diags)
+			}
+			if diags[0].Subject == nil || diags[0].Subject.Filename != main {
+				t.Fatalf("error not at the %%include line: %+v", diags[0].Subject)
+			}
+		})
+	}
+}

@@ -2,7 +2,6 @@ package command
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -14,12 +13,16 @@ import (
 // (told apart by content) translated to HCL first. The file map covers
 // every file read, so that diagnostics show their source lines.
 func loadJob(path string) (*config.Config, map[string]*hcl.File, hcl.Diagnostics) {
-	src, err := os.ReadFile(path)
+	src, err := config.ReadFile(path)
 	if err != nil {
 		return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Failed to read job file", Detail: err.Error()}}
 	}
 	if !zconfig.LooksLegacy(src) {
-		return config.Load(path)
+		cfg, files, diags := config.Parse(src, path)
+		if cfg != nil {
+			cfg.ConfigFile = absPath(path)
+		}
+		return cfg, files, diags
 	}
 	translated, files, diags := translateLegacy(path, src)
 	if diags.HasErrors() {
@@ -70,7 +73,7 @@ func (c *ConvertCommand) Run(args []string) int {
 	if !ok {
 		return code
 	}
-	src, err := os.ReadFile(file)
+	src, err := config.ReadFile(file)
 	if err != nil {
 		fmt.Fprintf(c.Err, "Error: %v\n", err)
 		return 2
