@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -28,7 +27,6 @@ import (
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/control"
-	"github.com/zdaemon/zdaemon/core/eventlog"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
 
@@ -158,7 +156,7 @@ func New(cfg *config.Config, starter Starter, opts Options) *Manager {
 // manager's exit status.
 func (m *Manager) Run(ctx context.Context) int {
 	m.log.Info("daemon manager started")
-	m.apply(evStart, nil)
+	m.apply(event{kind: evStart})
 	for m.state != Exiting {
 		var done <-chan child.ExitStatus
 		if m.proc != nil {
@@ -168,19 +166,19 @@ func (m *Manager) Run(ctx context.Context) int {
 		case r := <-m.requests:
 			m.handle(r)
 		case st := <-done:
-			m.apply(evExit, st)
+			m.apply(event{kind: evExit, status: st})
 		case <-m.timerC:
 			m.timerC = nil
 			m.deadline = time.Time{}
-			m.apply(evTimer, nil)
+			m.apply(event{kind: evTimer})
 		case <-m.probeUp:
 			m.stopProbe()
-			m.apply(evProbe, nil)
+			m.apply(event{kind: evProbe})
 			m.opts.Prober.Idle()
 		case sig := <-m.shutdown:
-			m.apply(evShutdown, sig)
+			m.apply(event{kind: evShutdown, signal: sig})
 		case <-ctx.Done():
-			m.apply(evShutdown, nil)
+			m.apply(event{kind: evShutdown})
 		}
 		m.notifyWaiters()
 	}
@@ -207,31 +205,6 @@ func (m *Manager) State() State {
 
 // --- transitions --------------------------------------------------------
 
-// spawn starts the program and enters Starting; a failure to exec counts as
-// an exit with status 127, as in the original.
-func (m *Manager) spawn() {
-	m.disarm()
-	m.stopProbe()
-	m.lastStart = time.Now()
-	p, err := m.starter.Start()
-	if err != nil {
-		m.log.Error(err.Error())
-		m.state = Starting
-		m.crashed(nil, child.ExitStatus{Code: 127})
-		return
-	}
-	m.proc = p
-	m.log.Info(fmt.Sprintf("spawned process pid=%d", p.Pid()))
-	m.state = Starting
-	if m.opts.Prober != nil {
-		ctx, cancel := context.WithCancel(context.Background())
-		m.probeCancel = cancel
-		m.probeUp = m.opts.Prober.Probe(ctx, p.Pid(), m.lastStart)
-		return
-	}
-	m.arm(m.cfg.StartGrace)
-}
-
 // sweep kills the program's leftovers and says so.
 func (m *Manager) sweep() {
 	if m.opts.Sweep == nil {
@@ -250,71 +223,12 @@ func (m *Manager) stopProbe() {
 	m.probeUp, m.probeCancel = nil, nil
 }
 
-// crashed handles an exit that nobody asked for: governor first, then the
-// exit codes, as the original.
-func (m *Manager) crashed(p Proc, st child.ExitStatus) {
-	pid := 0
-	if p != nil {
-		pid = p.Pid()
-	}
-	m.proc = nil
-	m.stopProbe()
-	dec, gov := m.policy.Next(m.gov, time.Since(m.lastStart))
-	m.gov = gov
-	if dec.GiveUp {
-		m.log.Log(context.Background(), eventlog.LevelCritical, "restarting too frequently; quit")
-		m.exit(1)
-		return
-	}
-	if dec.Delay > 0 {
-		m.log.Info(fmt.Sprintf("sleep %d to avoid rapid restarts", int(dec.Delay/time.Second)))
-	}
-	code := st.Code
-	if slices.Contains(m.cfg.ExitCodes, code) {
-		m.log.Info(fmt.Sprintf("pid %d: %s; exiting now", pid, st))
-		if code < 0 {
-			code = 255
-		}
-		m.exit(code)
-		return
-	}
-	m.log.Info(fmt.Sprintf("pid %d: %s", pid, st))
-	if dec.Delay == 0 {
-		m.spawn()
-		return
-	}
-	m.state = Backoff
-	m.arm(dec.Delay)
-}
-
-// terminate sends SIGTERM and arms the stop timeout.
-func (m *Manager) terminate() {
-	m.stopProbe()
-	m.signal(syscall.SIGTERM)
-	m.state = Stopping
-	m.disarm()
-	if m.cfg.StopTimeout > 0 {
-		m.arm(m.cfg.StopTimeout)
-	}
-}
-
 func (m *Manager) signal(sig syscall.Signal) {
 	if m.proc == nil {
 		return
 	}
 	if err := m.proc.Signal(sig, m.cfg.SignalGroup); err != nil {
 		m.log.Warn(fmt.Sprintf("send %v to pid %d: %v", sig, m.proc.Pid(), err))
-	}
-}
-
-func (m *Manager) exit(code int) {
-	m.exitCode = code
-	m.state = Exiting
-	m.disarm()
-	// Before anyone hears "stopped": nothing of the program outlives it.
-	m.sweep()
-	if m.opts.BeforeExit != nil {
-		m.opts.BeforeExit()
 	}
 }
 
@@ -395,11 +309,11 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 	case "status":
 		return m.query(ctx, func() string { return m.status().Format() })
 	case "start":
-		return m.query(ctx, func() string { return m.apply(evStart, nil) })
+		return m.query(ctx, func() string { return m.apply(event{kind: evStart}) })
 	case "stop":
-		return m.query(ctx, func() string { return m.apply(evStop, nil) })
+		return m.query(ctx, func() string { return m.apply(event{kind: evStop}) })
 	case "restart":
-		return m.query(ctx, func() string { return m.apply(evRestart, nil) })
+		return m.query(ctx, func() string { return m.apply(event{kind: evRestart}) })
 	case "kill":
 		arg := "15"
 		if len(req.Args) > 0 {

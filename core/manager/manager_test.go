@@ -2,6 +2,8 @@ package manager
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -476,23 +478,108 @@ func TestTableIsTotalWhereItMatters(t *testing.T) {
 	// state must handle the control commands.
 	for s := State(0); s < numStates; s++ {
 		for _, ev := range []Event{evStart, evStop, evRestart} {
-			if table[s][ev] == nil {
+			if table[s][ev].act == nil {
 				t.Errorf("state %v has no action for %v", s, ev)
 			}
 		}
 	}
 	for _, s := range []State{Starting, Running, Stopping} {
-		if table[s][evExit] == nil || table[s][evShutdown] == nil {
+		if table[s][evExit].act == nil || table[s][evShutdown].act == nil {
 			t.Errorf("state %v does not handle exit and shutdown", s)
 		}
 	}
 	for _, s := range []State{Starting, Stopping, Backoff} {
-		if table[s][evTimer] == nil {
+		if table[s][evTimer].act == nil {
 			t.Errorf("state %v arms a timer but does not handle it", s)
 		}
 	}
 	if State(99).String() != "state(99)" || Running.String() != "running" || evTimer.String() != "timer" {
 		t.Error("names")
+	}
+}
+
+// TestTableCells applies every event, in each of its variants, to a
+// manager put in every state, and checks that the state it ends in is one
+// its cell lists (or, for an empty cell, that nothing changed).
+func TestTableCells(t *testing.T) {
+	type variant struct {
+		name     string
+		ev       event
+		failExec bool          // the next spawn cannot exec
+		ran      time.Duration // how long the current run has lasted
+		codes    []int
+	}
+	variants := map[Event][]variant{
+		evStart:    {{name: "start"}, {name: "start, exec fails", failExec: true}},
+		evStop:     {{name: "stop"}},
+		evRestart:  {{name: "restart"}, {name: "restart, exec fails", failExec: true}},
+		evTimer:    {{name: "timer"}, {name: "timer, exec fails", failExec: true}},
+		evProbe:    {{name: "probe"}},
+		evShutdown: {{name: "SIGTERM", ev: event{signal: syscall.SIGTERM}}, {name: "ctx"}},
+		evExit: {
+			{name: "quick crash", ev: event{status: child.ExitStatus{Code: 1}}},
+			{name: "quick crash, gives up", ev: event{status: child.ExitStatus{Code: 1}}, codes: []int{0}},
+			{name: "crash after a long run", ev: event{status: child.ExitStatus{Code: 1}}, ran: time.Hour},
+			{name: "fatal exit code", ev: event{status: child.ExitStatus{Code: 2}}, ran: time.Hour},
+			{name: "killed, exec fails next", ev: event{status: child.ExitStatus{Code: -1, Signal: syscall.SIGTERM}}, failExec: true, ran: time.Hour},
+		},
+	}
+	for s := State(0); s < numStates; s++ {
+		for e := Event(0); e < numEvents; e++ {
+			for _, v := range variants[e] {
+				for _, shouldBeUp := range []bool{true, false} {
+					name := fmt.Sprintf("%v/%s/shouldBeUp=%v", s, v.name, shouldBeUp)
+					t.Run(name, func(t *testing.T) {
+						synctest.Test(t, func(t *testing.T) {
+							f := &fakeStarter{failExec: v.failExec}
+							cfg := testConfig(func(c *config.Config) {
+								c.BackoffLimit = 3
+								if v.codes != nil {
+									c.BackoffLimit = 1
+								}
+							})
+							m := New(cfg, f, Options{})
+							m.state, m.shouldBeUp = s, shouldBeUp
+							m.lastStart = time.Now().Add(-v.ran)
+							switch s {
+							case Starting, Running, Stopping:
+								m.proc = &fakeProc{pid: 42, done: make(chan child.ExitStatus, 1), f: f}
+							}
+							switch s {
+							case Starting, Stopping, Backoff:
+								m.arm(time.Second)
+							}
+							ev := v.ev
+							ev.kind = e
+							m.apply(ev)
+							c := table[s][e]
+							switch {
+							case c.act == nil && m.state != s:
+								t.Fatalf("empty cell moved to %v", m.state)
+							case c.act != nil && !slices.Contains(c.next, m.state):
+								t.Fatalf("moved to %v; the table lists %v", m.state, c.next)
+							}
+							// What each state promises of the rest.
+							switch m.state {
+							case Starting, Running, Stopping:
+								if m.proc == nil {
+									t.Fatalf("%v without a program", m.state)
+								}
+							case Backoff:
+								if m.proc != nil || m.timerC == nil {
+									t.Fatalf("backoff with proc %v, timer %v", m.proc, m.timerC)
+								}
+							case Exiting, Stopped:
+								if m.proc != nil && s != m.state {
+									t.Fatalf("%v with a program", m.state)
+								}
+							}
+							m.disarm()
+						})
+					})
+				}
+			}
+		}
 	}
 }
 

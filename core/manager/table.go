@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"syscall"
 	"time"
 
@@ -12,7 +13,7 @@ import (
 	"github.com/zdaemon/zdaemon/core/signame"
 )
 
-// Event is something that happens to the manager.
+// Event is the kind of something that happens to the manager.
 type Event int
 
 // The events.
@@ -20,9 +21,9 @@ const (
 	evStart    Event = iota // control "start" (and the first start)
 	evStop                  // control "stop"
 	evRestart               // control "restart"
-	evExit                  // the program exited (arg: child.ExitStatus)
+	evExit                  // the program exited
 	evTimer                 // the armed timer fired
-	evShutdown              // SIGTERM/SIGINT/SIGHUP to the manager (arg: os.Signal or nil)
+	evShutdown              // SIGTERM/SIGINT/SIGHUP to the manager
 	evProbe                 // the start tests passed
 	numEvents
 )
@@ -36,145 +37,174 @@ func (e Event) String() string {
 	return eventNames[e]
 }
 
-// action handles one event in one state and returns the control reply.
-type action func(m *Manager, arg any) string
+// event is one occurrence, with what its kind carries.
+type event struct {
+	kind Event
+	// status is how the program ended (evExit).
+	status child.ExitStatus
+	// signal is what the manager got (evShutdown); nil when its context
+	// ended instead.
+	signal os.Signal
+}
+
+// action handles one event in the state its row fixes (it never tests the
+// state again) and returns the next state and the control reply.
+type action func(m *Manager, ev event) (State, string)
+
+// cell is one entry of the table: the action and every state it may lead
+// to, so that the table alone says where each (state, event) can go.
+// TestTableCells checks each action against its list.
+type cell struct {
+	act  action
+	next []State
+}
+
+// Where spawning leads: Starting, or, when the program cannot be executed
+// (exit status 127, as in the original), where a crash leads.
+var (
+	crashes = []State{Backoff, Exiting}
+	spawns  = []State{Starting, Backoff, Exiting}
+	stays   = func(s State) []State { return []State{s} }
+)
 
 // table is the whole behaviour of the supervisor, read as
-// table[state][event] (s6-supervise's actions[state][event]). A nil entry
-// is an event that cannot happen in that state and is ignored.
-var table = [numStates][numEvents]action{
+// table[state][event] (s6-supervise's actions[state][event]). An empty
+// cell is an event that cannot change anything in that state: it is
+// ignored.
+var table = [numStates][numEvents]cell{
 	Stopped: {
-		evStart:    (*Manager).startNow,
-		evStop:     (*Manager).stopIdle,
-		evRestart:  (*Manager).startNow,
-		evShutdown: (*Manager).shutdownIdle,
+		evStart:    {(*Manager).startNow, spawns},
+		evStop:     {(*Manager).stopIdle, stays(Exiting)},
+		evRestart:  {(*Manager).startNow, spawns},
+		evShutdown: {(*Manager).shutdownIdle, stays(Exiting)},
 	},
 	Starting: {
-		evStart:    alreadyStarted,
-		evStop:     (*Manager).stopRunning,
-		evRestart:  (*Manager).restartRunning,
-		evExit:     (*Manager).exitedUnasked,
-		evTimer:    (*Manager).up,
-		evProbe:    (*Manager).up,
-		evShutdown: (*Manager).shutdownRunning,
+		evStart:    {alreadyStarted, stays(Starting)},
+		evStop:     {(*Manager).stopRunning, stays(Stopping)},
+		evRestart:  {(*Manager).restartRunning, stays(Stopping)},
+		evExit:     {(*Manager).exitedUnasked, crashes},
+		evTimer:    {(*Manager).up, stays(Running)},
+		evProbe:    {(*Manager).up, stays(Running)},
+		evShutdown: {(*Manager).shutdownRunning, stays(Stopping)},
 	},
 	Running: {
-		evStart:    alreadyStarted,
-		evStop:     (*Manager).stopRunning,
-		evRestart:  (*Manager).restartRunning,
-		evExit:     (*Manager).exitedUnasked,
-		evShutdown: (*Manager).shutdownRunning,
+		evStart:    {alreadyStarted, stays(Running)},
+		evStop:     {(*Manager).stopRunning, stays(Stopping)},
+		evRestart:  {(*Manager).restartRunning, stays(Stopping)},
+		evExit:     {(*Manager).exitedUnasked, crashes},
+		evShutdown: {(*Manager).shutdownRunning, stays(Stopping)},
 	},
 	Stopping: {
-		evStart:    (*Manager).startWhileStopping,
-		evStop:     (*Manager).stopRunning,
-		evRestart:  (*Manager).restartRunning,
-		evExit:     (*Manager).exitedAsked,
-		evTimer:    (*Manager).escalate,
-		evShutdown: (*Manager).shutdownRunning,
+		evStart:    {(*Manager).startWhileStopping, stays(Stopping)},
+		evStop:     {(*Manager).stopAgain, stays(Stopping)},
+		evRestart:  {(*Manager).restartWhileStopping, stays(Stopping)},
+		evExit:     {(*Manager).exitedAsked, append([]State{Exiting}, spawns...)},
+		evTimer:    {(*Manager).escalate, stays(Stopping)},
+		evShutdown: {(*Manager).shutdownWhileStopping, stays(Stopping)},
 	},
 	Backoff: {
-		evStart:    (*Manager).startNow,
-		evStop:     (*Manager).stopIdle,
-		evRestart:  (*Manager).startNow,
-		evTimer:    (*Manager).respawn,
-		evShutdown: (*Manager).shutdownIdle,
+		evStart:    {(*Manager).startNow, spawns},
+		evStop:     {(*Manager).stopIdle, stays(Exiting)},
+		evRestart:  {(*Manager).startNow, spawns},
+		evTimer:    {(*Manager).respawn, spawns},
+		evShutdown: {(*Manager).shutdownIdle, stays(Exiting)},
 	},
 	Exiting: {
-		evStart:   managerExiting,
-		evStop:    managerExiting,
-		evRestart: managerExiting,
+		evStart:   {managerExiting, stays(Exiting)},
+		evStop:    {managerExiting, stays(Exiting)},
+		evRestart: {managerExiting, stays(Exiting)},
 	},
 }
 
-// apply runs the table entry for ev in the current state.
-func (m *Manager) apply(ev Event, arg any) string {
+// apply runs the table's cell for ev in the current state and moves to
+// the state the action chose.
+func (m *Manager) apply(ev event) string {
 	from := m.state
-	act := table[from][ev]
-	if act == nil {
-		m.log.Debug(fmt.Sprintf("ignored event %v in state %v", ev, from))
+	c := table[from][ev.kind]
+	if c.act == nil {
+		m.log.Debug(fmt.Sprintf("ignored event %v in state %v", ev.kind, from))
 		return ""
 	}
-	reply := act(m, arg)
-	if m.state != from {
-		m.log.Debug(fmt.Sprintf("state %v -> %v on %v", from, m.state, ev))
+	next, reply := c.act(m, ev)
+	m.state = next
+	if next != from {
+		m.log.Debug(fmt.Sprintf("state %v -> %v on %v", from, next, ev.kind))
 	}
 	return reply
 }
 
-func alreadyStarted(m *Manager, _ any) string {
+func alreadyStarted(m *Manager, _ event) (State, string) {
 	m.shouldBeUp = true
-	return "Application already started"
+	return m.state, "Application already started"
 }
 
-func managerExiting(m *Manager, _ any) string {
-	return "Manager exiting"
+func managerExiting(*Manager, event) (State, string) {
+	return Exiting, "Manager exiting"
 }
 
 // startNow: a start request, or the back-off timer cut short by one.
-func (m *Manager) startNow(_ any) string {
+func (m *Manager) startNow(event) (State, string) {
 	m.shouldBeUp = true
 	m.gov = m.gov.Reset()
-	m.spawn()
-	return "Application started"
+	return m.spawn(), "Application started"
 }
 
-func (m *Manager) stopIdle(_ any) string {
+func (m *Manager) stopIdle(event) (State, string) {
 	m.shouldBeUp = false
 	m.gov = m.gov.Reset()
-	m.exit(0)
-	return "Application already stopped"
+	return m.exit(0), "Application already stopped"
 }
 
-func (m *Manager) stopRunning(_ any) string {
+func (m *Manager) stopRunning(event) (State, string) {
 	m.shouldBeUp = false
 	m.gov = m.gov.Reset()
-	if m.state == Stopping {
-		m.signal(sigterm)
-		return "Sent SIGTERM"
-	}
-	m.terminate()
-	return "Sent SIGTERM"
+	return m.terminate(), "Sent SIGTERM"
 }
 
-func (m *Manager) restartRunning(_ any) string {
+// stopAgain: a stop while stopping repeats the signal; the stop timeout
+// already runs.
+func (m *Manager) stopAgain(event) (State, string) {
+	m.shouldBeUp = false
+	m.gov = m.gov.Reset()
+	m.signal(sigterm)
+	return Stopping, "Sent SIGTERM"
+}
+
+func (m *Manager) restartRunning(event) (State, string) {
 	m.shouldBeUp = true
 	m.gov = m.gov.Reset()
-	if m.state == Stopping {
-		m.signal(sigterm)
-	} else {
-		m.terminate()
-	}
-	return "Sent SIGTERM; will restart later"
+	return m.terminate(), "Sent SIGTERM; will restart later"
+}
+
+func (m *Manager) restartWhileStopping(event) (State, string) {
+	m.shouldBeUp = true
+	m.gov = m.gov.Reset()
+	m.signal(sigterm)
+	return Stopping, "Sent SIGTERM; will restart later"
 }
 
 // startWhileStopping keeps the stop going, and starts again afterwards.
-func (m *Manager) startWhileStopping(_ any) string {
+func (m *Manager) startWhileStopping(event) (State, string) {
 	m.shouldBeUp = true
-	return "Application already started"
+	return Stopping, "Application already started"
 }
 
 // up: the program survived its start grace period, or passed its start
 // tests.
-func (m *Manager) up(_ any) string {
-	m.state = Running
-	return ""
+func (m *Manager) up(event) (State, string) {
+	return Running, ""
 }
 
-func (m *Manager) exitedUnasked(arg any) string {
-	st := arg.(child.ExitStatus)
-	p := m.proc
-	m.log.Debug(fmt.Sprintf("controlled process %d exited", p.Pid()))
-	m.crashed(p, st)
-	return ""
+func (m *Manager) exitedUnasked(ev event) (State, string) {
+	m.log.Debug(fmt.Sprintf("controlled process %d exited", m.proc.Pid()))
+	return m.crashed(m.proc.Pid(), ev.status), ""
 }
 
 // exitedAsked: the exit we asked for. No back-off, no exit-code check; the
 // rest of the process group goes too.
-func (m *Manager) exitedAsked(arg any) string {
-	st := arg.(child.ExitStatus)
+func (m *Manager) exitedAsked(ev event) (State, string) {
 	p := m.proc
-	m.log.Info(fmt.Sprintf("pid %d: %s", p.Pid(), st))
+	m.log.Info(fmt.Sprintf("pid %d: %s", p.Pid(), ev.status))
 	if m.cfg.SignalGroup {
 		if err := p.Signal(sigkill, true); err != nil {
 			m.log.Warn(fmt.Sprintf("kill process group %d: %v", p.Pid(), err))
@@ -185,53 +215,128 @@ func (m *Manager) exitedAsked(arg any) string {
 	m.gov = m.gov.Reset()
 	if m.shouldBeUp { // a restart: nothing of the old run goes on
 		m.sweep()
-		m.spawn()
-		return ""
+		return m.spawn(), ""
 	}
-	m.exit(m.exitCode)
-	return ""
+	return m.exit(m.exitCode), ""
 }
 
 // escalate: stop-timeout passed; SIGKILL, repeated every backoff-limit
 // seconds until the program is reaped.
-func (m *Manager) escalate(_ any) string {
+func (m *Manager) escalate(event) (State, string) {
 	m.log.Warn(fmt.Sprintf("pid %d did not stop within %v; sending SIGKILL", m.proc.Pid(), m.cfg.StopTimeout))
 	m.signal(sigkill)
 	m.arm(secs(m.cfg.BackoffLimit))
-	return ""
+	return Stopping, ""
 }
 
-func (m *Manager) respawn(_ any) string {
-	m.spawn()
-	return ""
+func (m *Manager) respawn(event) (State, string) {
+	return m.spawn(), ""
 }
 
-func (m *Manager) shutdownRunning(arg any) string {
-	m.logKilled(arg)
+func (m *Manager) shutdownRunning(ev event) (State, string) {
+	m.logKilled(ev.signal)
 	m.shouldBeUp = false
 	m.exitCode = 1
-	if m.state != Stopping {
-		m.terminate()
-	}
-	return ""
+	return m.terminate(), ""
 }
 
-func (m *Manager) shutdownIdle(arg any) string {
-	m.logKilled(arg)
+// shutdownWhileStopping: the stop already under way (and its timeout)
+// goes on; the manager exits once the program is gone.
+func (m *Manager) shutdownWhileStopping(ev event) (State, string) {
+	m.logKilled(ev.signal)
 	m.shouldBeUp = false
-	m.exit(1)
-	return ""
+	m.exitCode = 1
+	return Stopping, ""
 }
 
-func (m *Manager) logKilled(arg any) {
+func (m *Manager) shutdownIdle(ev event) (State, string) {
+	m.logKilled(ev.signal)
+	m.shouldBeUp = false
+	return m.exit(1), ""
+}
+
+func (m *Manager) logKilled(sig os.Signal) {
 	name := "context cancel"
-	if sig, ok := arg.(os.Signal); ok && sig != nil {
+	if sig != nil {
 		name = sig.String()
 		if ss, ok := sig.(syscall.Signal); ok {
 			name = signame.ManagerName(ss)
 		}
 	}
 	m.log.Log(context.Background(), eventlog.LevelCritical, "daemon manager killed by "+name)
+}
+
+// --- what several actions do ---------------------------------------------
+
+// spawn starts the program and returns Starting; a failure to exec counts
+// as an exit with status 127, as in the original.
+func (m *Manager) spawn() State {
+	m.disarm()
+	m.stopProbe()
+	m.lastStart = time.Now()
+	p, err := m.starter.Start()
+	if err != nil {
+		m.log.Error(err.Error())
+		return m.crashed(0, child.ExitStatus{Code: 127})
+	}
+	m.proc = p
+	m.log.Info(fmt.Sprintf("spawned process pid=%d", p.Pid()))
+	if m.opts.Prober != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		m.probeCancel = cancel
+		m.probeUp = m.opts.Prober.Probe(ctx, p.Pid(), m.lastStart)
+		return Starting
+	}
+	m.arm(m.cfg.StartGrace)
+	return Starting
+}
+
+// crashed handles an exit that nobody asked for (pid 0: the program could
+// not be executed): governor first, then the exit codes, as the original.
+func (m *Manager) crashed(pid int, st child.ExitStatus) State {
+	m.proc = nil
+	m.stopProbe()
+	dec, gov := m.policy.Next(m.gov, time.Since(m.lastStart))
+	m.gov = gov
+	if dec.GiveUp {
+		m.log.Log(context.Background(), eventlog.LevelCritical, "restarting too frequently; quit")
+		return m.exit(1)
+	}
+	m.log.Info(fmt.Sprintf("sleep %d to avoid rapid restarts", int(dec.Delay/time.Second)))
+	code := st.Code
+	if slices.Contains(m.cfg.ExitCodes, code) {
+		m.log.Info(fmt.Sprintf("pid %d: %s; exiting now", pid, st))
+		if code < 0 {
+			code = 255
+		}
+		return m.exit(code)
+	}
+	m.log.Info(fmt.Sprintf("pid %d: %s", pid, st))
+	m.arm(dec.Delay)
+	return Backoff
+}
+
+// terminate sends SIGTERM, arms the stop timeout and returns Stopping.
+func (m *Manager) terminate() State {
+	m.stopProbe()
+	m.signal(syscall.SIGTERM)
+	m.disarm()
+	if m.cfg.StopTimeout > 0 {
+		m.arm(m.cfg.StopTimeout)
+	}
+	return Stopping
+}
+
+// exit ends supervision with code and returns Exiting.
+func (m *Manager) exit(code int) State {
+	m.exitCode = code
+	m.disarm()
+	// Before anyone hears "stopped": nothing of the program outlives it.
+	m.sweep()
+	if m.opts.BeforeExit != nil {
+		m.opts.BeforeExit()
+	}
+	return Exiting
 }
 
 const (
