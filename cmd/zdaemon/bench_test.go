@@ -122,15 +122,24 @@ func BenchmarkManagerFootprint(b *testing.B) {
 			after := cpuTicks(b, mgr)
 			b.ReportMetric(float64(after-before), "idle-ticks")
 			b.ReportMetric(idle.Seconds(), "idle-s")
-			b.ReportMetric(float64(rssKB(b, mgr))/1024, "rss-MB")
-			plugins := 0
+			m := memoryOf(b, mgr)
+			b.ReportMetric(float64(m.rss)/1024, "rss-MB")
+			b.ReportMetric(float64(m.pss)/1024, "pss-MB")
+			b.ReportMetric(float64(m.uss)/1024, "uss-MB")
+			b.ReportMetric(float64(m.anon)/1024, "anon-MB")
+			var plugins memory
 			for _, pid := range childrenOf(mgr) {
 				cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 				if strings.Contains(string(cmdline), "\x00plugin\x00") {
-					plugins += rssKB(b, pid)
+					pm := memoryOf(b, pid)
+					plugins.rss += pm.rss
+					plugins.pss += pm.pss
+					plugins.uss += pm.uss
 				}
 			}
-			b.ReportMetric(float64(plugins)/1024, "plugins-rss-MB")
+			b.ReportMetric(float64(plugins.rss)/1024, "plugins-rss-MB")
+			b.ReportMetric(float64(plugins.pss)/1024, "plugins-pss-MB")
+			b.ReportMetric(float64(plugins.uss)/1024, "plugins-uss-MB")
 		})
 	}
 }
@@ -263,19 +272,40 @@ func cpuTicks(b *testing.B, pid int) int {
 }
 
 // rssKB is VmRSS of pid.
-func rssKB(b *testing.B, pid int) int {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+// memory is a process's resident memory in KiB (/proc/PID/smaps_rollup):
+// RSS counts every page it maps, PSS its share of shared pages, USS the
+// pages no other process maps (smem's definition: a lone process's own
+// binary counts in full, as clean, reclaimable pages), anon its heap,
+// stacks and other anonymous pages, which nothing but exiting returns.
+type memory struct{ rss, pss, uss, anon int }
+
+func memoryOf(b *testing.B, pid int) memory {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
 	if err != nil {
 		b.Fatal(err)
 	}
+	var m memory
 	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
-			return n
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		n, _ := strconv.Atoi(f[1])
+		switch f[0] {
+		case "Rss:":
+			m.rss = n
+		case "Pss:":
+			m.pss = n
+		case "Private_Clean:", "Private_Dirty:":
+			m.uss += n
+		case "Anonymous:":
+			m.anon = n
 		}
 	}
-	b.Fatal("no VmRSS")
-	return 0
+	if m.rss == 0 {
+		b.Fatalf("no Rss in smaps_rollup of %d", pid)
+	}
+	return m
 }
 
 // BenchmarkTranscriptThroughput: a program writes 256 MiB as fast as it

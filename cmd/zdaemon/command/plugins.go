@@ -3,7 +3,6 @@ package command
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/zdaemon/zdaemon/core/config"
-	"github.com/zdaemon/zdaemon/core/daemon"
 	"github.com/zdaemon/zdaemon/core/pluginhost"
 	"github.com/zdaemon/zdaemon/plugins/healthcheck"
 	"github.com/zdaemon/zdaemon/plugins/healthcheck/builtin"
@@ -30,20 +28,7 @@ var builtinSinks = map[string]struct {
 	validate func(transcript.Config) []transcript.FieldError
 	serve    func()
 }{
-	"file": {logfile.Schema, logfile.Validate, func() { transcript.Serve(trimmedSink{&logfile.Sink{Logger: pluginLogger()}}, nil) }},
-}
-
-// trimmedSink releases the plugin's start-up pages once it runs, as the
-// manager does (daemon.ReleaseStartupPages): a resident sink should cost
-// what it uses.
-type trimmedSink struct{ transcript.Sink }
-
-func (s trimmedSink) Start(ctx context.Context, cfg transcript.Config, in io.Reader) error {
-	if err := s.Sink.Start(ctx, cfg, in); err != nil {
-		return err
-	}
-	_ = daemon.ReleaseStartupPages()
-	return nil
+	"file": {logfile.Schema, logfile.Validate, func() { transcript.Serve(&logfile.Sink{Logger: pluginLogger()}, nil) }},
 }
 
 // PluginCommand is the hidden entry point of the built-in plugins:
@@ -69,7 +54,7 @@ func (c *PluginCommand) Run(args []string) int {
 	}
 	if len(args) == 2 && args[0] == "healthcheck" {
 		if mk, ok := builtin.Checks[args[1]]; ok {
-			healthcheck.Serve(trimmedChecker{mk()}, pluginLogger())
+			healthcheck.Serve(mk(), pluginLogger())
 			return 0
 		}
 	}
@@ -288,17 +273,6 @@ func (m *Meta) sinkDiags() error {
 	if diags.HasErrors() {
 		return &exitError{code: 2}
 	}
-	return nil
-}
-
-// trimmedChecker releases the plugin's start-up pages once configured.
-type trimmedChecker struct{ healthcheck.Checker }
-
-func (c trimmedChecker) Configure(ctx context.Context, cfg healthcheck.Config) error {
-	if err := c.Checker.Configure(ctx, cfg); err != nil {
-		return err
-	}
-	_ = daemon.ReleaseStartupPages()
 	return nil
 }
 

@@ -275,8 +275,5 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 	if n != nil {
 		n.Ready()
 	}
-	if err := daemon.ReleaseStartupPages(); err != nil {
-		log.Debug(err.Error())
-	}
 	return mgr.Run(context.Background())
 }
