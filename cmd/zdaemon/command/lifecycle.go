@@ -70,6 +70,7 @@ func (m *Meta) start(extra []string, deadline time.Time) int {
 			m.finish("daemon manager not running")
 			return 1
 		}
+		m.oldManager = false // ours, whatever answered before
 		if !m.Cfg.Daemon {
 			return 0
 		}
