@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -374,4 +375,32 @@ func TestTrustClientOriginalClientAgainstOurs(t *testing.T) {
 		t.Fatalf("program %d survived the original's stop", pid)
 	}
 	eventually(t, 10*time.Second, "our manager to exit", func() bool { return len(j.leftovers()) == 0 })
+}
+
+// A socket held by something that accepts and answers nothing: start
+// does not take it for a manager it lost a race to forever; it gives up
+// after a few tries, says what holds the socket, and leaves nothing.
+func TestTrustClientSocketHeldByStranger(t *testing.T) {
+	j := newJob(t)
+	l, err := net.Listen("unix", j.path("zdsock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	r := j.must(1, "-p", "sleep 3600", "start")
+	if r.out != "\ndaemon manager not running\n" || !strings.HasPrefix(r.err, "Another zrdun is already up using socket '"+j.path("zdsock")+"':") {
+		t.Fatalf("start beside a stranger:\nstdout: %q\nstderr: %q", r.out, r.err)
+	}
+	if left := j.leftovers(); len(left) != 0 {
+		t.Fatalf("processes left: %v", left)
+	}
 }

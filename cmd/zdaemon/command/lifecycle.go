@@ -24,7 +24,8 @@ func (c *StartCommand) Run(args []string) int {
 }
 
 // maxLostRaces bounds how often one start turns to a manager that won the
-// race for the socket and then vanished before answering us.
+// race for the socket and then did not answer us (it vanished, or it is
+// no manager).
 const maxLostRaces = 3
 
 // start is shared by start and restart (when nothing runs). A start whose
@@ -48,14 +49,12 @@ func (m *Meta) start(extra []string, deadline time.Time) int {
 			}
 			return m.awaitUp(0, "daemon process started", deadline)
 		}
+		// Lost the race: ask the winner. Losing again and again means
+		// that what holds the socket answers no status; the error
+		// below then says what it answered.
 		err := m.spawnManager(extra)
-		if errors.Is(err, daemon.ErrInUse) {
-			if lost < maxLostRaces && time.Now().Before(deadline) {
-				continue
-			}
-			// The winners kept vanishing: no manager runs now.
-			m.finish("daemon manager not running")
-			return 1
+		if errors.Is(err, daemon.ErrInUse) && lost < maxLostRaces && time.Now().Before(deadline) {
+			continue
 		}
 		if err != nil {
 			var se *daemon.StartupError
