@@ -42,27 +42,27 @@ func (m *Meta) await(line string, cond func(control.Status) bool, deadline time.
 		ctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
-	ended := func() waitResult {
-		if sigCtx.Err() != nil {
-			return waitInterrupted
+	// A wait that ended without its condition: interrupted, past the
+	// deadline (by the clock: the connection's own deadline may fire
+	// before ctx's), or the manager is gone.
+	ended := func(st control.Status, res waitResult) (control.Status, waitResult) {
+		switch {
+		case res != waitGone:
+		case sigCtx.Err() != nil:
+			res = waitInterrupted
+		case !deadline.IsZero() && !time.Now().Before(deadline):
+			res = waitTimeout
 		}
-		return waitTimeout
+		return st, res
 	}
 	if !m.oldManager {
 		st, res, unknown := m.awaitEvent(ctx, line)
 		if !unknown {
-			if res == waitGone && ctx.Err() != nil {
-				res = ended()
-			}
-			return st, res
+			return ended(st, res)
 		}
 		m.oldManager = true
 	}
-	st, res := m.poll(ctx, cond)
-	if res == waitGone && ctx.Err() != nil {
-		res = ended()
-	}
-	return st, res
+	return ended(m.poll(ctx, cond))
 }
 
 // awaitEvent sends line and blocks until the manager answers, printing a
