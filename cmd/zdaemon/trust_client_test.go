@@ -97,7 +97,6 @@ func startTogether(t *testing.T, j *job, n int, args ...string) []result {
 		cmd      *exec.Cmd
 		gate     io.WriteCloser
 		out, err strings.Builder
-		start    time.Time
 	}
 	procs := make([]*proc, n)
 	for i := range procs {
@@ -117,7 +116,6 @@ func startTogether(t *testing.T, j *job, n int, args ...string) []result {
 		procs[i] = p
 	}
 	for _, p := range procs {
-		p.start = time.Now()
 		_, _ = io.WriteString(p.gate, "go\n")
 	}
 	for _, p := range procs {
@@ -126,31 +124,22 @@ func startTogether(t *testing.T, j *job, n int, args ...string) []result {
 	res := make([]result, n)
 	for i, p := range procs {
 		err := p.cmd.Wait()
-		res[i] = result{out: p.out.String(), err: p.err.String(), took: time.Since(p.start)}
-		if ee, ok := err.(*exec.ExitError); ok {
+		res[i] = result{out: p.out.String(), err: p.err.String()}
+		var ee *exec.ExitError
+		switch {
+		case errors.As(err, &ee):
 			res[i].code = ee.ExitCode()
-		} else if err != nil {
+		case err != nil:
 			t.Fatalf("client %d: %v", i, err)
 		}
 	}
 	return res
 }
 
+// sameSet reports whether a and b hold the same pids.
 func sameSet(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	seen := map[int]int{}
-	for _, x := range a {
-		seen[x]++
-	}
-	for _, x := range b {
-		if seen[x] == 0 {
-			return false
-		}
-		seen[x]--
-	}
-	return true
+	a, b = slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b))
+	return slices.Equal(a, b)
 }
 
 // originalPeer returns the original zdaemon's launcher (shared/peers), or
