@@ -454,3 +454,25 @@ func TestHandlerPanicKeepsServing(t *testing.T) {
 		t.Fatalf("after a panic: %q", got)
 	}
 }
+
+func TestIsUnknown(t *testing.T) {
+	tests := []struct {
+		reply string
+		want  bool
+	}{
+		{ReplyUnknown("await"), true},
+		{ReplyUnknown("plugins") + "\n", true},
+		// The original's manager, verbatim.
+		{"Unknown command 'await'; 'help' for a list\n", true},
+		{"", false},
+		{"status=running\napplication=7\n", false},
+		{ReplySuperseded + "\n", false},
+		{"Unknown command 'x'", false},
+		{"Application started\n", false},
+	}
+	for _, tt := range tests {
+		if got := IsUnknown(tt.reply); got != tt.want {
+			t.Errorf("IsUnknown(%q) = %v, want %v", tt.reply, got, tt.want)
+		}
+	}
+}

@@ -3,7 +3,9 @@
 // started: the effective configuration goes down one pipe, and one line per
 // start-up message (warnings, the fatal error, or "ready") comes back up
 // another, so that errors found while the manager starts still reach the
-// user's terminal with the right exit status.
+// user's terminal with the right exit status. A manager that finds another
+// one already serving its socket says so apart (ErrInUse), so that the
+// client can turn to that one.
 //
 // Go cannot fork a running runtime, so detaching is a re-execution of the
 // same binary with Setsid (immortal's Fork), never setsid on oneself.
@@ -100,13 +102,27 @@ func Spawn(spec SpawnSpec, cfg *config.Config) (*Manager, error) {
 // it was ready or why not.
 var ErrNotReady = errors.New("daemon manager exited during start-up")
 
+// ErrInUse says the manager found another manager already serving its
+// control socket: it lost a race with a concurrent start. Wait's
+// *StartupError unwraps to it.
+var ErrInUse = errors.New("another manager serves the control socket")
+
 // StartupError is the manager's own account of why it could not start.
 type StartupError struct {
-	Code int // the exit status the manager chose
-	Msg  string
+	Code  int // the exit status the manager chose
+	Msg   string
+	InUse bool // another manager serves the socket (errors.Is ErrInUse)
 }
 
 func (e *StartupError) Error() string { return e.Msg }
+
+// Unwrap returns ErrInUse when another manager serves the socket.
+func (e *StartupError) Unwrap() error {
+	if e.InUse {
+		return ErrInUse
+	}
+	return nil
+}
 
 // Wait reads start-up messages until the manager is ready or has failed.
 // Each warning is passed to warn as it arrives.
@@ -123,10 +139,10 @@ func (m *Manager) Wait(warn func(string)) error {
 			return nil
 		case "warn":
 			warn(unquote(text))
-		case "error":
+		case "error", "inuse":
 			codeText, msg, _ := strings.Cut(text, " ")
 			code, _ := strconv.Atoi(codeText)
-			return &StartupError{Code: code, Msg: unquote(msg)}
+			return &StartupError{Code: code, Msg: unquote(msg), InUse: kind == "inuse"}
 		}
 	}
 }
@@ -169,6 +185,14 @@ func (n *Notifier) Warn(msg string) { n.send("warn " + strconv.Quote(msg)) }
 // Fail reports a fatal start-up error and the exit status it causes.
 func (n *Notifier) Fail(code int, msg string) {
 	n.send(fmt.Sprintf("error %d %s", code, strconv.Quote(msg)))
+	n.close()
+}
+
+// InUse reports that another manager already serves the control socket
+// (msg says which), and the exit status that causes; the client then
+// talks to that manager instead.
+func (n *Notifier) InUse(code int, msg string) {
+	n.send(fmt.Sprintf("inuse %d %s", code, strconv.Quote(msg)))
 	n.close()
 }
 

@@ -345,7 +345,7 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 		}
 		return strings.Join(lines, "\n")
 	}
-	return fmt.Sprintf("Unknown command '%s'; 'help' for a list", req.Name)
+	return control.ReplyUnknown(req.Name)
 }
 
 // query runs fn on the loop and returns its reply; "" when the manager is

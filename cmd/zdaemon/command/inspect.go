@@ -241,13 +241,19 @@ func (m *Meta) showOptions() {
 			fmt.Fprintf(m.Out, "    %s=%s\n", e.Name, pyrepr.Str(e.Value))
 		}
 	}
-	// The running manager's plugins, when one answers.
-	if _, ok := m.probeRaw(); ok {
-		if reply, err := m.send("plugins"); err == nil && strings.TrimSpace(reply) != "none" && reply != "" {
-			fmt.Fprintln(m.Out, "plugins:")
-			for _, line := range strings.Split(strings.TrimSpace(reply), "\n") {
-				fmt.Fprintf(m.Out, "    %s\n", line)
-			}
+	// The running manager's plugins, when one answers (the original's
+	// manager has none, and does not know the command).
+	if _, ok := m.probeRaw(); !ok || m.oldManager {
+		return
+	}
+	reply, err := m.send("plugins")
+	switch {
+	case control.IsUnknown(reply):
+		m.oldManager = true
+	case err == nil && strings.TrimSpace(reply) != "none" && reply != "":
+		fmt.Fprintln(m.Out, "plugins:")
+		for _, line := range strings.Split(strings.TrimSpace(reply), "\n") {
+			fmt.Fprintf(m.Out, "    %s\n", line)
 		}
 	}
 }

@@ -23,40 +23,58 @@ func (c *StartCommand) Run(args []string) int {
 	return c.start(stripDashes(args), time.Now().Add(c.Cfg.StartTimeout))
 }
 
-// start is shared by start and restart (when nothing runs).
+// maxLostRaces bounds how often one start turns to a manager that won the
+// race for the socket and then did not answer us (it vanished, or it is
+// no manager).
+const maxLostRaces = 3
+
+// start is shared by start and restart (when nothing runs). A start whose
+// manager loses the race for the socket to a concurrent start's (it finds
+// that one serving the socket, and exits) carries on as if it had found
+// the winner in the first place: it asks it again and waits like any start.
 func (m *Meta) start(extra []string, deadline time.Time) int {
-	st, ok := m.probe()
-	switch {
-	case ok && st.Application != 0:
-		fmt.Fprintf(m.Out, "daemon process already running; pid=%d\n", st.Application)
-		return 0
-	case ok:
-		if _, err := m.send("start"); err != nil {
+	for lost := 0; ; lost++ {
+		st, ok := m.probe()
+		switch {
+		case ok && st.Application != 0:
+			fmt.Fprintf(m.Out, "daemon process already running; pid=%d\n", st.Application)
+			return 0
+		case ok:
+			if _, err := m.send("start"); err != nil {
+				m.finish("daemon manager not running")
+				return 1
+			}
+			if !m.Cfg.Daemon {
+				return 0
+			}
+			return m.awaitUp(0, "daemon process started", deadline)
+		}
+		// Lost the race: ask the winner. Losing again and again means
+		// that what holds the socket answers no status; the error
+		// below then says what it answered.
+		err := m.spawnManager(extra)
+		if errors.Is(err, daemon.ErrInUse) && lost < maxLostRaces && time.Now().Before(deadline) {
+			continue
+		}
+		if err != nil {
+			var se *daemon.StartupError
+			if errors.As(err, &se) {
+				fmt.Fprintln(m.Err, se.Msg)
+				if se.Code == 2 {
+					fmt.Fprintf(m.Err, "For help, use %s -h\n", m.Argv0)
+				}
+			} else {
+				fmt.Fprintf(m.Err, "Error: %v\n", err)
+			}
 			m.finish("daemon manager not running")
 			return 1
 		}
+		m.oldManager = false // ours, whatever answered before
 		if !m.Cfg.Daemon {
 			return 0
 		}
 		return m.awaitUp(0, "daemon process started", deadline)
 	}
-	if err := m.spawnManager(extra); err != nil {
-		var se *daemon.StartupError
-		if errors.As(err, &se) {
-			fmt.Fprintln(m.Err, se.Msg)
-			if se.Code == 2 {
-				fmt.Fprintf(m.Err, "For help, use %s -h\n", m.Argv0)
-			}
-		} else {
-			fmt.Fprintf(m.Err, "Error: %v\n", err)
-		}
-		m.finish("daemon manager not running")
-		return 1
-	}
-	if !m.Cfg.Daemon {
-		return 0
-	}
-	return m.awaitUp(0, "daemon process started", deadline)
 }
 
 // handoffFlag marks a manager started by a client (configuration on fd 3).

@@ -47,6 +47,10 @@ type Meta struct {
 	err error
 	// sinkResolved is set once the transcript sink was resolved.
 	sinkResolved bool
+	// oldManager is set once the manager answered one of our added
+	// commands with "Unknown command": it is the original's, and waits
+	// poll status as the original's client does.
+	oldManager bool
 }
 
 // fail records err for runCLI to return, and returns an exit status.

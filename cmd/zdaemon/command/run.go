@@ -119,12 +119,6 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 	if err := daemon.BecomeSubreaper(); err != nil {
 		log.Warn(err.Error())
 	}
-	if cfg.Daemon {
-		log.Info("daemonizing the process")
-		if cfg.Directory != "" {
-			log.Info(fmt.Sprintf("set current directory: %s", pyrepr.Str(cfg.Directory)))
-		}
-	}
 	onStale := func(path string) {
 		msg := "Unlinking stale socket " + path
 		log.Warn(msg)
@@ -136,11 +130,27 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 	if err != nil {
 		var inUse *control.InUseError
 		if errors.As(err, &inUse) {
+			if n != nil {
+				// A client started us and lost the race with a
+				// concurrent start: it turns to the winner, and we
+				// leave nothing behind but this line.
+				log.Info(fmt.Sprintf("another manager already serves the control socket %s; leaving the job to it", cfg.SocketName))
+				n.InUse(1, inUse.Error())
+				return 1
+			}
 			log.Log(context.Background(), eventlog.LevelCritical, inUse.Error())
 			return fail(1, inUse.Error())
 		}
 		log.Error(err.Error())
 		return fail(1, "Error: "+err.Error())
+	}
+	// After the socket, as the original daemonizes after creating it (and
+	// a manager that lost the race for the socket logs only that).
+	if cfg.Daemon {
+		log.Info("daemonizing the process")
+		if cfg.Directory != "" {
+			log.Info(fmt.Sprintf("set current directory: %s", pyrepr.Str(cfg.Directory)))
+		}
 	}
 	sockets := &socketKeeper{path: cfg.SocketName, servers: []*control.Server{srv}, log: log, onStale: onStale}
 	defer sockets.closeAll()

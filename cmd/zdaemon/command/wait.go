@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,14 +23,17 @@ const (
 )
 
 // dotInterval is the original's progress cadence: one ". " per second
-// while a wait lasts.
-const dotInterval = time.Second
+// while a wait lasts (and its client's poll interval). Tests shorten it.
+var dotInterval = time.Second
 
-// await sends an "await ..." command and blocks until the manager answers,
-// printing the original's progress dots while the wait lasts longer than a
-// second. The wait is event-driven: the manager answers the moment the
-// condition holds. A zero deadline means no limit.
-func (m *Meta) await(line string, deadline time.Time) (control.Status, waitResult) {
+// await waits until cond holds for the manager's status, printing the
+// original's progress dots while the wait lasts longer than a second. The
+// wait is event-driven: it sends line ("await ...") and the manager answers
+// the moment the condition holds. The original's manager does not know
+// "await": then, and for the rest of the invocation, it polls status once
+// per second as the original's client does. A zero deadline means no
+// limit.
+func (m *Meta) await(line string, cond func(control.Status) bool, deadline time.Time) (control.Status, waitResult) {
 	sigCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx := sigCtx
@@ -38,6 +42,33 @@ func (m *Meta) await(line string, deadline time.Time) (control.Status, waitResul
 		ctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
+	// A wait that ended without its condition: interrupted, past the
+	// deadline (by the clock: the connection's own deadline may fire
+	// before ctx's), or the manager is gone.
+	ended := func(st control.Status, res waitResult) (control.Status, waitResult) {
+		switch {
+		case res != waitGone:
+		case sigCtx.Err() != nil:
+			res = waitInterrupted
+		case !deadline.IsZero() && !time.Now().Before(deadline):
+			res = waitTimeout
+		}
+		return st, res
+	}
+	if !m.oldManager {
+		st, res, unknown := m.awaitEvent(ctx, line)
+		if !unknown {
+			return ended(st, res)
+		}
+		m.oldManager = true
+	}
+	return ended(m.poll(ctx, cond))
+}
+
+// awaitEvent sends line and blocks until the manager answers, printing a
+// dot per second meanwhile. unknown says the manager does not know the
+// command (it is the original's).
+func (m *Meta) awaitEvent(ctx context.Context, line string) (st control.Status, res waitResult, unknown bool) {
 	type answer struct {
 		reply string
 		err   error
@@ -54,20 +85,54 @@ func (m *Meta) await(line string, deadline time.Time) (control.Status, waitResul
 		case <-tick.C:
 			fmt.Fprint(m.Out, ". ")
 		case a := <-ch:
-			switch {
-			case a.err == nil && a.reply != "":
-				st, ok := control.ParseStatus(a.reply)
-				if !ok {
-					return st, waitGone
-				}
-				return st, waitDone
-			case sigCtx.Err() != nil:
-				return control.Status{}, waitInterrupted
-			case !deadline.IsZero() && !time.Now().Before(deadline):
-				return control.Status{}, waitTimeout
-			default:
-				return control.Status{}, waitGone
+			if a.err != nil || a.reply == "" {
+				return control.Status{}, waitGone, false
 			}
+			// Only the original's manager supersedes a connection.
+			if control.IsUnknown(a.reply) || strings.TrimSpace(a.reply) == control.ReplySuperseded {
+				return control.Status{}, waitGone, true
+			}
+			st, ok := control.ParseStatus(a.reply)
+			if !ok {
+				return st, waitGone, false
+			}
+			return st, waitDone, false
+		}
+	}
+}
+
+// maxUnseenPolls is how many sleeps the original's client waits for a
+// manager it has never reached before giving up.
+const maxUnseenPolls = 10
+
+// poll is the original client's wait loop ("awhile"): poll status; while
+// cond does not hold, print ". ", sleep a second and poll again. A manager
+// that stops answering after it was seen (or was never seen in 11 polls)
+// ends the wait with waitGone; a missing manager counts as no program, so
+// a cond satisfied by that ends it with waitDone. A reply that is no
+// status (the original's "superseded") satisfies nothing.
+func (m *Meta) poll(ctx context.Context, cond func(control.Status) bool) (control.Status, waitResult) {
+	seen := false
+	for n := 0; ; n++ {
+		reply, ok := m.probeRaw()
+		st, parsed := control.ParseStatus(reply)
+		seen = seen || ok
+		switch {
+		case (!ok || parsed) && cond(st):
+			return st, waitDone
+		case !ok && (seen || n > maxUnseenPolls):
+			return control.Status{}, waitGone
+		}
+		if ctx.Err() != nil {
+			return control.Status{}, waitGone
+		}
+		fmt.Fprint(m.Out, ". ")
+		t := time.NewTimer(dotInterval)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return control.Status{}, waitGone
 		}
 	}
 }
@@ -86,7 +151,9 @@ func (m *Meta) interrupted() int {
 // awaitUp waits until the program is up and its pid is not exclude, then
 // prints "<verb>, pid=N". It returns the exit status.
 func (m *Meta) awaitUp(exclude int, verb string, deadline time.Time) int {
-	st, res := m.await(fmt.Sprintf("await up %d", exclude), deadline)
+	st, res := m.await(fmt.Sprintf("await up %d", exclude), func(st control.Status) bool {
+		return st.Application != 0 && st.Application != exclude && !st.Testing
+	}, deadline)
 	switch res {
 	case waitDone:
 		m.finish(fmt.Sprintf("%s, pid=%d", verb, st.Application))
@@ -104,7 +171,7 @@ func (m *Meta) awaitUp(exclude int, verb string, deadline time.Time) int {
 
 // awaitDown waits until no program runs (or the manager is gone).
 func (m *Meta) awaitDown(deadline time.Time) (waitResult, control.Status) {
-	st, res := m.await("await down", deadline)
+	st, res := m.await("await down", func(st control.Status) bool { return st.Application == 0 }, deadline)
 	if res == waitGone {
 		res = waitDone
 	}
