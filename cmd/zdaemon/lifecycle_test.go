@@ -255,7 +255,10 @@ environment {
 	}
 }
 
-// A program that exits at once never counts as started.
+// A program that exits at once never counts as started. The job file
+// gives a start grace no run here outlives even on a loaded machine (a
+// program that takes longer than the default 20 ms to exit is, by the
+// rule, started).
 func TestStartFailures(t *testing.T) {
 	tests := []struct {
 		name string
@@ -272,7 +275,8 @@ func TestStartFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			j := newJob(t)
 			j.write("exit3.sh", "exit 3\n")
-			r := j.must(1, append(tt.args, "start")...)
+			grace := j.write("grace.hcl", "runner {\n  program = \"true\"\n  start-grace = \"5s\"\n}\n")
+			r := j.must(1, append(append([]string{"-C", grace}, tt.args...), "start")...)
 			if !strings.HasSuffix(r.out, "\ndaemon manager not running\n") {
 				t.Fatalf("start output %q", r.out)
 			}
@@ -666,7 +670,10 @@ func TestDifferentProgramWarning(t *testing.T) {
 // Ctrl-C while start waits: exit 130 and no claim that the program started.
 func TestInterruptedStart(t *testing.T) {
 	j := newJob(t)
-	args := []string{"-p", "false", "-f", "-b", "1"}
+	// A start grace longer than the test: "false" is never up, however
+	// slowly a loaded machine runs it.
+	grace := j.write("grace.hcl", "runner {\n  program = \"false\"\n  start-grace = \"30s\"\n}\n")
+	args := []string{"-C", grace, "-f", "-b", "1"}
 	cmd := exec.Command(zdaemonBin, append(args, "start")...)
 	cmd.Dir = j.dir
 	cmd.Env = append(os.Environ(), "ZD_TEST_JOB="+j.dir)

@@ -170,7 +170,16 @@ func (m *Manager) Run(ctx context.Context) int {
 		case <-m.timerC:
 			m.timerC = nil
 			m.deadline = time.Time{}
-			m.apply(event{kind: evTimer})
+			// An exit that is there as well wins (select picks at
+			// random): a program that exited within its start grace was
+			// never up, and one that exited before its stop timeout
+			// needs no SIGKILL. The exit's action disarms or re-arms.
+			select {
+			case st := <-done:
+				m.apply(event{kind: evExit, status: st})
+			default:
+				m.apply(event{kind: evTimer})
+			}
 		case <-m.probeUp:
 			m.stopProbe()
 			m.apply(event{kind: evProbe})
