@@ -171,16 +171,15 @@ func hasPrefix(list, prefix []string) bool {
 }
 
 // mkdir creates one missing directory level, owned by the job's user when
-// root runs zdaemon for another user.
+// root runs zdaemon for another user. As root it never changes the owner
+// of anything it did not just create, and never creates under a symbolic
+// link another user could change (createDir).
 func (m *Meta) mkdir(dir string) error {
-	if err := os.Mkdir(dir, 0o777); err != nil && !errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("create directory %s: %w", dir, err)
+	if os.Geteuid() == 0 {
+		return createDir(dir, m.Cred)
 	}
-	if m.Cred != nil {
-		// Lchown: never follow a symlink someone put in our place.
-		if err := os.Lchown(dir, int(m.Cred.Uid), int(m.Cred.Gid)); err != nil {
-			return fmt.Errorf("chown directory %s: %w", dir, err)
-		}
+	if err := os.Mkdir(dir, 0o777); err != nil && !(errors.Is(err, os.ErrExist) && isDir(dir)) {
+		return fmt.Errorf("cannot create directory %s: %w", dir, osErr(err))
 	}
 	return nil
 }

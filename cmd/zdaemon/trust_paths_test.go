@@ -1,0 +1,115 @@
+package main
+
+import (
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// owner is a file's uid, gid and mode, as lstat sees them.
+type owner struct {
+	uid, gid uint32
+	mode     uint32
+}
+
+func lstatOwner(t *testing.T, p string) owner {
+	t.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Lstat(p, &st); err != nil {
+		t.Fatalf("lstat %s: %v", p, err)
+	}
+	return owner{st.Uid, st.Gid, st.Mode}
+}
+
+// Root starting a job for another user creates at most one missing
+// directory level for it and gives it that user; it must never change the
+// owner of something it did not create, nor create under a symbolic link
+// that user planted. Each case puts something hostile in the way and
+// checks that start fails naming the path and that no owner changed.
+func TestTrustPathsRootCreatesOnlyItsOwn(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPED: needs root (chown to another user)")
+	}
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skip("SKIPPED: no user nobody")
+	}
+	nuid, _ := strconv.Atoi(nobody.Uid)
+	ngid, _ := strconv.Atoi(nobody.Gid)
+
+	tests := []struct {
+		name string
+		args []string // after -u nobody -p 'sleep 100'
+		// names the error must mention (relative to the job directory)
+		names []string
+		// created must not exist afterwards
+		created string
+	}{
+		{"socket-dir-is-a-root-file", []string{"-s", "victim/zdsock"}, []string{"victim"}, ""},
+		{"socket-dir-under-planted-link", []string{"-s", "nob/var/sub/zdsock"}, []string{"nob/var"}, "rootdir/sub"},
+		{"directory-is-a-root-file", []string{"-z", "victim"}, []string{"victim"}, ""},
+		{"directory-under-planted-link", []string{"-z", "nob/var/sub"}, []string{"nob/var"}, "rootdir/sub"},
+		{"directory-is-a-planted-dangling-link", []string{"-z", "nob/dangling"}, []string{"nob/dangling"}, "rootdir/new"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j := newJob(t)
+			victim := j.path("victim")
+			if err := os.WriteFile(victim, []byte("root's\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			rootdir := j.path("rootdir")
+			if err := os.Mkdir(rootdir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			nob := j.path("nob")
+			if err := os.Mkdir(nob, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			// What nobody could do in a directory it owns.
+			for _, l := range [][2]string{{rootdir, "nob/var"}, {filepath.Join(rootdir, "new"), "nob/dangling"}} {
+				if err := os.Symlink(l[0], j.path(l[1])); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Lchown(j.path(l[1]), nuid, ngid); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Chown(nob, nuid, ngid); err != nil {
+				t.Fatal(err)
+			}
+			watched := []string{victim, rootdir, nob, j.path("nob/var"), j.path("nob/dangling"), j.dir}
+			before := map[string]owner{}
+			for _, p := range watched {
+				before[p] = lstatOwner(t, p)
+			}
+
+			r := j.run(append([]string{"-u", "nobody", "-p", "sleep 100"}, append(tt.args, "start")...)...)
+			if r.code == 0 {
+				t.Fatalf("start succeeded: stdout %q stderr %q", r.out, r.err)
+			}
+			for _, name := range tt.names {
+				if !strings.Contains(r.err, j.path(name)) {
+					t.Errorf("stderr %q does not name %s", r.err, j.path(name))
+				}
+			}
+			for _, p := range watched {
+				if got := lstatOwner(t, p); got != before[p] {
+					t.Errorf("%s changed: %+v, was %+v", p, got, before[p])
+				}
+			}
+			if tt.created != "" {
+				if _, err := os.Lstat(j.path(tt.created)); err == nil {
+					t.Errorf("%s was created through nobody's link", tt.created)
+				}
+			}
+			if strings.Contains(r.out, "started") {
+				t.Errorf("stdout %q claims a start", r.out)
+			}
+		})
+	}
+}
