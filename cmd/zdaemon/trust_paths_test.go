@@ -113,3 +113,54 @@ func TestTrustPathsRootCreatesOnlyItsOwn(t *testing.T) {
 		})
 	}
 }
+
+// Values a job file gives are checked against this machine when the file
+// is loaded (socket-name's directory, directory, user, the directories of
+// transcript, logfile and the event log's files), in validate and in
+// every action, reported at the value's file:line:column with the source
+// line, for HCL and ZConfig files alike. Values of the command line keep
+// the original's messages naming the option. Golden files hold stdout and
+// stderr; regenerate with: go test ./cmd/zdaemon -run TrustPaths -update
+func TestTrustPathsHostChecksGolden(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"validate-hcl", []string{"validate", "REPO/testdata/trust/host.hcl"}, 2},
+		{"validate-conf", []string{"validate", "REPO/testdata/trust/host.conf"}, 2},
+		{"validate-no-host-hcl", []string{"validate", "-no-host-checks", "REPO/testdata/trust/host.hcl"}, 0},
+		{"validate-no-host-conf", []string{"validate", "-no-host-checks", "REPO/testdata/trust/host.conf"}, 0},
+		{"validate-uid", []string{"validate", "REPO/testdata/trust/uid.hcl"}, 2},
+		{"start-hcl", []string{"-C", "REPO/testdata/trust/host.hcl", "start"}, 2},
+		{"start-conf", []string{"-C", "REPO/testdata/trust/host.conf", "start"}, 2},
+		{"status-conf", []string{"-C", "REPO/testdata/trust/host.conf", "status"}, 2},
+		{"start-relative-transcript", []string{"-C", "REPO/testdata/trust/transcript.hcl", "start"}, 2},
+		{"command-line-wins", []string{"-C", "REPO/testdata/trust/transcript.hcl", "-t", "out.log", "status"}, 3},
+		{"command-line-socket", []string{"-p", "sleep 100", "-s", "/nonexistent-zd/run/app/zdsock", "start"}, 2},
+		{"command-line-directory", []string{"-p", "sleep 100", "-z", "/nonexistent-zd/srv/app", "start"}, 2},
+		{"command-line-user", []string{"-p", "sleep 100", "-u", "nosuchuserzd", "start"}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j := newJob(t)
+			repo, _ := os.Getwd()
+			args := make([]string, len(tt.args))
+			for i, a := range tt.args {
+				args[i] = strings.ReplaceAll(a, "REPO", repo)
+			}
+			r := j.runIn([]byte{}, args...)
+			if r.code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout %q\nstderr %q", r.code, tt.code, r.out, r.err)
+			}
+			got := r.out
+			if r.err != "" {
+				got += "--- stderr\n" + r.err
+			}
+			got = strings.ReplaceAll(got, zdaemonBin, "ZDAEMON")
+			got = strings.ReplaceAll(got, j.dir, "JOBDIR")
+			got = strings.ReplaceAll(got, repo, "REPO")
+			checkGolden(t, filepath.Join("testdata", "trust", tt.name+".golden"), got)
+		})
+	}
+}
