@@ -164,3 +164,32 @@ func TestTrustPathsHostChecksGolden(t *testing.T) {
 		})
 	}
 }
+
+// A transcript the manager cannot open (here -t, which the original never
+// checks on the command line) fails start before it returns: the error
+// is on start's stderr in plain words, never a gRPC text, and nothing of
+// it reaches the next command; no manager is left (newJob's clean-up).
+func TestTrustPathsTranscriptOpenFails(t *testing.T) {
+	j := newJob(t)
+	out := j.path("nodir/out.log")
+	r := j.run("-p", "sleep 100", "-t", out, "start")
+	if r.code == 0 {
+		t.Fatalf("start succeeded: %q %q", r.out, r.err)
+	}
+	want := "Error: cannot open transcript " + out + ": no such file or directory\n"
+	if r.err != want {
+		t.Errorf("start stderr %q, want %q", r.err, want)
+	}
+	if strings.Contains(r.out, "started") {
+		t.Errorf("start stdout %q claims a start", r.out)
+	}
+	st := j.run("-p", "sleep 100", "-t", out, "status")
+	if st.code != 3 || st.out != "daemon manager not running\n" || st.err != "" {
+		t.Errorf("status after the failed start: exit %d, stdout %q, stderr %q", st.code, st.out, st.err)
+	}
+	for _, s := range []string{r.out, r.err, st.out, st.err} {
+		if strings.Contains(s, "rpc error") {
+			t.Errorf("gRPC text reached the user: %q", s)
+		}
+	}
+}
