@@ -193,3 +193,22 @@ func TestTrustPathsTranscriptOpenFails(t *testing.T) {
 		}
 	}
 }
+
+// The notification socket's path (<socket>.notify) is removed only when
+// it holds a leftover socket: a file someone put there is left alone and
+// start fails, naming it.
+func TestTrustPathsNotifySocketLeavesFilesAlone(t *testing.T) {
+	j := newJob(t)
+	planted := j.write("zdsock.notify", "not a socket\n")
+	conf := j.write("job.hcl", "runner {\n  program = \"sleep 100\"\n  socket-name = \"zdsock\"\n}\nhealthcheck \"notify\" {}\n")
+	r := j.run("-C", conf, "start")
+	if r.code == 0 {
+		t.Fatalf("start succeeded beside a planted file: %q %q", r.out, r.err)
+	}
+	if !strings.Contains(r.err, planted) {
+		t.Errorf("stderr %q does not name %s", r.err, planted)
+	}
+	if data, err := os.ReadFile(planted); err != nil || string(data) != "not a socket\n" {
+		t.Errorf("planted file changed: %q, %v", data, err)
+	}
+}
