@@ -117,7 +117,9 @@ func TestConvertCorpus(t *testing.T) {
 		}
 		converted++
 		hcl := j.write(filepath.Base(f)+".hcl", r.out)
-		if v := j.run("validate", hcl); v.code != 0 {
+		// Written for other machines: their paths and users need not
+		// exist here (TestTrustPathsHostChecksGolden checks those).
+		if v := j.run("validate", "-no-host-checks", hcl); v.code != 0 {
 			t.Errorf("converted %s does not validate: %s", filepath.Base(f), v.err)
 		}
 		orig := j.run("-C", abs, "-s", "zdsock", "-z", j.dir, "show")
@@ -125,7 +127,15 @@ func TestConvertCorpus(t *testing.T) {
 		strip := func(s string) string {
 			return regexp.MustCompile(`(?m)^configfile: .*\n`).ReplaceAllString(s, "")
 		}
-		if orig.code != conv.code || strip(orig.out) != strip(conv.out) || strip(orig.err) != strip(conv.err) {
+		errs := strip
+		if orig.code == 2 && conv.code == 2 {
+			// Values wrong for this machine (host checks): the same
+			// errors, each pointing into its own file.
+			errs = func(s string) string {
+				return strings.Join(regexp.MustCompile(`(?m)^Error: .*$`).FindAllString(s, -1), "\n")
+			}
+		}
+		if orig.code != conv.code || strip(orig.out) != strip(conv.out) || errs(orig.err) != errs(conv.err) {
 			t.Errorf("%s: show differs\noriginal (%d): %s%s\nconverted (%d): %s%s", filepath.Base(f), orig.code, orig.out, orig.err, conv.code, conv.out, conv.err)
 		}
 	}

@@ -93,6 +93,20 @@ type Config struct {
 	Environment []EnvVar `json:"environment,omitempty"`
 	// EventLog configures the manager's own log; nil = warnings to stderr.
 	EventLog *EventLog `json:"eventlog,omitempty"`
+
+	// Sources maps a setting a job file gave to the range of its value
+	// there, for CheckHost: "runner/<key>" and "eventlog/logfile/<i>/path"
+	// (i counts the logfile blocks from 0). A setting changed later (the
+	// command line, -X) has no source.
+	Sources map[string]hcl.Range `json:"-"`
+}
+
+// source records where a job file gave the setting key.
+func (c *Config) source(key string, rng hcl.Range) {
+	if c.Sources == nil {
+		c.Sources = map[string]hcl.Range{}
+	}
+	c.Sources[key] = rng
 }
 
 // PluginConfig is a plugin with its evaluated configuration.

@@ -171,6 +171,7 @@ func decodeRunner(cfg *Config, b *hcl.Block) hcl.Diagnostics {
 		}
 		s, _ := lookupSetting(a.Name)
 		diags = append(diags, s.setFromValue(cfg, v, a.Expr.Range())...)
+		cfg.source(runnerBlock+"/"+a.Name, a.Expr.Range())
 	}
 	if _, ok := content.Attributes["program"]; !ok {
 		diags = append(diags, &hcl.Diagnostic{
@@ -221,7 +222,7 @@ func decodeEventlog(cfg *Config, b *hcl.Block) hcl.Diagnostics {
 		diags = append(diags, more...)
 		el.Level = n
 	}
-	for _, lb := range content.Blocks {
+	for i, lb := range content.Blocks {
 		lc, more := lb.Body.Content(logfileSchema)
 		diags = append(diags, more...)
 		lf := Logfile{Format: DefaultLogFormat, DateFormat: DefaultLogDateFormat}
@@ -242,6 +243,9 @@ func decodeEventlog(cfg *Config, b *hcl.Block) hcl.Diagnostics {
 			n, more := levelAttr(a)
 			diags = append(diags, more...)
 			lf.Level = n
+		}
+		if a, ok := lc.Attributes["path"]; ok {
+			cfg.source(logfileSource(i), a.Expr.Range())
 		}
 		if a, ok := lc.Attributes["path"]; ok && lf.Path == "" && !diags.HasErrors() {
 			diags = append(diags, &hcl.Diagnostic{

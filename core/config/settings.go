@@ -162,6 +162,7 @@ func (c *Config) Set(key, value string) error {
 	if !ok {
 		return fmt.Errorf("%s is not a known key name", pyrepr.Str(key))
 	}
+	delete(c.Sources, runnerBlock+"/"+s.key) // no longer the file's value
 	return s.str(c, value)
 }
 

@@ -64,7 +64,7 @@ type Server struct {
 }
 
 // Listen creates the control socket at path (absolute), safely: bind under
-// "<path>.<pid>", chmod 0700, link(2) it to path (atomic: never two
+// "<path>.<pid>" with mode 0700, link(2) it to path (atomic: never two
 // managers), unlink the temporary name, listen. When path exists, a socket
 // that refuses connections is stale and is replaced (onStale is told
 // first); one that answers yields *InUseError; anything else (a regular
@@ -79,16 +79,16 @@ func Listen(path string, onStale func(path string)) (*Server, error) {
 		return nil, fmt.Errorf("socket path too long (%d bytes with the temporary suffix, limit %d): %s", len(tmp), MaxSocketPath, path)
 	}
 	_ = os.Remove(tmp)
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
+	// bind creates the socket with mode 0777 &^ umask: with umask 077 it
+	// is 0700 from the start. A chmod by name afterwards would follow a
+	// symbolic link someone who can write to the directory put in its
+	// place, and change the mode of another file.
+	l, err := bindPrivate(tmp)
 	if err != nil {
 		return nil, fmt.Errorf("bind control socket %s: %w", tmp, err)
 	}
 	l.SetUnlinkOnClose(false)
 	defer os.Remove(tmp)
-	if err := os.Chmod(tmp, 0o700); err != nil {
-		l.Close()
-		return nil, fmt.Errorf("chmod control socket: %w", err)
-	}
 	const attempts = 5
 	for try := 0; ; try++ {
 		err := os.Link(tmp, path)
@@ -117,6 +117,19 @@ func Listen(path string, onStale func(path string)) (*Server, error) {
 		s.ino, s.dev = st.Ino, uint64(st.Dev)
 	}
 	return s, nil
+}
+
+// umaskMu serializes the umask changes of bindPrivate (the umask is the
+// process's).
+var umaskMu sync.Mutex
+
+// bindPrivate binds a unix socket at path with mode 0700.
+func bindPrivate(path string) (*net.UnixListener, error) {
+	umaskMu.Lock()
+	defer umaskMu.Unlock()
+	old := unix.Umask(0o077)
+	defer unix.Umask(old)
+	return net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 }
 
 // probeExisting returns nil when the socket at path is stale and may be

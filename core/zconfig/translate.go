@@ -53,21 +53,37 @@ var levelNames = []string{"critical", "fatal", "error", "warn", "warning", "info
 // cannot express and was left out.
 // The result is formatted HCL source.
 func Translate(doc *Document) ([]byte, hcl.Diagnostics) {
-	t := &translator{doc: doc}
+	out, _, diags := TranslateWithOrigins(doc)
+	return out, diags
+}
+
+// Origins maps a translated setting to the range of its value in the
+// .conf file: "runner/<key>" and "eventlog/logfile/<i>/path" (i counts the
+// translated logfile blocks from 0), the keys core/config uses for the
+// ranges it keeps. Checks of the translated job point there, at what the
+// user wrote.
+type Origins map[string]hcl.Range
+
+// TranslateWithOrigins is Translate, and says where each translated
+// setting came from.
+func TranslateWithOrigins(doc *Document) ([]byte, Origins, hcl.Diagnostics) {
+	t := &translator{doc: doc, origins: Origins{}}
 	f := hclwrite.NewEmptyFile()
 	t.body = f.Body()
 	t.translate()
 	if t.diags.HasErrors() {
-		return nil, t.diags
+		return nil, nil, t.diags
 	}
 	out := bytes.TrimRight(hclwrite.Format(f.Bytes()), "\n")
-	return append(out, '\n'), t.diags
+	return append(out, '\n'), t.origins, t.diags
 }
 
 type translator struct {
-	doc   *Document
-	body  *hclwrite.Body
-	diags hcl.Diagnostics
+	doc      *Document
+	body     *hclwrite.Body
+	diags    hcl.Diagnostics
+	origins  Origins
+	logfiles int // logfile blocks written so far
 }
 
 func (t *translator) errorf(rng hcl.Range, summary, detail string) {
@@ -227,6 +243,7 @@ func (t *translator) runner(s *Section, root *Section) {
 			body.AppendUnstructuredTokens(commentTokens(it.Comments))
 		}
 		body.SetAttributeValue(k.Name, v)
+		t.origins["runner/"+k.Name] = k.ValueRange
 	}
 	if _, ok := seen["program"]; !ok {
 		t.errorf(s.EndRange, "no values for 'program'; 1 required", "The <runner> section must name the program.")
@@ -428,10 +445,12 @@ func (t *translator) logfile(s *Section, body *hclwrite.Body) {
 				continue
 			}
 			path = k
+			t.origins[fmt.Sprintf("eventlog/logfile/%d/path", t.logfiles)] = k.ValueRange
 		}
 		body.AppendUnstructuredTokens(commentTokens(it.Comments))
 		body.SetAttributeValue(k.Name, cty.StringVal(k.Value))
 	}
+	t.logfiles++
 	if path == nil {
 		t.errorf(s.Range, "no values for 'path'; 1 required", "A <logfile> must name its path (a file, STDOUT or STDERR).")
 	}

@@ -334,3 +334,40 @@ func TestIncludeUnbounded(t *testing.T) {
 		})
 	}
 }
+
+// Every setting the translation carries over says where its value is in
+// the .conf file, under the key core/config keeps its ranges by, so that
+// checks of the translated job point at what the user wrote.
+func TestOrigins(t *testing.T) {
+	src := "<runner>\n  program sleep 1\n  socket-name /run/app/zdsock\n</runner>\n<eventlog>\n  <syslog>\n  </syslog>\n  <logfile>\n    path /var/log/a.log\n  </logfile>\n</eventlog>\n"
+	doc, diags := zconfig.Parse([]byte(src), "app.conf", nil)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	out, origins, diags := zconfig.TranslateWithOrigins(doc)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	cfg, _, cdiags := config.Parse(out, "app.conf (as HCL)")
+	if cdiags.HasErrors() {
+		t.Fatal(cdiags)
+	}
+	want := map[string]string{
+		"runner/program":          "app.conf:2,11-18",
+		"runner/socket-name":      "app.conf:3,15-30",
+		"eventlog/logfile/0/path": "app.conf:9,10-24",
+	}
+	for key, at := range want {
+		r, ok := origins[key]
+		if !ok {
+			t.Errorf("no origin for %s", key)
+			continue
+		}
+		if got := r.String(); got != at {
+			t.Errorf("origin of %s is %s, want %s", key, got, at)
+		}
+		if _, ok := cfg.Sources[key]; !ok {
+			t.Errorf("core/config keeps no range under %s", key)
+		}
+	}
+}

@@ -16,7 +16,7 @@ type client struct{ c proto.CheckerClient }
 func (c *client) Schema(ctx context.Context) (Schema, error) {
 	resp, err := c.c.Schema(ctx, &schemapb.Empty{})
 	if err != nil {
-		return Schema{}, fmt.Errorf("check schema: %w", err)
+		return Schema{}, fmt.Errorf("check schema: %w", schema.FromRPC(err))
 	}
 	return schema.FromProto(resp), nil
 }
@@ -28,7 +28,7 @@ func (c *client) Validate(ctx context.Context, cfg Config) []FieldError {
 	}
 	resp, err := c.c.Validate(ctx, req)
 	if err != nil {
-		return []FieldError{{Message: fmt.Sprintf("check validate: %v", err)}}
+		return []FieldError{{Message: fmt.Sprintf("check validate: %v", schema.FromRPC(err))}}
 	}
 	return schema.ErrorsFromProto(resp)
 }
@@ -39,7 +39,7 @@ func (c *client) Configure(ctx context.Context, cfg Config) error {
 		return err
 	}
 	if _, err := c.c.Configure(ctx, req); err != nil {
-		return fmt.Errorf("check configure: %w", err)
+		return fmt.Errorf("check configure: %w", schema.FromRPC(err))
 	}
 	return nil
 }
@@ -47,7 +47,7 @@ func (c *client) Configure(ctx context.Context, cfg Config) error {
 func (c *client) Check(ctx context.Context, req Request) (Result, error) {
 	resp, err := c.c.Check(ctx, &proto.CheckRequest{Pid: int64(req.Pid), StartedUnixNano: req.Started.UnixNano()})
 	if err != nil {
-		return Result{}, fmt.Errorf("check: %w", err)
+		return Result{}, fmt.Errorf("check: %w", schema.FromRPC(err))
 	}
 	return Result{Healthy: resp.GetHealthy(), Message: resp.GetMessage()}, nil
 }

@@ -2,7 +2,11 @@ package schema
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/zdaemon/zdaemon/plugins/schema/proto"
 )
@@ -65,4 +69,30 @@ func ErrorsFromProto(resp *proto.ValidateResponse) []FieldError {
 		out = append(out, FieldError{Field: e.GetField(), Message: e.GetMessage()})
 	}
 	return out
+}
+
+// CallError is an error a plugin's method returned, in the plugin's own
+// words: the gRPC status around it is gone.
+type CallError struct{ Msg string }
+
+func (e *CallError) Error() string { return e.Msg }
+
+// FromRPC turns the error of a gRPC call to a plugin into plain words. An
+// error the plugin's method returned becomes a *CallError with its
+// message; a plugin that went away or did not answer says so. Other
+// errors (nil included) are returned as they are.
+func FromRPC(err error) error {
+	st, ok := status.FromError(err)
+	if !ok || err == nil {
+		return err
+	}
+	switch st.Code() {
+	case codes.Unavailable:
+		return errors.New("the plugin is not reachable: " + st.Message())
+	case codes.DeadlineExceeded:
+		return errors.New("the plugin did not answer in time")
+	case codes.Canceled:
+		return errors.New("the call to the plugin was canceled")
+	}
+	return &CallError{Msg: st.Message()}
 }

@@ -19,7 +19,7 @@ type client struct {
 func (c *client) Schema(ctx context.Context) (Schema, error) {
 	resp, err := c.c.Schema(ctx, &schemapb.Empty{})
 	if err != nil {
-		return Schema{}, fmt.Errorf("sink schema: %w", err)
+		return Schema{}, fmt.Errorf("sink schema: %w", schema.FromRPC(err))
 	}
 	return schema.FromProto(resp), nil
 }
@@ -31,7 +31,7 @@ func (c *client) Validate(ctx context.Context, cfg Config) []FieldError {
 	}
 	resp, err := c.c.Validate(ctx, req)
 	if err != nil {
-		return []FieldError{{Message: fmt.Sprintf("sink validate: %v", err)}}
+		return []FieldError{{Message: fmt.Sprintf("sink validate: %v", schema.FromRPC(err))}}
 	}
 	return schema.ErrorsFromProto(resp)
 }
@@ -44,14 +44,14 @@ func (c *client) Start(ctx context.Context, cfg Config, _ io.Reader) error {
 		return err
 	}
 	if _, err := c.c.Start(ctx, req); err != nil {
-		return fmt.Errorf("sink start: %w", err)
+		return fmt.Errorf("sink start: %w", schema.FromRPC(err))
 	}
 	return nil
 }
 
 func (c *client) Reopen(ctx context.Context) error {
 	if _, err := c.c.Reopen(ctx, &schemapb.Empty{}); err != nil {
-		return fmt.Errorf("sink reopen: %w", err)
+		return fmt.Errorf("sink reopen: %w", schema.FromRPC(err))
 	}
 	return nil
 }
@@ -59,7 +59,7 @@ func (c *client) Reopen(ctx context.Context) error {
 func (c *client) Status(ctx context.Context) (Status, error) {
 	resp, err := c.c.Status(ctx, &schemapb.Empty{})
 	if err != nil {
-		return Status{}, fmt.Errorf("sink status: %w", err)
+		return Status{}, fmt.Errorf("sink status: %w", schema.FromRPC(err))
 	}
 	return statusFromProto(resp), nil
 }
@@ -67,7 +67,7 @@ func (c *client) Status(ctx context.Context) (Status, error) {
 func (c *client) Drain(ctx context.Context) (Status, error) {
 	resp, err := c.c.Drain(ctx, &schemapb.Empty{})
 	if err != nil {
-		return Status{}, fmt.Errorf("sink drain: %w", err)
+		return Status{}, fmt.Errorf("sink drain: %w", schema.FromRPC(err))
 	}
 	return statusFromProto(resp), nil
 }

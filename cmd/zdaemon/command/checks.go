@@ -85,7 +85,12 @@ func (jc *jobChecks) notifySocket(cfg *config.Config, cc config.CheckConfig) ([]
 		sock = cfg.SocketName + ".notify"
 		cc.Settings["socket"] = sock
 	}
-	_ = os.Remove(sock)
+	// A leftover of an earlier manager is removed; anything else at the
+	// path (a file, a link someone put there) is left alone, and the bind
+	// below then fails naming it.
+	if fi, err := os.Lstat(sock); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		_ = os.Remove(sock)
+	}
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
 	if err != nil {
 		return nil, fmt.Errorf("notification socket: %w", err)

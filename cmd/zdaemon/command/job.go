@@ -24,7 +24,7 @@ func loadJob(path string) (*config.Config, map[string]*hcl.File, hcl.Diagnostics
 		}
 		return cfg, files, diags
 	}
-	translated, files, diags := translateLegacy(path, src)
+	translated, origins, files, diags := translateLegacy(path, src)
 	if diags.HasErrors() {
 		return nil, files, diags
 	}
@@ -34,18 +34,24 @@ func loadJob(path string) (*config.Config, map[string]*hcl.File, hcl.Diagnostics
 	}
 	if cfg != nil {
 		cfg.ConfigFile = absPath(path)
+		// Later checks point at the .conf file, not at its translation.
+		for key := range cfg.Sources {
+			if r, ok := origins[key]; ok {
+				cfg.Sources[key] = r
+			}
+		}
 	}
 	return cfg, files, append(diags, cdiags...)
 }
 
 // translateLegacy parses and translates a ZConfig file.
-func translateLegacy(path string, src []byte) ([]byte, map[string]*hcl.File, hcl.Diagnostics) {
+func translateLegacy(path string, src []byte) ([]byte, zconfig.Origins, map[string]*hcl.File, hcl.Diagnostics) {
 	doc, diags := zconfig.Parse(src, path, nil)
 	if diags.HasErrors() {
-		return nil, doc.Files, diags
+		return nil, nil, doc.Files, diags
 	}
-	out, more := zconfig.Translate(doc)
-	return out, doc.Files, append(diags, more...)
+	out, origins, more := zconfig.TranslateWithOrigins(doc)
+	return out, origins, doc.Files, append(diags, more...)
 }
 
 // ConvertCommand is "convert FILE": print a legacy ZConfig file as an HCL
@@ -82,7 +88,7 @@ func (c *ConvertCommand) Run(args []string) int {
 		fmt.Fprintf(c.Err, "Error: %s is not a ZConfig file (it does not start with a <section> or a %%directive)\n", file)
 		return 2
 	}
-	out, files, diags := translateLegacy(file, src)
+	out, _, files, diags := translateLegacy(file, src)
 	writeDiags(c.Err, files, diags)
 	if diags.HasErrors() {
 		return 2

@@ -92,6 +92,14 @@ func (m *Meta) setup() error {
 			return usagef("invalid value for %s %s: %v", s.Opt, pyrepr.Str(s.Value), err)
 		}
 	}
+	// The job file's values against this machine, at their file:line;
+	// then those of the command line, in the original's words.
+	if diags := config.CheckHost(cfg); len(diags) > 0 {
+		writeDiags(m.Err, m.Files, diags)
+		if diags.HasErrors() {
+			return &exitError{code: 2}
+		}
+	}
 	if err := checkPaths(cfg, m.Opts); err != nil {
 		return err
 	}
@@ -122,16 +130,21 @@ func optName(opts *options.Options, key, short string) string {
 }
 
 // checkPaths validates socket-name and directory as the original does: at
-// most one missing directory level, which zdaemon then creates.
+// most one missing directory level, which zdaemon then creates. Values of
+// the job file were checked by config.CheckHost.
 func checkPaths(cfg *config.Config, opts *options.Options) error {
-	if s := expandHome(cfg.SocketName); s != "" {
+	fromFile := func(key string) bool {
+		_, ok := cfg.Sources["runner/"+key]
+		return ok
+	}
+	if s := expandHome(cfg.SocketName); s != "" && !fromFile("socket-name") {
 		dir := filepath.Dir(s)
 		if !isDir(dir) && !isDir(filepath.Dir(dir)) {
 			return usagef("invalid value for %s %s: The directory named as part of the path %s does not exist.",
 				optName(opts, "socket-name", "-s"), pyrepr.Str(cfg.SocketName), cfg.SocketName)
 		}
 	}
-	if d := expandHome(cfg.Directory); d != "" {
+	if d := expandHome(cfg.Directory); d != "" && !fromFile("directory") {
 		if !isDir(d) && !isDir(filepath.Dir(d)) {
 			return usagef("invalid value for %s %s: %s is not an existing directory",
 				optName(opts, "directory", "-z"), pyrepr.Str(cfg.Directory), cfg.Directory)
@@ -175,16 +188,15 @@ func hasPrefix(list, prefix []string) bool {
 }
 
 // mkdir creates one missing directory level, owned by the job's user when
-// root runs zdaemon for another user.
+// root runs zdaemon for another user. As root it never changes the owner
+// of anything it did not just create, and never creates under a symbolic
+// link another user could change (createDir).
 func (m *Meta) mkdir(dir string) error {
-	if err := os.Mkdir(dir, 0o777); err != nil && !errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("create directory %s: %w", dir, err)
+	if os.Geteuid() == 0 {
+		return createDir(dir, m.Cred)
 	}
-	if m.Cred != nil {
-		// Lchown: never follow a symlink someone put in our place.
-		if err := os.Lchown(dir, int(m.Cred.Uid), int(m.Cred.Gid)); err != nil {
-			return fmt.Errorf("chown directory %s: %w", dir, err)
-		}
+	if err := os.Mkdir(dir, 0o777); err != nil && !(errors.Is(err, os.ErrExist) && isDir(dir)) {
+		return fmt.Errorf("cannot create directory %s: %w", dir, osErr(err))
 	}
 	return nil
 }
@@ -286,14 +298,7 @@ func absPath(p string) string {
 	return p
 }
 
-func expandHome(p string) string {
-	if p == "~" || strings.HasPrefix(p, "~/") {
-		if home, err := os.UserHomeDir(); err == nil {
-			return home + p[1:]
-		}
-	}
-	return p
-}
+func expandHome(p string) string { return config.ExpandHome(p) }
 
 func isDir(p string) bool {
 	st, err := os.Stat(p)

@@ -2,6 +2,7 @@ package command
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -274,6 +275,17 @@ func (m *Meta) sinkDiags() error {
 		return &exitError{code: 2}
 	}
 	return nil
+}
+
+// pluginMessage is what the user reads of a plugin's failure: the
+// plugin's own words when it refused a call (its open error names the
+// file), the whole chain otherwise.
+func pluginMessage(err error) string {
+	var ce *schema.CallError
+	if errors.As(err, &ce) {
+		return ce.Msg
+	}
+	return err.Error()
 }
 
 // ownExecutable is this binary, for built-in plugins.

@@ -172,7 +172,7 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 		tr, err = startTranscript(ctx, cfg, reaper, log)
 		if err != nil {
 			log.Error(err.Error())
-			return fail(1, "Error: "+err.Error())
+			return fail(1, "Error: "+pluginMessage(err))
 		}
 		defer tr.finish(log)
 	}
@@ -185,7 +185,7 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 	checks, err := startChecks(ctx, cfg, reaper, log)
 	if err != nil {
 		log.Error(err.Error())
-		return fail(1, "Error: "+err.Error())
+		return fail(1, "Error: "+pluginMessage(err))
 	}
 	defer checks.close()
 	env = append(env, checks.env...)

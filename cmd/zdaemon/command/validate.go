@@ -1,7 +1,12 @@
 package command
 
 import (
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+
+	"github.com/zdaemon/zdaemon/core/config"
 )
 
 // ValidateCommand is "validate FILE": check a job file without running
@@ -10,11 +15,17 @@ type ValidateCommand struct{ *Meta }
 
 func (c *ValidateCommand) Synopsis() string { return "Check a job file without running anything" }
 func (c *ValidateCommand) Help() string {
-	return `Usage: zdaemon validate FILE
+	return `Usage: zdaemon validate [options] FILE
 
   Reads the job file FILE (HCL, or a legacy ZConfig file) and reports every
   error in it, with the file, line, column and source line, without
-  starting anything.
+  starting anything. Values are also checked against this machine, as
+  start checks them: the directories of socket-name, directory,
+  transcript, logfile and the event log's files, and the user.
+
+  -no-host-checks
+      Skip the checks against this machine (for a file written for
+      another one).
 
 Exit status:
   0  the file is valid
@@ -23,12 +34,26 @@ Exit status:
 }
 
 func (c *ValidateCommand) Run(args []string) int {
-	file, code, ok := c.fileArg(args, c.Help())
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	noHost := fs.Bool("no-host-checks", false, "")
+	if err := fs.Parse(stripDashes(args)); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(c.Out, c.Help())
+			return 0
+		}
+		fmt.Fprintln(c.Err, c.Help())
+		return 1
+	}
+	file, code, ok := c.fileArg(fs.Args(), c.Help())
 	if !ok {
 		return code
 	}
 	cfg, files, diags := loadJob(file)
 	if !diags.HasErrors() {
+		if !*noHost {
+			diags = append(diags, config.CheckHost(cfg)...)
+		}
 		diags = append(diags, resolveSink(cfg, false, ownExecutable())...)
 		diags = append(diags, resolveChecks(cfg, ownExecutable())...)
 	}

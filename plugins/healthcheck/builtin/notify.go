@@ -90,7 +90,9 @@ func (n *Notify) Configure(ctx context.Context, cfg healthcheck.Config) error {
 	if path == "" {
 		return errors.New("socket: no notification socket given")
 	}
-	_ = os.Remove(path)
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		_ = os.Remove(path) // a leftover socket; never anything else
+	}
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
 	if err != nil {
 		return fmt.Errorf("listen on the notification socket: %w", err)

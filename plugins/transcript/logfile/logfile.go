@@ -130,7 +130,11 @@ func (s *Sink) Start(_ context.Context, cfg transcript.Config, in io.Reader) err
 func open(path string) (*os.File, int64, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666)
 	if err != nil {
-		return nil, 0, fmt.Errorf("open transcript: %w", err)
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is ours to name
+		}
+		return nil, 0, fmt.Errorf("cannot open transcript %s: %w", path, err)
 	}
 	st, err := f.Stat()
 	if err != nil {

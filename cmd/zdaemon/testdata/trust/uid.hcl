@@ -1,0 +1,4 @@
+runner {
+  program = "sleep 100"
+  user    = 4242
+}
