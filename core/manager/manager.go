@@ -117,6 +117,9 @@ type Manager struct {
 
 	requests chan request
 	shutdown chan os.Signal
+	// exited is closed when Run returns: requests stop waiting for a loop
+	// that is gone.
+	exited chan struct{}
 
 	// Owned by the Run goroutine.
 	state      State
@@ -148,6 +151,7 @@ func New(cfg *config.Config, starter Starter, opts Options) *Manager {
 		policy:     backoff.Policy{Limit: cfg.BackoffLimit, Forever: cfg.Forever},
 		requests:   make(chan request),
 		shutdown:   make(chan os.Signal, 1),
+		exited:     make(chan struct{}),
 		shouldBeUp: true,
 	}
 }
@@ -157,6 +161,7 @@ func New(cfg *config.Config, starter Starter, opts Options) *Manager {
 // manager was told to shut down and the program is gone. It returns the
 // manager's exit status.
 func (m *Manager) Run(ctx context.Context) int {
+	defer close(m.exited)
 	m.log.Info("daemon manager started")
 	m.apply(evStart, nil)
 	for m.state != Exiting {
@@ -215,7 +220,7 @@ func (m *Manager) spawn() {
 	m.lastStart = time.Now()
 	p, err := m.starter.Start()
 	if err != nil {
-		m.log.Error(err.Error())
+		m.log.Error(startError(err))
 		m.state = Starting
 		m.crashed(nil, child.ExitStatus{Code: 127})
 		return
@@ -353,11 +358,15 @@ func (m *Manager) call(ctx context.Context, fn func()) bool {
 	case m.requests <- r:
 	case <-ctx.Done():
 		return false
+	case <-m.exited:
+		return false
 	}
 	select {
 	case <-r.ok:
 		return true
 	case <-ctx.Done():
+		return false
+	case <-m.exited:
 		return false
 	}
 }
@@ -495,8 +504,23 @@ func (m *Manager) await(ctx context.Context, args []string) string {
 	case s := <-w.reply:
 		return s
 	case <-ctx.Done():
+		// The client went away (or the server shuts down): forget it, or
+		// every interrupted "zdaemon wait" would stay in m.waiters for good.
+		m.call(context.Background(), func() { m.dropWaiter(w) })
 		return ""
 	}
+}
+
+// dropWaiter forgets w; loop goroutine only.
+func (m *Manager) dropWaiter(w *waiter) {
+	m.waiters = slices.DeleteFunc(m.waiters, func(x *waiter) bool { return x == w })
+}
+
+// Waiters returns how many clients wait in "await"; through the loop.
+func (m *Manager) Waiters() int {
+	n := -1
+	m.call(context.Background(), func() { n = len(m.waiters) })
+	return n
 }
 
 // notifyWaiters answers every waiter whose condition holds; when the
@@ -525,3 +549,16 @@ func (m *Manager) notifyWaiters() {
 }
 
 // --- small helpers ------------------------------------------------------
+
+// startError says in plain words why the program could not be started.
+// Running out of a resource (descriptors, memory, processes) is said as
+// the OS says it, "cannot start program: too many open files"; other
+// errors keep their detail ("cannot start program: can't exec ...").
+func startError(err error) string {
+	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOMEM, syscall.EAGAIN} {
+		if errors.Is(err, errno) {
+			return fmt.Sprintf("cannot start program: %v", errno)
+		}
+	}
+	return fmt.Sprintf("cannot start program: %v", err)
+}
