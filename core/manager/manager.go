@@ -400,15 +400,18 @@ func (m *Manager) status() control.Status {
 // Serve answers one control-protocol request. It implements
 // control.Handler; replies are the original's texts.
 func (m *Manager) Serve(ctx context.Context, req control.Request) string {
+	// A command that was sent is carried out even when its client does
+	// not stay for the reply (ctx also ends when the client hangs up).
+	do := context.WithoutCancel(ctx)
 	switch req.Name {
 	case "status":
 		return m.query(ctx, func() string { return m.status().Format() })
 	case "start":
-		return m.query(ctx, func() string { return m.apply(evStart, nil) })
+		return m.query(do, func() string { return m.apply(evStart, nil) })
 	case "stop":
-		return m.query(ctx, func() string { return m.apply(evStop, nil) })
+		return m.query(do, func() string { return m.apply(evStop, nil) })
 	case "restart":
-		return m.query(ctx, func() string { return m.apply(evRestart, nil) })
+		return m.query(do, func() string { return m.apply(evRestart, nil) })
 	case "kill":
 		arg := "15"
 		if len(req.Args) > 0 {
@@ -418,7 +421,7 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 		if err != nil {
 			return fmt.Sprintf("Bad signal %s", pyrepr.Str(arg))
 		}
-		return m.query(ctx, func() string { return m.kill(n) })
+		return m.query(do, func() string { return m.kill(n) })
 	case "reopen_transcript":
 		// Not through the loop: it touches no supervisor state, and a
 		// plugin that hangs must not stall the manager.
