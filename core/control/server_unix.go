@@ -161,8 +161,9 @@ func probeExisting(path string) error {
 
 // conn is one held connection.
 type conn struct {
-	c      *net.UnixConn
-	silent *list.Element // in Server.silent until its line arrived
+	c       *net.UnixConn
+	silent  *list.Element // in Server.silent until its line arrived
+	evicted bool          // closed to make room; guarded by Server.mu
 }
 
 // Serve accepts connections until ctx ends or Close is called, serving each
@@ -208,14 +209,15 @@ func (s *Server) Serve(ctx context.Context, h Handler) error {
 				return nil
 			}
 			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
-				if s.evictSilent() {
-					continue
+				select { // forget ends seen before this shortage
+				case <-s.freed:
+				default:
 				}
-				if !exhausted {
+				if !s.evictSilent() && !exhausted {
 					exhausted = true
 					logger.Error(fmt.Sprintf("accept on control socket: %v; waiting for a connection to end", err))
 				}
-				select { // not polling: a closing connection wakes us
+				select { // not polling: the end of a connection wakes us
 				case <-s.freed:
 				case <-time.After(time.Second): // descriptors held elsewhere
 				case <-s.stopped:
@@ -300,14 +302,26 @@ func (s *Server) evictSilentLocked() bool {
 	}
 	cn := s.silent.Remove(e).(*conn)
 	cn.silent = nil
+	cn.evicted = true
 	_ = cn.c.Close()
 	return true
+}
+
+// wasEvicted reports a connection closed to make room: nothing more is
+// said to it, or about it.
+func (s *Server) wasEvicted(cn *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return cn.evicted
 }
 
 func (s *Server) serveConn(ctx context.Context, cn *conn, h Handler, hup *hangupWatcher, logger *slog.Logger) {
 	c := cn.c
 	defer c.Close()
 	if uid, ok := peerUID(c); !ok || (uid != 0 && uid != os.Geteuid()) {
+		if s.wasEvicted(cn) {
+			return
+		}
 		logger.Warn(fmt.Sprintf("refused control connection from uid %d", uid))
 		// Read the command first: closing with unread data would reset
 		// the connection and lose the reply.
@@ -324,6 +338,9 @@ func (s *Server) serveConn(ctx context.Context, cn *conn, h Handler, hup *hangup
 	req, errReply := ReadRequest(c)
 	_ = c.SetReadDeadline(time.Time{})
 	s.spoke(cn)
+	if s.wasEvicted(cn) {
+		return
+	}
 	reply := errReply
 	if errReply == "" {
 		ctx, cancel := context.WithCancel(ctx)
