@@ -2,6 +2,7 @@ package command
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -19,6 +20,7 @@ const (
 	waitGone                          // the manager exited or vanished
 	waitTimeout                       // the deadline passed
 	waitInterrupted                   // Ctrl-C
+	waitStalled                       // the manager dropped the connection unanswered (m.stalled)
 )
 
 // dotInterval is the original's progress cadence: one ". " per second
@@ -65,6 +67,9 @@ func (m *Meta) await(line string, deadline time.Time) (control.Status, waitResul
 				return control.Status{}, waitInterrupted
 			case !deadline.IsZero() && !time.Now().Before(deadline):
 				return control.Status{}, waitTimeout
+			case errors.Is(a.err, control.ErrNoAnswer):
+				m.stalled = a.err
+				return control.Status{}, waitStalled
 			default:
 				return control.Status{}, waitGone
 			}
@@ -96,6 +101,9 @@ func (m *Meta) awaitUp(exclude int, verb string, deadline time.Time) int {
 		return 1
 	case waitInterrupted:
 		return m.interrupted()
+	case waitStalled:
+		m.finish(m.notResponding())
+		return 1
 	default:
 		m.finish("daemon manager not running")
 		return 1
@@ -105,8 +113,5 @@ func (m *Meta) awaitUp(exclude int, verb string, deadline time.Time) int {
 // awaitDown waits until no program runs (or the manager is gone).
 func (m *Meta) awaitDown(deadline time.Time) (waitResult, control.Status) {
 	st, res := m.await("await down", deadline)
-	if res == waitGone {
-		res = waitDone
-	}
 	return res, st
 }
