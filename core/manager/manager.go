@@ -519,8 +519,9 @@ func (m *Manager) dropWaiter(w *waiter) {
 	m.waiters = slices.DeleteFunc(m.waiters, func(x *waiter) bool { return x == w })
 }
 
-// Waiters returns how many clients wait in "await"; through the loop.
-func (m *Manager) Waiters() int {
+// waiterCount returns how many clients wait in "await" (-1 once the manager
+// has exited); through the loop, for tests.
+func (m *Manager) waiterCount() int {
 	n := -1
 	m.call(context.Background(), func() { n = len(m.waiters) })
 	return n

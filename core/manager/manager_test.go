@@ -584,7 +584,7 @@ func TestAwaitClientGone(t *testing.T) {
 		kept := make(chan string, 1)
 		go func() { kept <- req(m, "await down") }()
 		synctest.Wait()
-		if n := m.Waiters(); n != 257 {
+		if n := m.waiterCount(); n != 257 {
 			t.Fatalf("%d waiters, want 257", n)
 		}
 		cancel()
@@ -594,7 +594,7 @@ func TestAwaitClientGone(t *testing.T) {
 			}
 		}
 		synctest.Wait()
-		if n := m.Waiters(); n != 1 {
+		if n := m.waiterCount(); n != 1 {
 			t.Fatalf("%d waiters after the clients went away, want 1", n)
 		}
 		req(m, "stop")
@@ -602,8 +602,8 @@ func TestAwaitClientGone(t *testing.T) {
 			t.Fatalf("the remaining await down: %+v", st)
 		}
 		wait()
-		if n := m.Waiters(); n != -1 {
-			t.Fatalf("Waiters after exit: %d, want -1", n)
+		if n := m.waiterCount(); n != -1 {
+			t.Fatalf("waiterCount after exit: %d, want -1", n)
 		}
 	})
 }
