@@ -77,8 +77,10 @@ func TestTrustControlInterruptedWaits(t *testing.T) {
 		go func() { done <- cmd.Wait() }()
 		select {
 		case err := <-done:
+			// 130 from the wait; a client still in its first status
+			// probe dies of the signal itself. Either way it hangs up.
 			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+			if !errors.As(err, &ee) || (ee.ExitCode() != 130 && ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGINT) {
 				t.Fatalf("interrupted wait: %v, want exit 130", err)
 			}
 		case <-time.After(10 * time.Second):
