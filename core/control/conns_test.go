@@ -142,6 +142,17 @@ func TestServerEvictsSilentConnections(t *testing.T) {
 	if _, err := silent[19].Read(make([]byte, 1)); !errors.Is(err, syscall.EAGAIN) && !isTimeout(err) {
 		t.Fatalf("newest silent connection: %v; want it still held", err)
 	}
+	// Never more than the bound held, the status client included.
+	held := 0
+	for _, c := range silent {
+		c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); isTimeout(err) {
+			held++
+		}
+	}
+	if held > 7 {
+		t.Fatalf("%d silent connections held beside a client, bound 8", held)
+	}
 }
 
 // When every held connection waits for an answer, a new one is closed

@@ -230,7 +230,7 @@ func (s *Server) Serve(ctx context.Context, h Handler) error {
 			exhausted = false
 			logger.Info("control socket accepts connections again")
 		}
-		cn, ok := s.track(c, maxConns)
+		cn, evicted, ok := s.track(c, maxConns)
 		if !ok {
 			if !refusing {
 				refusing = true
@@ -244,21 +244,38 @@ func (s *Server) Serve(ctx context.Context, h Handler) error {
 			defer s.untrack(cn)
 			s.serveConn(ctx, cn, h, hup, logger)
 		})
+		if evicted {
+			// The evicted connection's descriptor is released when its
+			// goroutine lets go of it: wait for that, so that a burst of
+			// silent connections never holds more than the bound.
+			select {
+			case <-s.freed:
+			case <-s.stopped:
+			}
+		}
 	}
 }
 
 // track counts a new connection in, closing the oldest silent one when
-// the bound is reached. It reports false when nothing could be closed.
-func (s *Server) track(c *net.UnixConn, maxConns int) (*conn, bool) {
+// the bound is reached (evicted). It reports false when nothing could be
+// closed.
+func (s *Server) track(c *net.UnixConn, maxConns int) (cn *conn, evicted, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.held >= maxConns && !s.evictSilentLocked() {
-		return nil, false
+	if s.held >= maxConns {
+		select { // forget ends seen before this eviction
+		case <-s.freed:
+		default:
+		}
+		if !s.evictSilentLocked() {
+			return nil, false, false
+		}
+		evicted = true
 	}
 	s.held++
-	cn := &conn{c: c}
+	cn = &conn{c: c}
 	cn.silent = s.silent.PushBack(cn)
-	return cn, true
+	return cn, evicted, true
 }
 
 // spoke marks a connection whose line has arrived: it is not evicted.
