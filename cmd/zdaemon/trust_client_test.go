@@ -367,8 +367,9 @@ func TestTrustClientOriginalClientAgainstOurs(t *testing.T) {
 }
 
 // A socket held by something that accepts and answers nothing: start
-// does not take it for a manager it lost a race to forever; it gives up
-// after a few tries, says what holds the socket, and leaves nothing.
+// does not take it for a manager it lost a race to, nor start a second
+// manager beside it; it says the socket's holder does not respond, exits
+// 1 and leaves nothing.
 func TestTrustClientSocketHeldByStranger(t *testing.T) {
 	j := newJob(t)
 	l, err := net.Listen("unix", j.path("zdsock"))
@@ -386,7 +387,7 @@ func TestTrustClientSocketHeldByStranger(t *testing.T) {
 		}
 	}()
 	r := j.must(1, "-p", "sleep 3600", "start")
-	if r.out != "\ndaemon manager not running\n" || !strings.HasPrefix(r.err, "Another zrdun is already up using socket '"+j.path("zdsock")+"':") {
+	if r.out != "daemon manager not responding ("+j.path("zdsock")+" dropped the connection unanswered)\n" || r.err != "" {
 		t.Fatalf("start beside a stranger:\nstdout: %q\nstderr: %q", r.out, r.err)
 	}
 	if left := j.leftovers(); len(left) != 0 {

@@ -116,7 +116,7 @@ func (r *Reaper) reap() {
 func (r *Reaper) Start(spec Spec) (*Process, error) {
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", os.DevNull, err)
+		return nil, err // an *os.PathError: "open /dev/null: ..."
 	}
 	defer devnull.Close()
 	out, errf := spec.Stdout, spec.Stderr

@@ -6,11 +6,19 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"syscall"
 )
 
 // ErrNoManager marks a failure to reach a manager: nothing listens on the
 // socket path, or we may not connect to it.
 var ErrNoManager = errors.New("no manager on the control socket")
+
+// ErrNoAnswer marks a manager that is there but did not answer: the
+// connection was made (or the listen queue was full) and no reply came
+// before the deadline, or the connection was reset before a reply. The
+// error also wraps the cause (context.DeadlineExceeded,
+// syscall.ECONNRESET, ...).
+var ErrNoAnswer = errors.New("no answer on the control socket")
 
 // maxReply bounds what the client reads.
 const maxReply = 1 << 20
@@ -26,6 +34,9 @@ func Do(ctx context.Context, path, line string) (string, error) {
 	// is much cheaper than DialContext, and ctx is honoured below.
 	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
+		if errors.Is(err, syscall.EAGAIN) { // a listener whose queue is full
+			return "", fmt.Errorf("%w: %w", ErrNoAnswer, err)
+		}
 		return "", fmt.Errorf("%w: %w", ErrNoManager, err)
 	}
 	defer c.Close()
@@ -39,17 +50,30 @@ func Do(ctx context.Context, path, line string) (string, error) {
 	_, werr := io.WriteString(c, line+"\n")
 	_ = c.CloseWrite()
 	reply, err := io.ReadAll(io.LimitReader(c, maxReply))
+	if ctx.Err() != nil {
+		cause := context.Cause(ctx)
+		if len(reply) == 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return "", fmt.Errorf("read reply to %q: %w: %w", line, ErrNoAnswer, cause)
+		}
+		return string(reply), fmt.Errorf("read reply to %q: %w", line, cause)
+	}
+	if len(reply) == 0 && (isReset(err) || isReset(werr)) {
+		cause := err
+		if cause == nil {
+			cause = werr
+		}
+		return "", fmt.Errorf("send %q: %w: %w", line, ErrNoAnswer, cause)
+	}
 	if werr != nil && len(reply) == 0 {
 		return "", fmt.Errorf("send %q: %w", line, werr)
 	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return string(reply), fmt.Errorf("read reply to %q: %w", line, context.Cause(ctx))
-		}
 		return string(reply), fmt.Errorf("read reply to %q: %w", line, err)
 	}
-	if ctx.Err() != nil {
-		return string(reply), fmt.Errorf("read reply to %q: %w", line, context.Cause(ctx))
-	}
 	return string(reply), nil
+}
+
+// isReset reports a connection the server dropped without reading it.
+func isReset(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }

@@ -3,6 +3,7 @@
 package control
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -50,11 +51,22 @@ type Server struct {
 	Logger *slog.Logger
 	// ReadTimeout bounds how long a client may take to send its line.
 	ReadTimeout time.Duration
-	// MaxConns bounds the connections served at once; further accepts wait.
+	// MaxConns bounds the connections held at once. The server never
+	// stops accepting (a full queue would make a live manager look dead);
+	// a connection that would exceed the bound makes room by closing the
+	// oldest connection that has not sent its command yet, and is itself
+	// closed unsent when every held connection has sent one (all of them
+	// wait in "await"). See Serve.
 	MaxConns int
 
 	l    *net.UnixListener
 	path string
+
+	// Connections held, guarded by mu: how many, and those that have not
+	// sent their line yet, oldest first.
+	held   int
+	silent list.List // of *conn
+	freed  chan struct{}
 
 	mu      sync.Mutex
 	closed  bool
@@ -111,7 +123,7 @@ func Listen(path string, onStale func(path string)) (*Server, error) {
 			return nil, fmt.Errorf("remove stale socket %s: %w", path, err)
 		}
 	}
-	s := &Server{l: l, path: path, stopped: make(chan struct{})}
+	s := &Server{l: l, path: path, stopped: make(chan struct{}), freed: make(chan struct{}, 1)}
 	var st unix.Stat_t
 	if err := unix.Stat(path, &st); err == nil {
 		s.ino, s.dev = st.Ino, uint64(st.Dev)
@@ -160,9 +172,28 @@ func probeExisting(path string) error {
 	return &InUseError{Path: path, Reply: string(reply)}
 }
 
+// conn is one held connection.
+type conn struct {
+	c       *net.UnixConn
+	silent  *list.Element // in Server.silent until its line arrived
+	evicted bool          // closed to make room; guarded by Server.mu
+}
+
 // Serve accepts connections until ctx ends or Close is called, serving each
 // in its own goroutine, and returns once all of them have finished.
-// Handlers see ctx, so blocked ones end when it does.
+// Handlers see ctx, so blocked ones end when it does; a handler's context
+// also ends when its client hangs up (closes the connection for good, not
+// just its writing half), so a waiting command forgets a client that left.
+//
+// Connection policy: at most MaxConns connections are held. Accepting
+// never stops: when one more would exceed the bound, the oldest connection
+// that has not sent its command is closed to make room (a client that
+// connects and says nothing cannot lock out the owner's status and stop);
+// when every held connection has sent its command (they all wait in
+// "await"), the new one is closed without being read, and its client
+// sees the connection reset. When accept itself runs out of descriptors,
+// the server closes the oldest silent connection and retries, or waits
+// until a connection ends (at most a second) before trying again.
 func (s *Server) Serve(ctx context.Context, h Handler) error {
 	logger := s.Logger
 	if logger == nil {
@@ -172,45 +203,155 @@ func (s *Server) Serve(ctx context.Context, h Handler) error {
 	if maxConns <= 0 {
 		maxConns = DefaultMaxConns
 	}
-	sem := make(chan struct{}, maxConns)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	hup, err := newHangupWatcher()
+	if err != nil {
+		logger.Warn(fmt.Sprintf("%v; clients that go away while they wait are noticed only when the wait ends", err))
+	} else {
+		defer hup.close()
+		wg.Go(hup.run)
+	}
 	stop := context.AfterFunc(ctx, func() { _ = s.Close() })
 	defer stop()
+	var exhausted, refusing bool // for saying so once, not on every accept
 	for {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			return nil
-		case <-s.stopped:
-			return nil
-		}
 		c, err := s.l.AcceptUnix()
 		if err != nil {
-			<-sem
 			if s.isClosed() || ctx.Err() != nil {
 				return nil
 			}
 			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
-				logger.Error(fmt.Sprintf("accept on control socket: %v", err))
-				select { // let connections finish and free descriptors
-				case <-time.After(100 * time.Millisecond):
-				case <-ctx.Done():
+				select { // forget ends seen before this shortage
+				case <-s.freed:
+				default:
+				}
+				if !s.evictSilent() && !exhausted {
+					exhausted = true
+					logger.Error(fmt.Sprintf("accept on control socket: %v; waiting for a connection to end", err))
+				}
+				select { // not polling: the end of a connection wakes us
+				case <-s.freed:
+				case <-time.After(time.Second): // descriptors held elsewhere
+				case <-s.stopped:
 				}
 				continue
 			}
 			return fmt.Errorf("accept on control socket: %w", err)
 		}
+		if exhausted {
+			exhausted = false
+			logger.Info("control socket accepts connections again")
+		}
+		cn, evicted, ok := s.track(c, maxConns)
+		if !ok {
+			if !refusing {
+				refusing = true
+				logger.Warn(fmt.Sprintf("control socket: %d clients are waiting for answers; refusing new connections until one ends", maxConns))
+			}
+			_ = c.Close()
+			continue
+		}
+		refusing = false
 		wg.Go(func() {
-			defer func() { <-sem }()
-			s.serveConn(ctx, c, h, logger)
+			defer s.untrack(cn)
+			s.serveConn(ctx, cn, h, hup, logger)
 		})
+		if evicted {
+			// The evicted connection's descriptor is released when its
+			// goroutine lets go of it: wait for that, so that a burst of
+			// silent connections never holds more than the bound.
+			select {
+			case <-s.freed:
+			case <-s.stopped:
+			}
+		}
 	}
 }
 
-func (s *Server) serveConn(ctx context.Context, c *net.UnixConn, h Handler, logger *slog.Logger) {
+// track counts a new connection in, closing the oldest silent one when
+// the bound is reached (evicted). It reports false when nothing could be
+// closed.
+func (s *Server) track(c *net.UnixConn, maxConns int) (cn *conn, evicted, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held >= maxConns {
+		select { // forget ends seen before this eviction
+		case <-s.freed:
+		default:
+		}
+		if !s.evictSilentLocked() {
+			return nil, false, false
+		}
+		evicted = true
+	}
+	s.held++
+	cn = &conn{c: c}
+	cn.silent = s.silent.PushBack(cn)
+	return cn, evicted, true
+}
+
+// spoke marks a connection whose line has arrived: it is not evicted.
+func (s *Server) spoke(cn *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cn.silent != nil {
+		s.silent.Remove(cn.silent)
+		cn.silent = nil
+	}
+}
+
+// untrack counts a finished connection out and wakes an accept that waits
+// for a free descriptor.
+func (s *Server) untrack(cn *conn) {
+	s.mu.Lock()
+	if cn.silent != nil {
+		s.silent.Remove(cn.silent)
+		cn.silent = nil
+	}
+	s.held--
+	s.mu.Unlock()
+	select {
+	case s.freed <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Server) evictSilent() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.evictSilentLocked()
+}
+
+// evictSilentLocked closes the oldest connection that has not sent its
+// line; its goroutine then finishes and counts it out.
+func (s *Server) evictSilentLocked() bool {
+	e := s.silent.Front()
+	if e == nil {
+		return false
+	}
+	cn := s.silent.Remove(e).(*conn)
+	cn.silent = nil
+	cn.evicted = true
+	_ = cn.c.Close()
+	return true
+}
+
+// wasEvicted reports a connection closed to make room: nothing more is
+// said to it, or about it.
+func (s *Server) wasEvicted(cn *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return cn.evicted
+}
+
+func (s *Server) serveConn(ctx context.Context, cn *conn, h Handler, hup *hangupWatcher, logger *slog.Logger) {
+	c := cn.c
 	defer c.Close()
 	if uid, ok := peerUID(c); !ok || (uid != 0 && uid != os.Geteuid()) {
+		if s.wasEvicted(cn) {
+			return
+		}
 		logger.Warn(fmt.Sprintf("refused control connection from uid %d", uid))
 		// Read the command first: closing with unread data would reset
 		// the connection and lose the reply.
@@ -226,8 +367,19 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn, h Handler, logg
 	_ = c.SetReadDeadline(time.Now().Add(timeout))
 	req, errReply := ReadRequest(c)
 	_ = c.SetReadDeadline(time.Time{})
+	s.spoke(cn)
+	if s.wasEvicted(cn) {
+		return
+	}
 	reply := errReply
 	if errReply == "" {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		if hup != nil {
+			if unwatch, err := hup.watch(c, cancel); err == nil {
+				defer unwatch() // before c.Close
+			}
+		}
 		reply = serveSafely(ctx, h, req, logger)
 	}
 	if reply == "" {

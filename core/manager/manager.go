@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -115,6 +116,9 @@ type Manager struct {
 
 	requests chan request
 	shutdown chan os.Signal
+	// exited is closed when Run returns: requests stop waiting for a loop
+	// that is gone.
+	exited chan struct{}
 
 	// Owned by the Run goroutine.
 	state      State
@@ -146,6 +150,7 @@ func New(cfg *config.Config, starter Starter, opts Options) *Manager {
 		policy:     backoff.Policy{Limit: cfg.BackoffLimit, Forever: cfg.Forever},
 		requests:   make(chan request),
 		shutdown:   make(chan os.Signal, 1),
+		exited:     make(chan struct{}),
 		shouldBeUp: true,
 	}
 }
@@ -155,6 +160,7 @@ func New(cfg *config.Config, starter Starter, opts Options) *Manager {
 // manager was told to shut down and the program is gone. It returns the
 // manager's exit status.
 func (m *Manager) Run(ctx context.Context) int {
+	defer close(m.exited)
 	m.log.Info("daemon manager started")
 	m.apply(event{kind: evStart})
 	for m.state != Exiting {
@@ -276,11 +282,15 @@ func (m *Manager) call(ctx context.Context, fn func()) bool {
 	case m.requests <- r:
 	case <-ctx.Done():
 		return false
+	case <-m.exited:
+		return false
 	}
 	select {
 	case <-r.ok:
 		return true
 	case <-ctx.Done():
+		return false
+	case <-m.exited:
 		return false
 	}
 }
@@ -314,15 +324,18 @@ func (m *Manager) status() control.Status {
 // Serve answers one control-protocol request. It implements
 // control.Handler; replies are the original's texts.
 func (m *Manager) Serve(ctx context.Context, req control.Request) string {
+	// A command that was sent is carried out even when its client does
+	// not stay for the reply (ctx also ends when the client hangs up).
+	do := context.WithoutCancel(ctx)
 	switch req.Name {
 	case "status":
 		return m.query(ctx, func() string { return m.status().Format() })
 	case "start":
-		return m.query(ctx, func() string { return m.apply(event{kind: evStart}) })
+		return m.query(do, func() string { return m.apply(event{kind: evStart}) })
 	case "stop":
-		return m.query(ctx, func() string { return m.apply(event{kind: evStop}) })
+		return m.query(do, func() string { return m.apply(event{kind: evStop}) })
 	case "restart":
-		return m.query(ctx, func() string { return m.apply(event{kind: evRestart}) })
+		return m.query(do, func() string { return m.apply(event{kind: evRestart}) })
 	case "kill":
 		arg := "15"
 		if len(req.Args) > 0 {
@@ -332,7 +345,7 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 		if err != nil {
 			return fmt.Sprintf("Bad signal %s", pyrepr.Str(arg))
 		}
-		return m.query(ctx, func() string { return m.kill(n) })
+		return m.query(do, func() string { return m.kill(n) })
 	case "reopen_transcript":
 		// Not through the loop: it touches no supervisor state, and a
 		// plugin that hangs must not stall the manager.
@@ -418,8 +431,24 @@ func (m *Manager) await(ctx context.Context, args []string) string {
 	case s := <-w.reply:
 		return s
 	case <-ctx.Done():
+		// The client went away (or the server shuts down): forget it, or
+		// every interrupted "zdaemon wait" would stay in m.waiters for good.
+		m.call(context.Background(), func() { m.dropWaiter(w) })
 		return ""
 	}
+}
+
+// dropWaiter forgets w; loop goroutine only.
+func (m *Manager) dropWaiter(w *waiter) {
+	m.waiters = slices.DeleteFunc(m.waiters, func(x *waiter) bool { return x == w })
+}
+
+// waiterCount returns how many clients wait in "await" (-1 once the manager
+// has exited); through the loop, for tests.
+func (m *Manager) waiterCount() int {
+	n := -1
+	m.call(context.Background(), func() { n = len(m.waiters) })
+	return n
 }
 
 // notifyWaiters answers every waiter whose condition holds; when the
@@ -448,3 +477,16 @@ func (m *Manager) notifyWaiters() {
 }
 
 // --- small helpers ------------------------------------------------------
+
+// startError says in plain words why the program could not be started.
+// Running out of a resource (descriptors, memory, processes) is said as
+// the OS says it, "cannot start program: too many open files"; other
+// errors keep their detail ("cannot start program: can't exec ...").
+func startError(err error) string {
+	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOMEM, syscall.EAGAIN} {
+		if errors.Is(err, errno) {
+			return fmt.Sprintf("cannot start program: %v", errno)
+		}
+	}
+	return fmt.Sprintf("cannot start program: %v", err)
+}

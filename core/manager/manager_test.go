@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -648,4 +649,68 @@ func TestStartTestsCancelledOnExit(t *testing.T) {
 		req(m, "stop")
 		<-codec
 	})
+}
+
+// A client that goes away while it waits (its connection's context ends)
+// is forgotten at once, whatever it waited for; the others keep waiting
+// and are answered.
+func TestAwaitClientGone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeStarter{}
+		m, wait := run(t, testConfig(nil), f)
+		time.Sleep(config.DefaultStartGrace)
+		synctest.Wait()
+		ctx, cancel := context.WithCancel(context.Background())
+		gone := make(chan string, 256)
+		for i := range 256 {
+			line := "await down"
+			if i%2 == 1 {
+				line = "await up 100" // the running pid: waits for a restart
+			}
+			go func() {
+				w := strings.Fields(line)
+				gone <- m.Serve(ctx, control.Request{Line: line, Name: w[0], Args: w[1:]})
+			}()
+		}
+		kept := make(chan string, 1)
+		go func() { kept <- req(m, "await down") }()
+		synctest.Wait()
+		if n := m.waiterCount(); n != 257 {
+			t.Fatalf("%d waiters, want 257", n)
+		}
+		cancel()
+		for range 256 {
+			if got := <-gone; got != "" {
+				t.Fatalf("a cancelled await answered %q", got)
+			}
+		}
+		synctest.Wait()
+		if n := m.waiterCount(); n != 1 {
+			t.Fatalf("%d waiters after the clients went away, want 1", n)
+		}
+		req(m, "stop")
+		if st, ok := control.ParseStatus(<-kept); !ok || st.Application != 0 {
+			t.Fatalf("the remaining await down: %+v", st)
+		}
+		wait()
+		if n := m.waiterCount(); n != -1 {
+			t.Fatalf("waiterCount after exit: %d, want -1", n)
+		}
+	})
+}
+
+func TestStartErrorWording(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{&os.PathError{Op: "open", Path: os.DevNull, Err: syscall.EMFILE}, "cannot start program: too many open files"},
+		{fmt.Errorf("can't exec '/bin/x': %w", syscall.EMFILE), "cannot start program: too many open files"},
+		{fmt.Errorf("can't exec '/bin/x': %w", syscall.EAGAIN), "cannot start program: resource temporarily unavailable"},
+		{fmt.Errorf("can't exec '/bin/x': %w", syscall.ENOENT), "cannot start program: can't exec '/bin/x': no such file or directory"},
+	} {
+		if got := startError(tt.err); got != tt.want {
+			t.Errorf("startError(%v) = %q, want %q", tt.err, got, tt.want)
+		}
+	}
 }

@@ -276,7 +276,7 @@ func (m *Manager) spawn() State {
 	m.lastStart = time.Now()
 	p, err := m.starter.Start()
 	if err != nil {
-		m.log.Error(err.Error())
+		m.log.Error(startError(err))
 		return m.crashed(0, child.ExitStatus{Code: 127})
 	}
 	m.proc = p

@@ -21,7 +21,7 @@ type StatusCommand struct{ *Meta }
 
 func (c *StatusCommand) Synopsis() string { return "Print status for the daemon process" }
 func (c *StatusCommand) Help() string {
-	return helpText("status [-l]", "status", "0  the manager is running (whether or not the program is)\n1  bad argument\n3  the manager is not running")
+	return helpText("status [-l]", "status", "0  the manager is running (whether or not the program is)\n1  bad argument\n3  the manager is not running\n4  the manager does not answer (it holds the socket, no reply within 5s)")
 }
 
 func (c *StatusCommand) Run(args []string) int {
@@ -37,6 +37,10 @@ func (c *StatusCommand) Run(args []string) int {
 func (m *Meta) status(long bool) int {
 	reply, ok := m.probeRaw()
 	if !ok {
+		if m.stalled != nil {
+			fmt.Fprintln(m.Out, m.notResponding())
+			return exitNotResponding
+		}
 		fmt.Fprintln(m.Out, "daemon manager not running")
 		return 3
 	}
@@ -80,6 +84,10 @@ func (m *Meta) kill(arg string) int {
 		return 1
 	}
 	st, ok := m.probe()
+	if !ok && m.stalled != nil {
+		fmt.Fprintln(m.Out, m.notResponding())
+		return 1
+	}
 	if !ok || st.Application == 0 {
 		fmt.Fprintln(m.Out, "daemon process not running")
 		return 1
@@ -110,6 +118,9 @@ func (c *FgCommand) Run(args []string) int {
 	if st, ok := c.probe(); ok && st.Application != 0 {
 		fmt.Fprintln(c.Out, "To run the program in the foreground, please stop it first.")
 		return 0
+	} else if !ok && c.stalled != nil {
+		fmt.Fprintln(c.Out, c.notResponding())
+		return 1
 	}
 	argv := append(append([]string(nil), c.Cfg.Program...), stripDashes(args)...)
 	fmt.Fprintln(c.Out, strings.Join(argv, " "))
@@ -155,6 +166,10 @@ func (c *ReopenCommand) Run(args []string) int {
 
 func (m *Meta) reopen() {
 	if _, ok := m.probeRaw(); !ok {
+		if m.stalled != nil {
+			fmt.Fprintln(m.Out, m.notResponding())
+			return
+		}
 		fmt.Fprintln(m.Out, "daemon manager not running")
 		return
 	}

@@ -36,11 +36,18 @@ func (m *Meta) start(extra []string, deadline time.Time) int {
 	for lost := 0; ; lost++ {
 		st, ok := m.probe()
 		switch {
+		case !ok && m.stalled != nil: // never a second manager beside a stuck one
+			fmt.Fprintln(m.Out, m.notResponding())
+			return 1
 		case ok && st.Application != 0:
 			fmt.Fprintf(m.Out, "daemon process already running; pid=%d\n", st.Application)
 			return 0
 		case ok:
 			if _, err := m.send("start"); err != nil {
+				if m.stalled != nil {
+					m.finish(m.notResponding())
+					return 1
+				}
 				m.finish("daemon manager not running")
 				return 1
 			}
@@ -128,12 +135,15 @@ type StopCommand struct{ *Meta }
 
 func (c *StopCommand) Synopsis() string { return "Stop the daemon process" }
 func (c *StopCommand) Help() string {
-	return helpText("stop", "stop", "1  the program did not stop in time\n130  interrupted")
+	return helpText("stop", "stop", "1  the program did not stop in time, or the manager does not answer\n130  interrupted")
 }
 
 func (c *StopCommand) Run(args []string) int {
 	st, ok := c.probe()
 	switch {
+	case !ok && c.stalled != nil: // it may well run the program still
+		fmt.Fprintln(c.Out, c.notResponding())
+		return 1
 	case !ok:
 		fmt.Fprintln(c.Out, "daemon manager not running")
 		return 0
@@ -142,6 +152,10 @@ func (c *StopCommand) Run(args []string) int {
 		return 0
 	}
 	if _, err := c.send("stop"); err != nil {
+		if c.stalled != nil {
+			c.finish(c.notResponding())
+			return 1
+		}
 		c.finish("daemon process stopped") // it went away by itself
 		return 0
 	}
@@ -156,6 +170,18 @@ func (m *Meta) stopWait() int {
 		deadline = time.Now().Add(m.Cfg.StopTimeout + time.Duration(m.Cfg.BackoffLimit)*time.Second + 10*time.Second)
 	}
 	res, st := m.awaitDown(deadline)
+	if res == waitGone || res == waitStalled {
+		// No answer: the manager exited (the usual end of a stop) or
+		// dropped us. Never say "stopped" while the program may live.
+		if now, ok := m.probe(); ok && now.Application != 0 {
+			m.finish(fmt.Sprintf("daemon process did not stop; pid=%d", now.Application))
+			return 1
+		} else if !ok && m.stalled != nil {
+			m.finish(m.notResponding())
+			return 1
+		}
+		res = waitDone
+	}
 	switch res {
 	case waitDone:
 		m.finish("daemon process stopped")
@@ -183,6 +209,10 @@ func (c *RestartCommand) Run(args []string) int {
 		return c.start(stripDashes(args), deadline)
 	}
 	if _, err := c.send("restart"); err != nil {
+		if c.stalled != nil {
+			c.finish(c.notResponding())
+			return 1
+		}
 		c.finish("daemon manager not running")
 		return 1
 	}
@@ -197,8 +227,12 @@ func (c *WaitCommand) Help() string     { return helpText("wait", "wait", "130  
 
 func (c *WaitCommand) Run(args []string) int {
 	res, _ := c.awaitDown(time.Time{})
-	if res == waitInterrupted {
+	switch res {
+	case waitInterrupted:
 		return c.interrupted()
+	case waitStalled:
+		c.finish(c.notResponding())
+		return 1
 	}
 	c.finish("daemon process stopped")
 	c.status(false)

@@ -51,6 +51,10 @@ type Meta struct {
 	// commands with "Unknown command": it is the original's, and waits
 	// poll status as the original's client does.
 	oldManager bool
+	// stalled is set when a manager holds the socket but did not answer
+	// (control.ErrNoAnswer); a timed-out manager is not asked again within
+	// the same action.
+	stalled error
 }
 
 // fail records err for runCLI to return, and returns an exit status.
@@ -259,6 +263,11 @@ func (m *Meta) childEnv() []string {
 // a millisecond.
 const probeTimeout = 5 * time.Second
 
+// exitNotResponding is status's exit status when a manager holds the
+// socket but does not answer: LSB's "status unknown" (0 and 3 are the
+// original's "running" and "not running", and neither is known here).
+const exitNotResponding = 4
+
 // probe asks the manager for its status; ok is false when none answers.
 func (m *Meta) probe() (st control.Status, ok bool) {
 	reply, ok := m.probeRaw()
@@ -270,20 +279,43 @@ func (m *Meta) probe() (st control.Status, ok bool) {
 }
 
 func (m *Meta) probeRaw() (string, bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
-	defer cancel()
-	reply, err := control.Do(ctx, m.Socket, "status")
+	reply, err := m.send("status")
 	if err != nil || reply == "" {
 		return "", false
 	}
 	return reply, true
 }
 
-// send sends one command line to the manager.
+// send sends one command line to the manager. A manager that holds the
+// socket without answering sets m.stalled. A connection reset before any
+// reply is tried once more: a manager that exits resets the connections
+// it had not accepted yet, and one over its connection bound resets new
+// ones, and the second try tells the two apart.
 func (m *Meta) send(line string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
-	defer cancel()
-	return control.Do(ctx, m.Socket, line)
+	if errors.Is(m.stalled, context.DeadlineExceeded) {
+		return "", m.stalled
+	}
+	for try := 0; ; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+		reply, err := control.Do(ctx, m.Socket, line)
+		cancel()
+		if try == 0 && errors.Is(err, syscall.ECONNRESET) {
+			continue
+		}
+		m.stalled = nil
+		if errors.Is(err, control.ErrNoAnswer) {
+			m.stalled = err
+		}
+		return reply, err
+	}
+}
+
+// notResponding says that a manager holds the socket but did not answer.
+func (m *Meta) notResponding() string {
+	if errors.Is(m.stalled, context.DeadlineExceeded) {
+		return fmt.Sprintf("daemon manager not responding (no answer on %s within %v)", m.Socket, probeTimeout)
+	}
+	return fmt.Sprintf("daemon manager not responding (%s dropped the connection unanswered)", m.Socket)
 }
 
 // resolveProgram finds the program's executable with the job's PATH.

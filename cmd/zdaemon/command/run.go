@@ -265,8 +265,20 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 		case <-ctx.Done():
 		}
 	})
+	// Control connections never take the descriptors that spawning the
+	// program, restarting a plugin or reaping need (see
+	// daemon.DescriptorReserve); computed once, with everything
+	// long-lived open.
+	maxConns, err := daemon.ConnectionBudget(daemon.DescriptorReserve, control.DefaultMaxConns)
+	if err != nil {
+		log.Warn(err.Error())
+	}
+	if maxConns < control.DefaultMaxConns {
+		log.Info(fmt.Sprintf("descriptors are scarce: at most %d control connections at once", maxConns))
+	}
 	sockets.serve = func(srv *control.Server) {
 		srv.Logger = log // refused peers and write errors reach the event log
+		srv.MaxConns = maxConns
 		wg.Go(func() {
 			if err := srv.Serve(ctx, mgr); err != nil {
 				log.Error(fmt.Sprintf("control socket: %v", err))

@@ -25,6 +25,7 @@ func (m *Meta) shell() (int, error) {
 			return 0, nil
 		}
 		line := strings.TrimSpace(in.Text())
+		m.stalled = nil // a manager that did not answer is asked again
 		if line == "quit" {
 			m.quit()
 			return 0, nil
@@ -39,6 +40,8 @@ func (m *Meta) shell() (int, error) {
 func (m *Meta) quit() {
 	st, ok := m.probe()
 	switch {
+	case !ok && m.stalled != nil:
+		fmt.Fprintln(m.Out, m.notResponding())
 	case !ok:
 		fmt.Fprintln(m.Out, "daemon manager not running")
 	case st.Application == 0:

@@ -2,6 +2,7 @@ package command
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -20,6 +21,7 @@ const (
 	waitGone                          // the manager exited or vanished
 	waitTimeout                       // the deadline passed
 	waitInterrupted                   // Ctrl-C
+	waitStalled                       // the manager dropped the connection unanswered (m.stalled)
 )
 
 // dotInterval is the original's progress cadence: one ". " per second
@@ -86,6 +88,12 @@ func (m *Meta) awaitEvent(ctx context.Context, line string) (st control.Status, 
 			fmt.Fprint(m.Out, ". ")
 		case a := <-ch:
 			if a.err != nil || a.reply == "" {
+				// Dropped unanswered while the wait still runs: the
+				// manager is there but does not answer us.
+				if errors.Is(a.err, control.ErrNoAnswer) && ctx.Err() == nil {
+					m.stalled = a.err
+					return control.Status{}, waitStalled, false
+				}
 				return control.Status{}, waitGone, false
 			}
 			// Only the original's manager supersedes a connection.
@@ -163,6 +171,9 @@ func (m *Meta) awaitUp(exclude int, verb string, deadline time.Time) int {
 		return 1
 	case waitInterrupted:
 		return m.interrupted()
+	case waitStalled:
+		m.finish(m.notResponding())
+		return 1
 	default:
 		m.finish("daemon manager not running")
 		return 1
@@ -172,8 +183,5 @@ func (m *Meta) awaitUp(exclude int, verb string, deadline time.Time) int {
 // awaitDown waits until no program runs (or the manager is gone).
 func (m *Meta) awaitDown(deadline time.Time) (waitResult, control.Status) {
 	st, res := m.await("await down", func(st control.Status) bool { return st.Application == 0 }, deadline)
-	if res == waitGone {
-		res = waitDone
-	}
 	return res, st
 }
