@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -75,9 +77,12 @@ var kinds = map[string]struct {
 	handshake plugin.HandshakeConfig
 	sets      map[int]plugin.PluginSet
 	name      string
+	// deathSignal is what the plugin gets when its manager (or client)
+	// dies.
+	deathSignal syscall.Signal
 }{
-	"transcript":  {transcript.Handshake, transcript.PluginSets(nil), transcript.PluginName},
-	"healthcheck": {healthcheck.Handshake, healthcheck.PluginSets(nil), healthcheck.PluginName},
+	"transcript":  {transcript.Handshake, transcript.PluginSets(nil), transcript.PluginName, syscall.SIGKILL},
+	"healthcheck": {healthcheck.Handshake, healthcheck.PluginSets(nil), healthcheck.PluginName, syscall.SIGKILL},
 }
 
 // launch starts a plugin process of a kind ("transcript", "healthcheck")
@@ -102,33 +107,88 @@ func (h *Host) launch(kind string, spec Spec, extra []*os.File) (*launched, erro
 	if cfg.StartTimeout == 0 {
 		cfg.StartTimeout = 10 * time.Second
 	}
-	var rr *reaperRunner
+	spawn := execSpawn
 	if h.Reaper != nil {
-		cfg.RunnerFunc = wrapRunner(func(_ hclog.Logger, c *exec.Cmd, _ string) (runner.Runner, error) {
-			rr = &reaperRunner{reaper: h.Reaper, cmd: c, extra: extra}
-			return rr, nil
-		}, cmd)
-	} else {
-		cmd.ExtraFiles = extra
-		cfg.Cmd = cmd
+		spawn = reaperSpawn(h.Reaper)
 	}
+	rr := &groupRunner{extra: extra, spawn: spawn, deathSignal: k.deathSignal}
+	cfg.RunnerFunc = wrapRunner(func(_ hclog.Logger, c *exec.Cmd, _ string) (runner.Runner, error) {
+		rr.cmd = c
+		return rr, nil
+	}, cmd)
 	client := plugin.NewClient(cfg)
 	rpc, err := client.Client()
 	if err != nil {
-		client.Kill()
-		return nil, fmt.Errorf("start %s plugin %s: %w", kind, spec, err)
+		client.Kill() // returns once the plugin's group is dead and its pipes are read
+		return nil, startError(h.pluginName(kind, spec), rr, err, cfg.StartTimeout)
 	}
 	raw, err := rpc.Dispense(k.name)
 	if err != nil {
 		client.Kill()
 		return nil, fmt.Errorf("dispense %s plugin %s: %w", kind, spec, err)
 	}
-	l := &launched{client: client, raw: raw}
-	if rr != nil {
-		l.exited = rr.exited
-		l.pid = rr.ID()
+	return &launched{client: client, raw: raw, exited: rr.exited, pid: rr.ID()}, nil
+}
+
+// pluginName names a plugin in messages: an external one by its path.
+func (h *Host) pluginName(kind string, spec Spec) string {
+	if spec.Path != "" {
+		return spec.Path
 	}
-	return l, nil
+	return fmt.Sprintf("built-in %s %s", kind, spec.Kind)
+}
+
+// StartError is a plugin that did not start: it could not be run, exited,
+// printed something else than go-plugin's handshake or nothing in time.
+type StartError struct {
+	// Plugin is the plugin's executable (or "built-in transcript file").
+	Plugin string
+	// Reason says, in plain words, what happened.
+	Reason string
+}
+
+func (e *StartError) Error() string {
+	return fmt.Sprintf("plugin %s did not start: %s", e.Plugin, e.Reason)
+}
+
+// startError explains a failed go-plugin start from what the runner saw.
+// Call it after the client was killed: the runner then knows how the
+// process ended and everything it printed.
+func startError(name string, rr *groupRunner, err error, timeout time.Duration) error {
+	if rr.stdout == nil { // never started
+		return &StartError{Plugin: name, Reason: err.Error()}
+	}
+	line := strings.TrimSpace(rr.stdout.firstLine())
+	var reason string
+	switch {
+	case line != "" && !handshakeLine.MatchString(line):
+		reason = fmt.Sprintf("it printed %s instead of the go-plugin handshake", strconv.Quote(clip(line)))
+	case line != "":
+		// A handshake go-plugin refused (another protocol version):
+		// go-plugin's own words say which.
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		reason = msg
+	case !rr.killed.Load():
+		reason = fmt.Sprintf("it ended (%s) before the go-plugin handshake", rr.status)
+	default:
+		reason = fmt.Sprintf("it printed no go-plugin handshake within %v", timeout)
+	}
+	if last := strings.TrimSpace(rr.stderr.lastLine()); last != "" {
+		reason += fmt.Sprintf("; its last words on stderr: %s", strconv.Quote(clip(last)))
+	}
+	return &StartError{Plugin: name, Reason: reason}
+}
+
+// handshakeLine is the start of go-plugin's handshake: core and app
+// protocol versions.
+var handshakeLine = regexp.MustCompile(`^\d+\|\d+\|`)
+
+// clip shortens what a plugin printed for a message.
+func clip(s string) string {
+	if len(s) > 100 {
+		return s[:100] + "..."
+	}
+	return s
 }
 
 // wrapRunner hands the runner our command (path, args) instead of the one

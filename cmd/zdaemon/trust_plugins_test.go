@@ -1,0 +1,134 @@
+package main
+
+// Plugins that cannot be trusted to behave: nothing hangs, nothing is
+// left behind.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runWithin runs zdaemon in the job's directory and fails the test if it
+// takes longer than d (it is killed then).
+func runWithin(j *job, d time.Duration, args ...string) result {
+	j.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, zdaemonBin, args...)
+	cmd.Dir = j.dir
+	cmd.Env = append(append(os.Environ(), "ZD_TEST_JOB="+j.dir), j.env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	r := result{out: out.String(), err: errb.String(), took: time.Since(start)}
+	if ctx.Err() != nil {
+		j.t.Fatalf("zdaemon %s: still running after %v\nstdout: %q\nstderr: %q", strings.Join(args, " "), d, r.out, r.err)
+	}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		j.t.Fatalf("zdaemon %v: %v", args, err)
+	}
+	return r
+}
+
+// garbagePlugin writes a wrapper-script plugin that prints garbage
+// instead of go-plugin's handshake while a child of it (the grandchild of
+// whoever started the script) keeps its stdout open, and appends that
+// child's pid to grandchildren. With goodFirst, the first run of the script
+// is the real built-in plugin builtin ("transcript file"), so the client
+// can decode the block and only the manager meets the garbage.
+func garbagePlugin(j *job, builtin string, goodFirst bool) string {
+	var good string
+	if goodFirst {
+		done := j.path("described")
+		good = fmt.Sprintf("if [ ! -e %s ]; then : > %s; exec %s plugin %s; fi\n", done, done, zdaemonBin, builtin)
+	}
+	path := j.write("wrapper.sh", fmt.Sprintf("#!/bin/sh\n%ssleep 1000 &\necho $! >> %s\necho garbage\nwait\n", good, j.path("grandchildren")))
+	os.Chmod(path, 0o755)
+	return path
+}
+
+// A plugin that fails the handshake, whose child holds its stdout: for
+// validate and start, in the client (decoding the block) and in the
+// manager (starting the sink or check), the command fails at once with
+// the reason at the block's plugin attribute, and no process of the
+// plugin is left.
+func TestTrustPluginsGarbageHandshake(t *testing.T) {
+	tests := []struct {
+		name      string
+		block     string // transcript or healthcheck block, %q is the plugin
+		builtin   string // the real plugin the script runs first with goodFirst
+		goodFirst bool
+		action    string
+		code      int
+	}{
+		{"validate-sink", sinkBlock, "transcript file", false, "validate", 2},
+		{"validate-check", checkBlock, "healthcheck program", false, "validate", 2},
+		{"start-sink-client", sinkBlock, "transcript file", false, "start", 2},
+		{"start-check-client", checkBlock, "healthcheck program", false, "start", 2},
+		{"start-sink-manager", sinkBlock, "transcript file", true, "start", 1},
+		{"start-check-manager", checkBlock, "healthcheck program", true, "start", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j := newJob(t)
+			plugin := garbagePlugin(j, tt.builtin, tt.goodFirst)
+			conf := j.write("job.hcl", "runner {\n  program = \"sleep 1000\"\n}\n"+fmt.Sprintf(tt.block, plugin))
+			args := []string{"validate", conf}
+			if tt.action == "start" {
+				args = []string{"-C", conf, "start"}
+			}
+			r := runWithin(j, 20*time.Second, args...)
+			if r.code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout: %q\nstderr: %q", r.code, tt.code, r.out, r.err)
+			}
+			want := fmt.Sprintf("plugin %s did not start: it printed \"garbage\" instead of the go-plugin handshake", plugin)
+			// Diagnostics are wrapped to the terminal's width.
+			if got := strings.Join(strings.Fields(r.out+r.err), " "); !strings.Contains(got, want) {
+				t.Fatalf("output lacks %q\nstdout: %q\nstderr: %q", want, r.out, r.err)
+			}
+			if tt.action == "validate" || !tt.goodFirst {
+				if !strings.Contains(r.err, "on "+conf+":") || !pluginAttrRe.MatchString(r.err) {
+					t.Fatalf("error not at the plugin attribute: %q", r.err)
+				}
+			}
+			data, _ := os.ReadFile(j.path("grandchildren"))
+			pids := strings.Fields(string(data))
+			if len(pids) == 0 {
+				t.Fatal("the wrapper started no child")
+			}
+			for _, f := range pids {
+				pid, _ := strconv.Atoi(f)
+				eventually(t, 5*time.Second, fmt.Sprintf("the plugin's child %d to die", pid), func() bool { return !alive(pid) })
+			}
+		})
+	}
+}
+
+// pluginAttrRe is the source line of a diagnostic at a plugin attribute.
+var pluginAttrRe = regexp.MustCompile(`\n +\d+: +plugin += `)
+
+const sinkBlock = `transcript "wrapped" {
+  plugin = %q
+  path   = "out.log"
+}
+`
+
+const checkBlock = `healthcheck "wrapped" {
+  plugin  = %q
+  command = "true"
+}
+`
