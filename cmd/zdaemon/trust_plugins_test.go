@@ -1,18 +1,23 @@
 package main
 
-// Plugins that cannot be trusted to behave: nothing hangs, nothing is
-// left behind.
+// Plugins that cannot be trusted to behave, and a manager that dies
+// without closing down: nothing hangs, nothing is left behind, no output
+// is lost.
 
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -132,3 +137,112 @@ const checkBlock = `healthcheck "wrapped" {
   command = "true"
 }
 `
+
+var (
+	counterOnce sync.Once
+	counterProg string
+)
+
+// buildCounter builds testdata/counter beside the zdaemon binary.
+func buildCounter(t *testing.T) string {
+	t.Helper()
+	counterOnce.Do(func() {
+		bin := filepath.Join(filepath.Dir(zdaemonBin), "counter")
+		build := exec.Command("go", "build", "-o", bin, "./testdata/counter")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build testdata/counter: %v\n%s", err, out)
+		}
+		counterProg = bin
+	})
+	if counterProg == "" {
+		t.Fatal("no counter program")
+	}
+	return counterProg
+}
+
+// written is how many bytes the counter program has written so far.
+func written(j *job) uint64 {
+	data, err := os.ReadFile(j.path("progress"))
+	if err != nil || len(data) < 8 {
+		return 0
+	}
+	return binary.NativeEndian.Uint64(data)
+}
+
+// counterPrefix checks that got is the counter stream "0\n1\n..." from its
+// start, in order, without a gap (the last line may be cut short), and
+// returns how many bytes of it got holds.
+func counterPrefix(t *testing.T, got []byte) int {
+	t.Helper()
+	rest := got
+	for i := 0; len(rest) > 0; i++ {
+		want := strconv.Itoa(i) + "\n"
+		line, after, complete := bytes.Cut(rest, []byte("\n"))
+		if !complete {
+			if !strings.HasPrefix(want, string(line)) {
+				t.Fatalf("transcript ends in %q where line %d (%q) belongs", line, i, want)
+			}
+			break
+		}
+		if string(line)+"\n" != want {
+			t.Fatalf("line %d of the transcript is %q, want %q (byte %d)", i, line, want, len(got)-len(rest))
+		}
+		rest = after
+	}
+	return len(got)
+}
+
+// A manager killed with SIGKILL while its program writes without pause:
+// the program dies with it, the sink writes everything the program wrote
+// up to the end of the pipe and exits by itself. 20 runs.
+func TestTrustPluginsManagerKilledLosesNoOutput(t *testing.T) {
+	counter := buildCounter(t)
+	var lost, lossy int
+	for i := range 20 {
+		j := newJob(t)
+		conf := j.write("job.hcl", fmt.Sprintf(`runner {
+  program = [%q, %q]
+}
+transcript "file" {
+  path = "out.log"
+}
+eventlog {
+  logfile {
+    path = "event.log"
+  }
+}
+`, counter, j.path("progress")))
+		prog := j.startOK("-C", conf)
+		mgr, _ := strconv.Atoi(j.statusMap("-C", conf)["manager"])
+		sink := pluginPid(t, j, conf)
+		// Kill at a different moment each run: after 256 KiB to 1 MiB.
+		at := uint64(1+i%4) << 18
+		// The counter starts writing on SIGUSR1, once it is listening
+		// for it (its progress file exists).
+		eventually(t, 10*time.Second, "the counter to be ready", func() bool {
+			st, err := os.Stat(j.path("progress"))
+			return err == nil && st.Size() == 8
+		})
+		if err := syscall.Kill(prog, syscall.SIGUSR1); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 20*time.Second, "the program's output", func() bool { return written(j) >= at })
+		if err := syscall.Kill(mgr, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 15*time.Second, "the program and the sink to exit", func() bool { return !alive(prog) && !alive(sink) })
+		wrote := written(j)
+		got, err := os.ReadFile(j.path("out.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := counterPrefix(t, got)
+		if uint64(n) < wrote {
+			lost += int(wrote) - n
+			lossy++
+			t.Errorf("run %d: the program wrote %d bytes, the transcript has %d: %d lost", i, wrote, n, int(wrote)-n)
+		}
+	}
+	t.Logf("%d bytes lost in %d of 20 runs", lost, lossy)
+}

@@ -30,7 +30,9 @@ type Spec struct {
 	// Credential, when set, switches user in the child before exec.
 	Credential *syscall.Credential
 	// DeathSignal is sent to the child when the manager dies (the
-	// parent-death signal); 0 sends none.
+	// parent-death signal); 0 sends none. The program gets SIGKILL; a
+	// transcript sink gets SIGTERM, which tells it to write what is left in
+	// its pipe and exit.
 	DeathSignal syscall.Signal
 }
 

@@ -78,10 +78,11 @@ var kinds = map[string]struct {
 	sets      map[int]plugin.PluginSet
 	name      string
 	// deathSignal is what the plugin gets when its manager (or client)
-	// dies.
+	// dies. A sink gets SIGTERM: it then writes what is left in the pipe
+	// up to its end and exits (transcript.Serve); checks just die.
 	deathSignal syscall.Signal
 }{
-	"transcript":  {transcript.Handshake, transcript.PluginSets(nil), transcript.PluginName, syscall.SIGKILL},
+	"transcript":  {transcript.Handshake, transcript.PluginSets(nil), transcript.PluginName, syscall.SIGTERM},
 	"healthcheck": {healthcheck.Handshake, healthcheck.PluginSets(nil), healthcheck.PluginName, syscall.SIGKILL},
 }
 
