@@ -59,7 +59,10 @@ func execSpawn(cmd *exec.Cmd, extra []*os.File, stdout, stderr *os.File, sig sys
 		return 0, nil, fmt.Errorf("can't exec %s: %w", cmd.Path, err)
 	}
 	return cmd.Process.Pid, func() child.ExitStatus {
-		_ = cmd.Wait()
+		_ = cmd.Wait() // how it ended is in ProcessState
+		if cmd.ProcessState == nil {
+			return child.ExitStatus{Code: -1} // someone else reaped it
+		}
 		ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
 		return child.FromWaitStatus(ws)
 	}, nil
