@@ -221,7 +221,7 @@ func (h *Host) Describe(ctx context.Context, kind string, spec Spec) (sch schema
 	d := l.raw.(describer)
 	if sch, err = d.Schema(ctx); err != nil {
 		l.client.Kill()
-		return schema.Schema{}, nil, nil, err
+		return schema.Schema{}, nil, nil, callError(h.pluginName(kind, spec), "describe its configuration", err)
 	}
 	validate = func(cfg schema.Config) []schema.FieldError { return d.Validate(ctx, cfg) }
 	return sch, validate, l.client.Kill, nil
@@ -276,7 +276,7 @@ func (s *Sink) start(ctx context.Context) (*launched, error) {
 	}
 	if err := l.raw.(transcript.Sink).Start(ctx, s.cfg, nil); err != nil {
 		l.client.Kill()
-		return nil, fmt.Errorf("start transcript sink %s: %w", s.spec, err)
+		return nil, callError(s.host.pluginName("transcript", s.spec), "start copying", err)
 	}
 	return l, nil
 }
