@@ -169,8 +169,11 @@ func startError(name string, rr *groupRunner, err error, timeout time.Duration) 
 		// go-plugin's own words say which.
 		msg, _, _ := strings.Cut(err.Error(), "\n")
 		reason = msg
-	case !rr.killed.Load():
+	case !rr.killed.Load() || rr.status.Signal != syscall.SIGKILL:
+		// It ended by itself, not by our SIGKILL.
 		reason = fmt.Sprintf("it ended (%s) before the go-plugin handshake", rr.status)
+	case rr.stdout.eof.Load():
+		reason = "it closed its stdout without printing the go-plugin handshake"
 	default:
 		reason = fmt.Sprintf("it printed no go-plugin handshake within %v", timeout)
 	}

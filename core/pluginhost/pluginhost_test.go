@@ -205,3 +205,28 @@ func zombie(pid int) bool {
 	f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:]))
 	return len(f) > 0 && f[0] == "Z"
 }
+
+// How a plugin failed to start is said in plain words.
+func TestStartErrorReasons(t *testing.T) {
+	tests := []struct {
+		name, script, want string
+	}{
+		{"exits", "echo 'no config' >&2; exit 3", `it ended (exit status 3) before the go-plugin handshake; its last words on stderr: "no config"`},
+		{"closes-stdout", "exec >&-; exec sleep 1000", "it closed its stdout without printing the go-plugin handshake"},
+		{"silent", "exec sleep 1000", "it printed no go-plugin handshake within 300ms"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &Host{Logger: slog.New(slog.DiscardHandler), StartTimeout: 300 * time.Millisecond}
+			script := filepath.Join(t.TempDir(), "plugin.sh")
+			if err := os.WriteFile(script, []byte("#!/bin/sh\n"+tt.script+"\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			_, _, _, err := h.Describe(context.Background(), "healthcheck", Spec{Kind: "x", Path: script})
+			want := "plugin " + script + " did not start: " + tt.want
+			if err == nil || err.Error() != want {
+				t.Fatalf("error %v, want %q", err, want)
+			}
+		})
+	}
+}

@@ -123,13 +123,13 @@ func (r *groupRunner) Start(context.Context) error {
 	return nil
 }
 
-// end kills the plugin's process group and ends our pipe ends.
+// end ends our pipe ends and kills the plugin's process group (in this
+// order: an end of file the kill causes is then not the plugin's doing).
 func (r *groupRunner) end() {
-	// An error (ESRCH: the group is gone already) changes nothing: the
-	// pipes end all the same.
-	_ = syscall.Kill(-r.pid, syscall.SIGKILL)
 	r.stdout.end()
 	r.stderr.end()
+	// An error (ESRCH: the group is gone already) changes nothing.
+	_ = syscall.Kill(-r.pid, syscall.SIGKILL)
 }
 
 func (r *groupRunner) Wait(ctx context.Context) error {
@@ -194,6 +194,9 @@ type pipeEnd struct {
 	keep  int
 	ended atomic.Bool
 
+	// eof is set when the plugin's side closed the pipe by itself.
+	eof atomic.Bool
+
 	// Only the reader touches these.
 	left      int // bytes still to read after the end
 	leftKnown bool
@@ -225,6 +228,8 @@ func (p *pipeEnd) Read(b []byte) (int, error) {
 		n, err = p.f.Read(b)
 		if errors.Is(err, os.ErrDeadlineExceeded) && p.ended.Load() {
 			n, err = p.readRest(b)
+		} else if errors.Is(err, io.EOF) && !p.ended.Load() {
+			p.eof.Store(true)
 		}
 	}
 	p.remember(b[:n])
