@@ -246,3 +246,54 @@ eventlog {
 	}
 	t.Logf("%d bytes lost in %d of 20 runs", lost, lossy)
 }
+
+// The sink of a killed manager may go on writing for a while (here a
+// child of the program keeps the pipe open, so it writes until
+// transcript.DrainTimeout): the sink of the next manager waits for it and
+// never writes the same file at the same time.
+func TestTrustPluginsNoTwoSinksOnOneFile(t *testing.T) {
+	j := newJob(t)
+	conf := j.write("job.hcl", `runner {
+  program = ["sh", "-c", "sleep 1000 & echo $! >> holders; echo run; exec sleep 1000"]
+}
+transcript "file" {
+  path = "out.log"
+}
+eventlog {
+  logfile {
+    path = "event.log"
+  }
+}
+`)
+	defer func() {
+		data, _ := os.ReadFile(j.path("holders"))
+		for _, f := range strings.Fields(string(data)) {
+			if pid, _ := strconv.Atoi(f); pid > 0 {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	}()
+	j.startOK("-C", conf)
+	waitFile(t, j.path("out.log"), "run\n")
+	mgr, _ := strconv.Atoi(j.statusMap("-C", conf)["manager"])
+	old := pluginPid(t, j, conf)
+	if err := syscall.Kill(mgr, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the manager to die", func() bool { return !alive(mgr) })
+	j.startOK("-C", conf)
+	if !alive(old) {
+		t.Fatal("the old sink did not outlive its manager while the pipe was held open")
+	}
+	eventually(t, 10*time.Second, "the new sink to wait", func() bool {
+		events, _ := os.ReadFile(j.path("event.log"))
+		return bytes.Contains(events, []byte("holds the transcript file's lock; waiting for it"))
+	})
+	// While the old sink lives, the new one writes nothing.
+	if got, _ := os.ReadFile(j.path("out.log")); alive(old) && string(got) != "run\n" {
+		t.Fatalf("the new sink wrote while the old one lives: %q", got)
+	}
+	eventually(t, 20*time.Second, "the old sink to exit", func() bool { return !alive(old) })
+	waitFile(t, j.path("out.log"), "run\nrun\n")
+	j.stopOK("-C", conf)
+}
