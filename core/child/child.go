@@ -29,8 +29,11 @@ type Spec struct {
 	Extra []*os.File
 	// Credential, when set, switches user in the child before exec.
 	Credential *syscall.Credential
-	// DieWithParent sends SIGKILL to the child when the manager dies.
-	DieWithParent bool
+	// DeathSignal is sent to the child when the manager dies (the
+	// parent-death signal); 0 sends none. The program gets SIGKILL; a
+	// transcript sink gets SIGTERM, which tells it to write what is left in
+	// its pipe and exit.
+	DeathSignal syscall.Signal
 }
 
 // ExitStatus is how a process ended.

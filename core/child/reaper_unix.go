@@ -135,9 +135,7 @@ func (r *Reaper) Start(spec Spec) (*Process, error) {
 			Credential: spec.Credential,
 		},
 	}
-	if spec.DieWithParent {
-		attr.Sys.Pdeathsig = syscall.SIGKILL
-	}
+	attr.Sys.Pdeathsig = spec.DeathSignal
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	pid, err := syscall.ForkExec(spec.Path, spec.Argv, attr)

@@ -68,7 +68,7 @@ func (p *Prober) start(ctx context.Context, c *check) error {
 	}
 	if err := l.raw.(healthcheck.Checker).Configure(ctx, c.cfg.Settings); err != nil {
 		l.client.Kill()
-		return fmt.Errorf("configure health check %s: %w", spec, err)
+		return callError(p.host.pluginName("healthcheck", spec), "take its configuration", err)
 	}
 	c.cur = l
 	return nil

@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -75,9 +77,13 @@ var kinds = map[string]struct {
 	handshake plugin.HandshakeConfig
 	sets      map[int]plugin.PluginSet
 	name      string
+	// deathSignal is what the plugin gets when its manager (or client)
+	// dies. A sink gets SIGTERM: it then writes what is left in the pipe
+	// up to its end and exits (transcript.Serve); checks just die.
+	deathSignal syscall.Signal
 }{
-	"transcript":  {transcript.Handshake, transcript.PluginSets(nil), transcript.PluginName},
-	"healthcheck": {healthcheck.Handshake, healthcheck.PluginSets(nil), healthcheck.PluginName},
+	"transcript":  {transcript.Handshake, transcript.PluginSets(nil), transcript.PluginName, syscall.SIGTERM},
+	"healthcheck": {healthcheck.Handshake, healthcheck.PluginSets(nil), healthcheck.PluginName, syscall.SIGKILL},
 }
 
 // launch starts a plugin process of a kind ("transcript", "healthcheck")
@@ -102,33 +108,91 @@ func (h *Host) launch(kind string, spec Spec, extra []*os.File) (*launched, erro
 	if cfg.StartTimeout == 0 {
 		cfg.StartTimeout = 10 * time.Second
 	}
-	var rr *reaperRunner
+	spawn := execSpawn
 	if h.Reaper != nil {
-		cfg.RunnerFunc = wrapRunner(func(_ hclog.Logger, c *exec.Cmd, _ string) (runner.Runner, error) {
-			rr = &reaperRunner{reaper: h.Reaper, cmd: c, extra: extra}
-			return rr, nil
-		}, cmd)
-	} else {
-		cmd.ExtraFiles = extra
-		cfg.Cmd = cmd
+		spawn = reaperSpawn(h.Reaper)
 	}
+	rr := &groupRunner{extra: extra, spawn: spawn, deathSignal: k.deathSignal}
+	cfg.RunnerFunc = wrapRunner(func(_ hclog.Logger, c *exec.Cmd, _ string) (runner.Runner, error) {
+		rr.cmd = c
+		return rr, nil
+	}, cmd)
 	client := plugin.NewClient(cfg)
 	rpc, err := client.Client()
 	if err != nil {
-		client.Kill()
-		return nil, fmt.Errorf("start %s plugin %s: %w", kind, spec, err)
+		client.Kill() // returns once the plugin's group is dead and its pipes are read
+		return nil, startError(h.pluginName(kind, spec), rr, err, cfg.StartTimeout)
 	}
 	raw, err := rpc.Dispense(k.name)
 	if err != nil {
 		client.Kill()
 		return nil, fmt.Errorf("dispense %s plugin %s: %w", kind, spec, err)
 	}
-	l := &launched{client: client, raw: raw}
-	if rr != nil {
-		l.exited = rr.exited
-		l.pid = rr.ID()
+	return &launched{client: client, raw: raw, exited: rr.exited, pid: rr.ID()}, nil
+}
+
+// pluginName names a plugin in messages: an external one by its path.
+func (h *Host) pluginName(kind string, spec Spec) string {
+	if spec.Path != "" {
+		return spec.Path
 	}
-	return l, nil
+	return fmt.Sprintf("built-in %s %s", kind, spec.Kind)
+}
+
+// StartError is a plugin that did not start: it could not be run, exited,
+// printed something else than go-plugin's handshake or nothing in time.
+type StartError struct {
+	// Plugin is the plugin's executable (or "built-in transcript file").
+	Plugin string
+	// Reason says, in plain words, what happened.
+	Reason string
+}
+
+func (e *StartError) Error() string {
+	return fmt.Sprintf("plugin %s did not start: %s", e.Plugin, e.Reason)
+}
+
+// startError explains a failed go-plugin start from what the runner saw.
+// Call it after the client was killed: the runner then knows how the
+// process ended and everything it printed.
+func startError(name string, rr *groupRunner, err error, timeout time.Duration) error {
+	if rr.stdout == nil { // never started
+		return &StartError{Plugin: name, Reason: err.Error()}
+	}
+	line := strings.TrimSpace(rr.stdout.firstLine())
+	var reason string
+	switch {
+	case line != "" && !handshakeLine.MatchString(line):
+		reason = fmt.Sprintf("it printed %s instead of the go-plugin handshake", strconv.Quote(clip(line)))
+	case line != "":
+		// A handshake go-plugin refused (another protocol version):
+		// go-plugin's own words say which.
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		reason = msg
+	case !rr.killed.Load() || rr.status.Signal != syscall.SIGKILL:
+		// It ended by itself, not by our SIGKILL.
+		reason = fmt.Sprintf("it ended (%s) before the go-plugin handshake", rr.status)
+	case rr.stdout.eof.Load():
+		reason = "it closed its stdout without printing the go-plugin handshake"
+	default:
+		reason = fmt.Sprintf("it printed no go-plugin handshake within %v", timeout)
+	}
+	if last := strings.TrimSpace(rr.stderr.lastLine()); last != "" {
+		reason += fmt.Sprintf("; its last words on stderr: %s", strconv.Quote(clip(last)))
+	}
+	return &StartError{Plugin: name, Reason: reason}
+}
+
+// handshakeLine is the start of go-plugin's handshake: core and app
+// protocol versions.
+var handshakeLine = regexp.MustCompile(`^\d+\|\d+\|`)
+
+// clip shortens what a plugin printed for a message.
+func clip(s string) string {
+	if len(s) > 100 {
+		return s[:100] + "..."
+	}
+	return s
 }
 
 // wrapRunner hands the runner our command (path, args) instead of the one
@@ -160,7 +224,7 @@ func (h *Host) Describe(ctx context.Context, kind string, spec Spec) (sch schema
 	d := l.raw.(describer)
 	if sch, err = d.Schema(ctx); err != nil {
 		l.client.Kill()
-		return schema.Schema{}, nil, nil, err
+		return schema.Schema{}, nil, nil, callError(h.pluginName(kind, spec), "describe its configuration", err)
 	}
 	validate = func(cfg schema.Config) []schema.FieldError { return d.Validate(ctx, cfg) }
 	return sch, validate, l.client.Kill, nil
@@ -215,7 +279,7 @@ func (s *Sink) start(ctx context.Context) (*launched, error) {
 	}
 	if err := l.raw.(transcript.Sink).Start(ctx, s.cfg, nil); err != nil {
 		l.client.Kill()
-		return nil, fmt.Errorf("start transcript sink %s: %w", s.spec, err)
+		return nil, callError(s.host.pluginName("transcript", s.spec), "start copying", err)
 	}
 	return l, nil
 }

@@ -2,10 +2,13 @@ package pluginhost
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -131,4 +134,99 @@ func waitContent(t *testing.T, path, want string) {
 	}
 	got, _ := os.ReadFile(path)
 	t.Fatalf("%s: %q, want %q", path, got, want)
+}
+
+// A plugin that prints garbage instead of the handshake, from a wrapper
+// script whose child holds its stdout (in the script's process group, or
+// escaped from it with setsid): launching it fails at once with the reason
+// in plain words, in the manager (reaper) and in the client (os/exec), and
+// the child in the group is killed.
+func TestGarbageHandshakeFailsAtOnce(t *testing.T) {
+	tests := []struct {
+		name    string
+		reaper  bool
+		escape  string // "setsid " to leave the group
+		groupOK bool   // the child is in the group, so it must die
+	}{
+		{"client", false, "", true},
+		{"manager", true, "", true},
+		{"client-escaped", false, "setsid ", false},
+		{"manager-escaped", true, "setsid ", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The client has no reaper: none may run (it would reap
+			// os/exec's children).
+			h := &Host{Logger: slog.New(slog.DiscardHandler)}
+			if tt.reaper {
+				h, _ = testHost(t)
+			}
+			dir := t.TempDir()
+			pidfile := filepath.Join(dir, "child")
+			script := filepath.Join(dir, "plugin.sh")
+			body := fmt.Sprintf("#!/bin/sh\n%ssleep 1000 &\necho $! > %s\necho garbage\necho 'bad config' >&2\nwait\n", tt.escape, pidfile)
+			if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			_, _, _, err := h.Describe(context.Background(), "transcript", Spec{Kind: "x", Path: script})
+			took := time.Since(start)
+			data, _ := os.ReadFile(pidfile)
+			pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+			if pid > 0 {
+				defer syscall.Kill(pid, syscall.SIGKILL)
+			}
+			var se *StartError
+			if !errors.As(err, &se) || !strings.HasPrefix(se.Error(), "plugin "+script+" did not start: it printed \"garbage\" instead of the go-plugin handshake") {
+				t.Fatalf("error %v", err)
+			}
+			if took > 5*time.Second {
+				t.Fatalf("took %v", took)
+			}
+			if tt.groupOK {
+				deadline := time.Now().Add(5 * time.Second)
+				for syscall.Kill(pid, 0) == nil && !zombie(pid) {
+					if time.Now().After(deadline) {
+						t.Fatalf("the plugin's child %d survived", pid)
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+		})
+	}
+}
+
+// zombie reports whether pid has exited but is not reaped yet.
+func zombie(pid int) bool {
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:]))
+	return len(f) > 0 && f[0] == "Z"
+}
+
+// How a plugin failed to start is said in plain words.
+func TestStartErrorReasons(t *testing.T) {
+	tests := []struct {
+		name, script, want string
+	}{
+		{"exits", "echo 'no config' >&2; exit 3", `it ended (exit status 3) before the go-plugin handshake; its last words on stderr: "no config"`},
+		{"closes-stdout", "exec >&-; exec sleep 1000", "it closed its stdout without printing the go-plugin handshake"},
+		{"silent", "exec sleep 1000", "it printed no go-plugin handshake within 300ms"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &Host{Logger: slog.New(slog.DiscardHandler), StartTimeout: 300 * time.Millisecond}
+			script := filepath.Join(t.TempDir(), "plugin.sh")
+			if err := os.WriteFile(script, []byte("#!/bin/sh\n"+tt.script+"\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			_, _, _, err := h.Describe(context.Background(), "healthcheck", Spec{Kind: "x", Path: script})
+			want := "plugin " + script + " did not start: " + tt.want
+			if err == nil || err.Error() != want {
+				t.Fatalf("error %v, want %q", err, want)
+			}
+		})
+	}
 }

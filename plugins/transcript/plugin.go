@@ -3,6 +3,7 @@ package transcript
 import (
 	"context"
 	"os"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -56,13 +57,23 @@ func (p *Plugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.Cli
 	return &client{c: proto.NewSinkClient(c)}, nil
 }
 
+// DrainTimeout bounds how long a sink goes on after its manager died while something still holds the pipe's write end open
+// (a descendant of the program that outlived it) or writes fail.
+const DrainTimeout = 10 * time.Second
+
 // Serve runs impl as a sink plugin. It is the whole main of a plugin;
 // logger may be nil. Plugins must not write to stdout: log through logger
 // (its output reaches the manager's event log).
+//
+// SIGTERM, which the manager sends as its parent-death signal, makes the
+// sink write everything up to the end of the pipe (Drain, at most
+// DrainTimeout) and exit: a manager killed with SIGKILL loses no output.
+// While the manager lives, SIGTERM is ignored (the manager stops its sink).
 func Serve(impl Sink, logger hclog.Logger) {
 	if logger == nil {
 		logger = hclog.New(&hclog.LoggerOptions{Output: os.Stderr, JSONFormat: true, Level: hclog.Info})
 	}
+	finishOnTerm(impl, logger)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: PluginSets(impl),

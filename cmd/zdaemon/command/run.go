@@ -200,13 +200,13 @@ func runManager(cfg *config.Config, n *daemon.Notifier, stderr io.Writer) int {
 	starter := manager.StarterFunc(func() (manager.Proc, error) {
 		drainStale(checks.inputs)
 		return reaper.Start(child.Spec{
-			Path:          cfg.Filename,
-			Argv:          cfg.Program,
-			Env:           env,
-			Stdout:        out,
-			Stderr:        errOut,
-			Extra:         checks.progFiles,
-			DieWithParent: true,
+			Path:        cfg.Filename,
+			Argv:        cfg.Program,
+			Env:         env,
+			Stdout:      out,
+			Stderr:      errOut,
+			Extra:       checks.progFiles,
+			DeathSignal: syscall.SIGKILL,
 		})
 	})
 	var probe manager.Prober

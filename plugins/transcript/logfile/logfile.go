@@ -8,6 +8,13 @@
 // a write fails (a full disk, say) it reports the error, stops reading, and
 // retries the same bytes until they are written: nothing is lost or
 // reordered, and the program is slowed by the full pipe, never killed.
+//
+// Two sinks never write one file at once. A sink holds an exclusive
+// flock(2) on the (regular) file it writes, and starts copying only once
+// it has the lock of the file at its path: a sink started by a new
+// manager waits, with its program's output held in the pipe, until the
+// sink of a manager that was killed has written what its pipe held and
+// exited (transcript.DrainTimeout at most).
 package logfile
 
 import (
@@ -52,6 +59,7 @@ type Sink struct {
 	written  uint64
 	werr     error
 	started  bool
+	locked   bool // the file's lock is ours (or the file needs none)
 	done     chan struct{}
 	now      func() time.Time
 }
@@ -148,6 +156,7 @@ func open(path string) (*os.File, int64, error) {
 // in order) until it succeeds; meanwhile nothing more is read.
 func (s *Sink) copy(in io.Reader) {
 	defer close(s.done)
+	s.waitTurn()
 	buf := make([]byte, ChunkSize)
 	for {
 		n, err := in.Read(buf)
@@ -248,16 +257,98 @@ func (s *Sink) rotate() error {
 	return s.openAgain()
 }
 
-// openAgain opens the file at its path and only then closes the old one.
-// Called with mu held.
+// openAgain opens the file at its path and only then closes the old one;
+// once the sink writes (it has its lock), the new file is locked before
+// the old one is let go. Called with mu held.
 func (s *Sink) openAgain() error {
 	f, size, err := open(s.path)
 	if err != nil {
 		return err
 	}
+	if sameFile(f, s.f) {
+		// Not renamed: keep the open file (and its lock).
+		f.Close()
+		return nil
+	}
+	if s.locked && needsLock(f) {
+		if err := lockFile(f, true); err != nil {
+			s.Logger.Warn("transcript file is locked by another process; writing anyway", "path", s.path, "error", err)
+		}
+	}
 	s.f.Close()
 	s.f, s.size = f, size
 	return nil
+}
+
+// waitTurn returns once the sink holds the lock of the file at its path,
+// which another sink (of a manager that died, still writing what its pipe
+// held) may hold for a while. Nothing is read from the pipe meanwhile.
+func (s *Sink) waitTurn() {
+	warned := false
+	for {
+		s.mu.Lock()
+		f := s.f
+		s.mu.Unlock()
+		if !needsLock(f) {
+			break
+		}
+		err := lockFile(f, true)
+		if errors.Is(err, errLocked) {
+			if !warned {
+				s.Logger.Warn("another process (an earlier sink?) holds the transcript file's lock; waiting for it", "path", s.path)
+				warned = true
+			}
+			err = lockFile(f, false)
+		}
+		if err != nil {
+			// No locks here (some network file systems): write anyway.
+			s.Logger.Warn("cannot lock the transcript file", "path", s.path, "error", err)
+			break
+		}
+		s.mu.Lock()
+		if s.f == f && !atPath(f, s.path) {
+			// The other sink rotated the file away: take the new one.
+			if err := s.openAgain(); err != nil {
+				s.Logger.Error("reopen transcript", "path", s.path, "error", err)
+			}
+		}
+		if s.f == f {
+			s.locked = true
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	s.locked = true
+	s.mu.Unlock()
+}
+
+// needsLock: only regular files are locked (not /dev/null, a tty, a
+// FIFO).
+func needsLock(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode().IsRegular()
+}
+
+// sameFile reports whether a and b are one file.
+func sameFile(a, b *os.File) bool {
+	sa, err := a.Stat()
+	if err != nil {
+		return false
+	}
+	sb, err := b.Stat()
+	return err == nil && os.SameFile(sa, sb)
+}
+
+// atPath reports whether f is the file now at path.
+func atPath(f *os.File, path string) bool {
+	st, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	pst, err := os.Stat(path)
+	return err == nil && os.SameFile(st, pst)
 }
 
 // Reopen opens the file at its path again (after it was renamed), then

@@ -7,9 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"go.uber.org/goleak"
 
 	"github.com/zdaemon/zdaemon/plugins/transcript"
@@ -208,5 +210,54 @@ func TestValidate(t *testing.T) {
 	sch := Schema()
 	if len(sch.Attributes) != 4 || sch.Attributes[0].Name != "path" || !sch.Attributes[0].Required {
 		t.Fatalf("schema %+v", sch)
+	}
+}
+
+// syncBuffer is a log destination safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// A sink whose file another process (a leftover sink of a killed manager)
+// still writes waits for it: it writes nothing until the lock is free,
+// then everything, after what the other one wrote.
+func TestWaitsForTheFilesLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.log")
+	old, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	if err := lockFile(old, true); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	sink, w := startSink(t, transcript.Config{"path": path}, &Sink{Logger: hclog.New(&hclog.LoggerOptions{Output: &logs})})
+	w.WriteString("new\n")
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "holds the transcript file's lock; waiting for it") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sink does not wait for the lock; log %q", logs.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	old.WriteString("old\n")
+	old.Close() // the other sink exits
+	drain(t, sink, w)
+	if got, _ := os.ReadFile(path); string(got) != "old\nnew\n" {
+		t.Fatalf("file %q, want %q", got, "old\nnew\n")
 	}
 }
