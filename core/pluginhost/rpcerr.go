@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"github.com/zdaemon/zdaemon/plugins/schema"
 )
 
 // CallError is a call to a plugin that failed, in plain words: the
 // plugin's own message when it refused, or what became of the plugin,
-// never gRPC's wording.
+// never gRPC's wording (the contract shims translate that, schema.FromRPC).
 type CallError struct {
 	// Plugin names the plugin (its path, or "built-in transcript file").
 	Plugin string
@@ -28,26 +27,16 @@ func (e *CallError) Error() string {
 
 func (e *CallError) Unwrap() error { return e.err }
 
-// callError translates err of a call to a plugin.
+// callError names the plugin and the call around err.
 func callError(plugin, call string, err error) error {
 	if err == nil {
 		return nil
 	}
 	reason := err.Error()
-	var se interface{ GRPCStatus() *status.Status }
+	var ce *schema.CallError
 	switch {
-	case errors.As(err, &se) && se.GRPCStatus() != nil:
-		st := se.GRPCStatus()
-		switch st.Code() {
-		case codes.Unavailable, codes.Canceled:
-			reason = "it went away (it crashed or closed the connection)"
-		case codes.DeadlineExceeded:
-			reason = "it did not answer in time"
-		case codes.Unimplemented:
-			reason = "it does not implement that call"
-		default:
-			reason = st.Message() // the plugin's own words
-		}
+	case errors.As(err, &ce):
+		reason = ce.Msg
 	case errors.Is(err, context.DeadlineExceeded):
 		reason = "it did not answer in time"
 	}

@@ -8,6 +8,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/zdaemon/zdaemon/plugins/schema"
 )
 
 func TestCallErrorIsPlainWords(t *testing.T) {
@@ -15,9 +17,11 @@ func TestCallErrorIsPlainWords(t *testing.T) {
 		err  error
 		want string
 	}{
-		{fmt.Errorf("sink schema: %w", status.Error(codes.Unavailable, "connection error: desc = \"transport: EOF\"")), "it went away (it crashed or closed the connection)"},
-		{fmt.Errorf("sink start: %w", status.Error(codes.Unknown, "open transcript: permission denied")), "open transcript: permission denied"},
-		{status.Error(codes.DeadlineExceeded, "context deadline exceeded"), "it did not answer in time"},
+		// What the contract shims return (schema.FromRPC of the gRPC error).
+		{fmt.Errorf("sink schema: %w", schema.FromRPC(status.Error(codes.Unavailable, "connection error: desc = \"transport: EOF\""))), "it went away (it crashed or closed the connection)"},
+		{fmt.Errorf("sink start: %w", schema.FromRPC(status.Error(codes.Unknown, "open transcript: permission denied"))), "open transcript: permission denied"},
+		{schema.FromRPC(status.Error(codes.DeadlineExceeded, "context deadline exceeded")), "it did not answer in time"},
+		{schema.FromRPC(status.Error(codes.Unimplemented, "unknown method Drain")), "it does not implement that call"},
 		{fmt.Errorf("x: %w", context.DeadlineExceeded), "it did not answer in time"},
 		{errors.New("plain"), "plain"},
 	}

@@ -2,7 +2,6 @@ package schema
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"google.golang.org/grpc/codes"
@@ -71,28 +70,34 @@ func ErrorsFromProto(resp *proto.ValidateResponse) []FieldError {
 	return out
 }
 
-// CallError is an error a plugin's method returned, in the plugin's own
-// words: the gRPC status around it is gone.
-type CallError struct{ Msg string }
+// CallError is a failed call to a plugin in plain words: the error its
+// method returned, in the plugin's own words, or what became of the
+// plugin. The gRPC status around it is gone.
+type CallError struct {
+	Msg string
+	// Own says Msg is the plugin's own words (its method returned an
+	// error), not a sentence about what became of it.
+	Own bool
+}
 
 func (e *CallError) Error() string { return e.Msg }
 
-// FromRPC turns the error of a gRPC call to a plugin into plain words. An
-// error the plugin's method returned becomes a *CallError with its
-// message; a plugin that went away or did not answer says so. Other
-// errors (nil included) are returned as they are.
+// FromRPC turns the error of a gRPC call to a plugin into a *CallError:
+// the message of an error the plugin's method returned, or, for a plugin
+// that went away, did not answer or lacks the call, a sentence saying so.
+// Other errors (nil included) are returned as they are.
 func FromRPC(err error) error {
 	st, ok := status.FromError(err)
 	if !ok || err == nil {
 		return err
 	}
 	switch st.Code() {
-	case codes.Unavailable:
-		return errors.New("the plugin is not reachable: " + st.Message())
+	case codes.Unavailable, codes.Canceled:
+		return &CallError{Msg: "it went away (it crashed or closed the connection)"}
 	case codes.DeadlineExceeded:
-		return errors.New("the plugin did not answer in time")
-	case codes.Canceled:
-		return errors.New("the call to the plugin was canceled")
+		return &CallError{Msg: "it did not answer in time"}
+	case codes.Unimplemented:
+		return &CallError{Msg: "it does not implement that call"}
 	}
-	return &CallError{Msg: st.Message()}
+	return &CallError{Msg: st.Message(), Own: true}
 }

@@ -279,10 +279,11 @@ func (m *Meta) sinkDiags() error {
 
 // pluginMessage is what the user reads of a plugin's failure: the
 // plugin's own words when it refused a call (its open error names the
-// file), the whole chain otherwise.
+// file), the whole chain otherwise (which plugin, which call, what became
+// of it).
 func pluginMessage(err error) string {
 	var ce *schema.CallError
-	if errors.As(err, &ce) {
+	if errors.As(err, &ce) && ce.Own {
 		return ce.Msg
 	}
 	return err.Error()
