@@ -362,7 +362,8 @@ func TestForeverKeepsRestarting(t *testing.T) {
 	j := newJob(t)
 	log := j.path("starts")
 	conf := j.write("job.hcl", `runner {
-  program = ["sh", "-c", "echo x >> starts; exit 1"]
+  program     = ["sh", "-c", "echo x >> starts; exit 1"]
+  start-grace = "30s" # never up, however slowly the machine runs sh
 }
 `)
 	p := []string{"-C", conf, "-b", "1", "-f", "-T", "2"}

@@ -62,6 +62,7 @@ func TestTranscriptStdoutStderrAndManager(t *testing.T) {
 	conf := j.write("job.hcl", `runner {
   program = ["sh", "-c", "echo out; echo err >&2; exit 3"]
   backoff-limit = 1
+  start-grace   = "30s" # never up, however slowly the machine runs sh
 }
 transcript "file" {
   path = "out.log"

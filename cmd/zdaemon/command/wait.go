@@ -25,8 +25,12 @@ const (
 )
 
 // dotInterval is the original's progress cadence: one ". " per second
-// while a wait lasts (and its client's poll interval). Tests shorten it.
-var dotInterval = time.Second
+// while an event-driven wait lasts.
+const dotInterval = time.Second
+
+// pollInterval is how often the original's client polls status (and
+// prints its dot). Tests shorten it.
+var pollInterval = time.Second
 
 // await waits until cond holds for the manager's status, printing the
 // original's progress dots while the wait lasts longer than a second. The
@@ -78,6 +82,13 @@ func (m *Meta) awaitEvent(ctx context.Context, line string) (st control.Status, 
 	ch := make(chan answer, 1)
 	go func() {
 		reply, err := control.Do(ctx, m.Socket, line)
+		if errors.Is(err, syscall.ECONNRESET) && ctx.Err() == nil {
+			// Reset before any reply: a manager that exits resets the
+			// connections it had not accepted yet, one over its bound
+			// resets new ones. Asking again tells the two apart (the
+			// first finds nobody listening).
+			reply, err = control.Do(ctx, m.Socket, line)
+		}
 		ch <- answer{reply, err}
 	}()
 	tick := time.NewTicker(dotInterval)
@@ -135,7 +146,7 @@ func (m *Meta) poll(ctx context.Context, cond func(control.Status) bool) (contro
 			return control.Status{}, waitGone
 		}
 		fmt.Fprint(m.Out, ". ")
-		t := time.NewTimer(dotInterval)
+		t := time.NewTimer(pollInterval)
 		select {
 		case <-t.C:
 		case <-ctx.Done():

@@ -46,8 +46,12 @@ func (f *oldManager) Serve(_ context.Context, req control.Request) string {
 // A wait against the original's manager polls status with its dots, and
 // asks with "await" only once per invocation.
 func TestAwaitFallsBackToPolling(t *testing.T) {
-	defer func(d time.Duration) { dotInterval = d }(dotInterval)
-	dotInterval = 5 * time.Millisecond
+	// Polls come every 5 ms; the dots of the event-driven wait before
+	// the fallback stay at a second, so that however slowly the fake
+	// manager answers "Unknown command" on a loaded machine, only the
+	// polls print dots.
+	defer func(d time.Duration) { pollInterval = d }(pollInterval)
+	pollInterval = 5 * time.Millisecond
 	tests := []struct {
 		name    string
 		pids    []int
