@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -560,13 +561,50 @@ func TestNonDaemonStartWaits(t *testing.T) {
 	}
 }
 
+// wait prints the original's dots while the program runs and ends when it
+// exits. The program runs until the test has seen the first dot, so the
+// wait lasts longer than a second however slowly the machine starts the
+// client.
 func TestWaitForExit(t *testing.T) {
 	j := newJob(t)
-	conf := j.write("job.hcl", "runner {\n  program = [\"sh\", \"-c\", \"sleep 1.5; exit 0\"]\n}\n")
+	conf := j.write("job.hcl", "runner {\n  program = [\"sh\", \"-c\", \"while [ ! -e go ]; do sleep 0.05; done; exit 0\"]\n}\n")
 	j.startOK("-C", conf)
-	r := j.must(0, "-C", conf, "wait")
-	if !regexp.MustCompile(`^(\. )+\ndaemon process stopped\ndaemon manager not running\n$`).MatchString(r.out) && !(r.took < time.Second && r.out == "\ndaemon process stopped\ndaemon manager not running\n") {
-		t.Fatalf("wait: %q", r.out)
+	cmd := exec.Command(zdaemonBin, "-C", conf, "wait")
+	cmd.Dir = j.dir
+	cmd.Env = append(os.Environ(), "ZD_TEST_JOB="+j.dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	first := make([]byte, 2)
+	read := make(chan error, 1)
+	go func() { _, err := io.ReadFull(out, first); read <- err }()
+	select {
+	case err := <-read:
+		if err != nil || string(first) != ". " {
+			t.Fatalf("first output %q (%v), want a dot", first, err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no dot after 20 s of waiting")
+	}
+	j.write("go", "")
+	rest := make(chan []byte, 1)
+	go func() { b, _ := io.ReadAll(out); rest <- b }()
+	var tail []byte
+	select {
+	case tail = <-rest:
+	case <-time.After(20 * time.Second):
+		t.Fatal("wait did not end after the program exited")
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("wait: %v", err)
+	}
+	if got := string(first) + string(tail); !regexp.MustCompile(`^(\. )+\ndaemon process stopped\ndaemon manager not running\n$`).MatchString(got) {
+		t.Fatalf("wait: %q", got)
 	}
 }
 
