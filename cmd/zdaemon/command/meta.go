@@ -3,6 +3,7 @@ package command
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/mitchellh/cli"
 
 	"github.com/zdaemon/zdaemon/cmd/zdaemon/options"
 	"github.com/zdaemon/zdaemon/core/child"
@@ -24,13 +26,22 @@ import (
 	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
 
-// Meta is what every command shares: the invocation, the effective job
-// configuration and the output streams.
+// Meta is what every command shares: the UI, the control client, and the
+// job the invocation acts on (set up by main for the commands that need
+// one).
 type Meta struct {
-	Argv0 string
-	Stdin io.Reader
+	// Ui is where commands print. Out and Err are its two streams, for
+	// the original's texts that are not whole lines (the shell's prompt,
+	// the dots of a wait).
+	Ui    cli.Ui
 	Out   io.Writer
 	Err   io.Writer
+	Argv0 string
+	Stdin io.Reader
+
+	// Send sends one request line to the manager at socket and returns
+	// its reply: the control client (control.Do unless a test sets it).
+	Send func(ctx context.Context, socket, line string) (string, error)
 
 	Opts  *options.Options
 	Cfg   *config.Config
@@ -43,8 +54,6 @@ type Meta struct {
 	// userEnv are HOME, USER and LOGNAME of that user.
 	userEnv []string
 
-	// err carries an error out of a cli.Command's int-only Run.
-	err error
 	// sinkResolved is set once the transcript sink was resolved.
 	sinkResolved bool
 	// oldManager is set once the manager answered one of our added
@@ -57,10 +66,39 @@ type Meta struct {
 	stalled error
 }
 
-// fail records err for runCLI to return, and returns an exit status.
-func (m *Meta) fail(err error) int {
-	m.err = err
-	return 1
+// NewMeta returns the Meta of one invocation: commands print through ui.
+func NewMeta(ui cli.Ui, argv0 string, stdin io.Reader) *Meta {
+	m := &Meta{Ui: ui, Argv0: argv0, Stdin: stdin, Send: control.Do}
+	m.Out, m.Err = uiStreams(ui)
+	return m
+}
+
+// uiStreams are the output and error streams behind ui.
+func uiStreams(ui cli.Ui) (out, errw io.Writer) {
+	switch u := ui.(type) {
+	case *cli.BasicUi:
+		return u.Writer, u.ErrorWriter
+	case *cli.MockUi:
+		return u.OutputWriter, u.ErrorWriter
+	}
+	return uiWriter{ui.Output}, uiWriter{ui.Error}
+}
+
+// uiWriter writes through a Ui that offers only whole messages.
+type uiWriter struct{ print func(string) }
+
+func (w uiWriter) Write(p []byte) (int, error) {
+	w.print(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
+// flagSet returns a command's flags: an error names the flag, then the
+// command's help follows on the error stream.
+func (m *Meta) flagSet(name string, help func() string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(m.Err)
+	fs.Usage = func() { m.Ui.Error(help()) }
+	return fs
 }
 
 // setup builds the effective configuration: defaults, the job file, -X
@@ -297,7 +335,7 @@ func (m *Meta) send(line string) (string, error) {
 	}
 	for try := 0; ; try++ {
 		ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
-		reply, err := control.Do(ctx, m.Socket, line)
+		reply, err := m.send1(ctx, line)
 		cancel()
 		if try == 0 && errors.Is(err, syscall.ECONNRESET) {
 			continue
@@ -308,6 +346,14 @@ func (m *Meta) send(line string) (string, error) {
 		}
 		return reply, err
 	}
+}
+
+// send1 is one exchange with the manager through the control client.
+func (m *Meta) send1(ctx context.Context, line string) (string, error) {
+	if m.Send == nil {
+		return control.Do(ctx, m.Socket, line)
+	}
+	return m.Send(ctx, m.Socket, line)
 }
 
 // notResponding says that a manager holds the socket but did not answer.

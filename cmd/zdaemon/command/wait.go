@@ -77,7 +77,7 @@ func (m *Meta) awaitEvent(ctx context.Context, line string) (st control.Status, 
 	}
 	ch := make(chan answer, 1)
 	go func() {
-		reply, err := control.Do(ctx, m.Socket, line)
+		reply, err := m.send1(ctx, line)
 		ch <- answer{reply, err}
 	}()
 	tick := time.NewTicker(dotInterval)
