@@ -198,6 +198,23 @@ func TestMisuse(t *testing.T) {
 	}
 }
 
+// ParseArgs called directly with -h (mitchellh/cli answers it before)
+// prints the help on stdout and ends with 0.
+func TestParseArgsHelp(t *testing.T) {
+	m := newTestMeta()
+	c := &ValidateCommand{m}
+	a, code := c.ParseArgs([]string{"-h"})
+	out, errs := outputs(m)
+	if a != nil || code != 0 || out != c.Help()+"\n" || errs != "" {
+		t.Errorf("args %v, exit %d, stdout %q, stderr %q", a, code, out, errs)
+	}
+	m = newTestMeta()
+	a2, code := (&ValidateCommand{m}).ParseArgs([]string{"-no-host-checks", "job.hcl"})
+	if code != 0 || a2 == nil || *a2 != (ValidateArgs{File: "job.hcl", NoHostChecks: true}) {
+		t.Errorf("args %+v, exit %d", a2, code)
+	}
+}
+
 // RunContext with struct literals: the code and what is printed, against
 // a fake control client.
 func TestRunContext(t *testing.T) {

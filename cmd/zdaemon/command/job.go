@@ -89,7 +89,7 @@ func (c *ConvertCommand) Run(args []string) int {
 // ParseArgs takes one FILE; anything else prints the help on stderr
 // (exit 1).
 func (c *ConvertCommand) ParseArgs(args []string) (*ConvertArgs, int) {
-	file, code := c.fileArg(c.flagSet("convert", c.Help), args)
+	file, code := c.fileArg(c.flagSet("convert", c.Help), c.Help, args)
 	if file == "" {
 		return nil, code
 	}

@@ -92,13 +92,30 @@ func (w uiWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// flagSet returns a command's flags: an error names the flag, then the
-// command's help follows on the error stream.
+// flagSet returns a command's flags. Its usage is the command's help: on
+// stdout for -h (exit 0, which mitchellh/cli answers before the command
+// runs, unless ParseArgs is called directly), on stderr after the line
+// naming a bad flag (exit 1); parseFlags says which.
 func (m *Meta) flagSet(name string, help func() string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(m.Err)
-	fs.Usage = func() { m.Ui.Error(help()) }
+	fs.Usage = func() {}
 	return fs
+}
+
+// parseFlags parses args with fs; when the command is to end there, ok is
+// false and code is its exit status, with help printed as flagSet says.
+func (m *Meta) parseFlags(fs *flag.FlagSet, help func() string, args []string) (code int, ok bool) {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		m.Ui.Output(help())
+		return 0, false
+	case err != nil:
+		m.Ui.Error(help())
+		return 1, false
+	}
+	return 0, true
 }
 
 // setup builds the effective configuration: defaults, the job file, -X

@@ -2,7 +2,6 @@ package command
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 
@@ -54,7 +53,7 @@ func (c *ValidateCommand) ParseArgs(args []string) (*ValidateArgs, int) {
 	fs := c.flagSet("validate", c.Help)
 	a := &ValidateArgs{}
 	fs.BoolVar(&a.NoHostChecks, "no-host-checks", false, "")
-	file, code := c.fileArg(fs, args)
+	file, code := c.fileArg(fs, c.Help, args)
 	if file == "" {
 		return nil, code
 	}
@@ -82,15 +81,12 @@ func (c *ValidateCommand) RunContext(_ context.Context, a *ValidateArgs) int {
 // fileArg parses fs and takes the one FILE argument of validate and
 // convert. An empty file ends the command with code: 0 after a help
 // request, 1 after wrong arguments, with the help printed.
-func (m *Meta) fileArg(fs *flag.FlagSet, args []string) (file string, code int) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return "", 0
-		}
-		return "", 1
+func (m *Meta) fileArg(fs *flag.FlagSet, help func() string, args []string) (file string, code int) {
+	if code, ok := m.parseFlags(fs, help, args); !ok {
+		return "", code
 	}
 	if fs.NArg() != 1 || fs.Arg(0) == "" {
-		fs.Usage()
+		m.Ui.Error(help())
 		return "", 1
 	}
 	return fs.Arg(0), 0
