@@ -1,7 +1,9 @@
 package command
 
 import (
+	"context"
 	"fmt"
+	"slices"
 )
 
 // helpListing is the original's "help" output, byte for byte (the blank
@@ -57,23 +59,58 @@ show all -- show all of the above
 
 func init() { topicHelp["foreground"] = topicHelp["fg"] }
 
+// addedListing follows the original's listing in "help": the commands
+// zdaemon adds, in the form of Python's cmd.Cmd topic lists.
+const addedListing = `Added by zdaemon (type help <topic>, or <command> -h):
+======================================================
+convert  run  validate
+
+`
+
+// addedTopics are the commands whose help topic is their Help().
+var addedTopics = []string{"convert", "run", "validate"}
+
 // HelpCommand is "help [topic]".
 type HelpCommand struct{ *Meta }
 
+// HelpArgs are help's: the topic (the listing when empty).
+type HelpArgs struct{ Topic string }
+
 func (c *HelpCommand) Synopsis() string { return "Print help for an action" }
-func (c *HelpCommand) Help() string     { return helpText("help [ACTION]", "help", "") }
+func (c *HelpCommand) Help() string {
+	return helpText("help [ACTION]", "help", `help needs no -p or -C. The original's actions print the original's
+texts; validate, convert and run print their own help, which
+"zdaemon ACTION -h" prints for every action.`, "0  always, also for an unknown topic (as the original)")
+}
 
 func (c *HelpCommand) Run(args []string) int {
-	topic := joinArg(args)
-	if topic == "" {
-		fmt.Fprint(c.Out, helpListing)
+	a, code := c.ParseArgs(args)
+	if a == nil {
+		return code
+	}
+	return c.RunContext(context.Background(), a)
+}
+
+func (c *HelpCommand) ParseArgs(args []string) (*HelpArgs, int) {
+	return &HelpArgs{Topic: joinArg(args)}, 0
+}
+
+// RunContext prints the listing or a topic; an unknown topic gets the
+// original's answer (exit 0).
+func (c *HelpCommand) RunContext(_ context.Context, a *HelpArgs) int {
+	if a.Topic == "" {
+		fmt.Fprint(c.Out, helpListing+addedListing)
 		return 0
 	}
-	text, ok := topicHelp[topic]
-	if !ok {
-		fmt.Fprintf(c.Out, "*** No help on %s\n", topic)
+	if text, ok := topicHelp[a.Topic]; ok {
+		fmt.Fprint(c.Out, text)
 		return 0
 	}
-	fmt.Fprint(c.Out, text)
+	if slices.Contains(addedTopics, a.Topic) {
+		cmd, _ := c.commands()[a.Topic]()
+		c.Ui.Output(cmd.Help())
+		return 0
+	}
+	fmt.Fprintf(c.Out, "*** No help on %s\n", a.Topic)
 	return 0
 }

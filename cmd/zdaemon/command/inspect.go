@@ -1,6 +1,7 @@
 package command
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -19,18 +20,35 @@ import (
 // StatusCommand is "status [-l]".
 type StatusCommand struct{ *Meta }
 
+// StatusArgs are status's: -l adds the raw status reply.
+type StatusArgs struct{ Long bool }
+
 func (c *StatusCommand) Synopsis() string { return "Print status for the daemon process" }
 func (c *StatusCommand) Help() string {
-	return helpText("status [-l]", "status", "0  the manager is running (whether or not the program is)\n1  bad argument\n3  the manager is not running\n4  the manager does not answer (it holds the socket, no reply within 5s)")
+	return helpText("status [-l]", "status", "", "0  the manager is running (whether or not the program is)\n1  bad argument\n3  the manager is not running\n4  the manager does not answer (it holds the socket, no reply within 5s)")
 }
 
 func (c *StatusCommand) Run(args []string) int {
+	a, code := c.ParseArgs(args)
+	if a == nil {
+		return code
+	}
+	return c.RunContext(context.Background(), a)
+}
+
+// ParseArgs accepts nothing or -l; anything else gets the original's
+// answer (on stdout, exit 1).
+func (c *StatusCommand) ParseArgs(args []string) (*StatusArgs, int) {
 	arg := joinArg(args)
 	if arg != "" && arg != "-l" {
 		fmt.Fprintln(c.Out, "status argument must be absent or -l")
-		return 1
+		return nil, 1
 	}
-	return c.status(arg == "-l")
+	return &StatusArgs{Long: arg == "-l"}, 0
+}
+
+func (c *StatusCommand) RunContext(_ context.Context, a *StatusArgs) int {
+	return c.status(a.Long)
 }
 
 // status prints the status lines and returns the status exit code.
@@ -64,17 +82,37 @@ func (m *Meta) status(long bool) int {
 // as the original does.
 type KillCommand struct{ *Meta }
 
+// KillArgs are kill's: the signal, a name (HUP, SIGHUP, sighup) or a
+// number (1, -9).
+type KillArgs struct{ Signal string }
+
 func (c *KillCommand) Synopsis() string { return "Send a signal to the daemon process" }
 func (c *KillCommand) Help() string {
-	return helpText("kill [SIGNAL]", "kill", "1  invalid signal, no program running, or the signal could not be sent")
+	return helpText("kill [SIGNAL]", "kill", `SIGNAL is a name (HUP, SIGHUP, sighup) or a number (1, -9). As in the
+original, "kill -h" is a signal name (an invalid one); -help and --help
+print this help.`,
+		"1  invalid signal, no program running, or the signal could not be sent")
 }
 
 func (c *KillCommand) Run(args []string) int {
+	a, code := c.ParseArgs(args)
+	if a == nil {
+		return code
+	}
+	return c.RunContext(context.Background(), a)
+}
+
+// ParseArgs takes the signal: the words joined, SIGTERM when none.
+func (c *KillCommand) ParseArgs(args []string) (*KillArgs, int) {
 	arg := joinArg(args)
 	if arg == "" {
 		arg = "SIGTERM"
 	}
-	return c.kill(arg)
+	return &KillArgs{Signal: arg}, 0
+}
+
+func (c *KillCommand) RunContext(_ context.Context, a *KillArgs) int {
+	return c.kill(a.Signal)
 }
 
 func (m *Meta) kill(arg string) int {
@@ -111,10 +149,23 @@ type FgCommand struct{ *Meta }
 
 func (c *FgCommand) Synopsis() string { return "Run the program in the foreground" }
 func (c *FgCommand) Help() string {
-	return helpText("fg [ARGS...]", "fg", "0  the program ran (whatever its exit status)\n1  it could not be started")
+	return helpText("fg [ARGS...]", "fg", programWords("fg"), "0  the program ran (whatever its exit status)\n1  it could not be started")
 }
 
 func (c *FgCommand) Run(args []string) int {
+	a, code := c.ParseArgs(args)
+	if a == nil {
+		return code
+	}
+	return c.RunContext(context.Background(), a)
+}
+
+// ParseArgs takes the program's words, as start's.
+func (c *FgCommand) ParseArgs(args []string) (*StartArgs, int) {
+	return &StartArgs{Extra: words(args)}, 0
+}
+
+func (c *FgCommand) RunContext(_ context.Context, a *StartArgs) int {
 	if st, ok := c.probe(); ok && st.Application != 0 {
 		fmt.Fprintln(c.Out, "To run the program in the foreground, please stop it first.")
 		return 0
@@ -122,7 +173,7 @@ func (c *FgCommand) Run(args []string) int {
 		fmt.Fprintln(c.Out, c.notResponding())
 		return 1
 	}
-	argv := append(append([]string(nil), c.Cfg.Program...), stripDashes(args)...)
+	argv := append(append([]string(nil), c.Cfg.Program...), a.Extra...)
 	fmt.Fprintln(c.Out, strings.Join(argv, " "))
 	file, err := c.resolveProgram()
 	if err != nil {
@@ -157,9 +208,26 @@ func (c *FgCommand) Run(args []string) int {
 // ReopenCommand is "reopen_transcript".
 type ReopenCommand struct{ *Meta }
 
+// NoArgs are the arguments of a command that takes none (words after it
+// are ignored, as the original ignores them).
+type NoArgs struct{}
+
 func (c *ReopenCommand) Synopsis() string { return "Reopen the transcript log file" }
-func (c *ReopenCommand) Help() string     { return helpText("reopen_transcript", "reopen_transcript", "") }
+func (c *ReopenCommand) Help() string {
+	return helpText("reopen_transcript", "reopen_transcript", "", "0  always, also when no manager runs (as the original)")
+}
+
 func (c *ReopenCommand) Run(args []string) int {
+	a, code := c.ParseArgs(args)
+	if a == nil {
+		return code
+	}
+	return c.RunContext(context.Background(), a)
+}
+
+func (c *ReopenCommand) ParseArgs([]string) (*NoArgs, int) { return &NoArgs{}, 0 }
+
+func (c *ReopenCommand) RunContext(context.Context, *NoArgs) int {
 	c.reopen()
 	return 0
 }
@@ -181,9 +249,20 @@ type LogreopenCommand struct{ *Meta }
 
 func (c *LogreopenCommand) Synopsis() string { return "Reopen logs and send SIGUSR2 to the program" }
 func (c *LogreopenCommand) Help() string {
-	return helpText("logreopen", "logreopen", "1  no program running, or the signal could not be sent")
+	return helpText("logreopen", "logreopen", "", "1  no program running, or the signal could not be sent")
 }
+
 func (c *LogreopenCommand) Run(args []string) int {
+	a, code := c.ParseArgs(args)
+	if a == nil {
+		return code
+	}
+	return c.RunContext(context.Background(), a)
+}
+
+func (c *LogreopenCommand) ParseArgs([]string) (*NoArgs, int) { return &NoArgs{}, 0 }
+
+func (c *LogreopenCommand) RunContext(context.Context, *NoArgs) int {
 	c.reopen()
 	return c.kill("USR2")
 }
@@ -191,11 +270,30 @@ func (c *LogreopenCommand) Run(args []string) int {
 // ShowCommand is "show [options|python|all]".
 type ShowCommand struct{ *Meta }
 
+// ShowArgs are show's: what to show (options when empty).
+type ShowArgs struct{ Topic string }
+
 func (c *ShowCommand) Synopsis() string { return "Show the effective options" }
-func (c *ShowCommand) Help() string     { return helpText("show [options|python|all]", "show", "") }
+func (c *ShowCommand) Help() string {
+	return helpText("show [options|python|all]", "show", "", "0  always, also for an unknown topic (as the original)")
+}
 
 func (c *ShowCommand) Run(args []string) int {
-	switch topic := joinArg(args); topic {
+	a, code := c.ParseArgs(args)
+	if a == nil {
+		return code
+	}
+	return c.RunContext(context.Background(), a)
+}
+
+func (c *ShowCommand) ParseArgs(args []string) (*ShowArgs, int) {
+	return &ShowArgs{Topic: joinArg(args)}, 0
+}
+
+// RunContext shows the topic; an unknown one gets the original's answer
+// (exit 0).
+func (c *ShowCommand) RunContext(_ context.Context, a *ShowArgs) int {
+	switch topic := a.Topic; topic {
 	case "", "options":
 		c.showOptions()
 	case "python":

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/hashicorp/hcl/v2"
@@ -74,11 +75,29 @@ Exit status:
   2  the file has errors`
 }
 
+// ConvertArgs are convert's: the legacy file.
+type ConvertArgs struct{ File string }
+
 func (c *ConvertCommand) Run(args []string) int {
-	file, code, ok := c.fileArg(args, c.Help())
-	if !ok {
+	a, code := c.ParseArgs(args)
+	if a == nil {
 		return code
 	}
+	return c.RunContext(context.Background(), a)
+}
+
+// ParseArgs takes one FILE; anything else prints the help on stderr
+// (exit 1).
+func (c *ConvertCommand) ParseArgs(args []string) (*ConvertArgs, int) {
+	file, code := c.fileArg(c.flagSet("convert", c.Help), c.Help, args)
+	if file == "" {
+		return nil, code
+	}
+	return &ConvertArgs{File: file}, 0
+}
+
+func (c *ConvertCommand) RunContext(_ context.Context, a *ConvertArgs) int {
+	file := a.File
 	src, err := config.ReadFile(file)
 	if err != nil {
 		fmt.Fprintf(c.Err, "Error: %v\n", err)

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -14,13 +15,39 @@ import (
 // until the program is up.
 type StartCommand struct{ *Meta }
 
+// StartArgs are start's: the words appended to the program's arguments.
+type StartArgs struct{ Extra []string }
+
 func (c *StartCommand) Synopsis() string { return "Start the daemon process" }
 func (c *StartCommand) Help() string {
-	return helpText("start [ARGS...]", "start", "1  the program did not start, or took longer than start-timeout\n130  interrupted")
+	return helpText("start [ARGS...]", "start", programWords("start"),
+		"1  the program did not start, or took longer than start-timeout\n130  interrupted")
 }
 
 func (c *StartCommand) Run(args []string) int {
-	return c.start(stripDashes(args), time.Now().Add(c.Cfg.StartTimeout))
+	a, code := c.ParseArgs(args)
+	if a == nil {
+		return code
+	}
+	return c.RunContext(context.Background(), a)
+}
+
+// ParseArgs takes the program's words: all of them, the first "--" left
+// out.
+func (c *StartCommand) ParseArgs(args []string) (*StartArgs, int) {
+	return &StartArgs{Extra: words(args)}, 0
+}
+
+func (c *StartCommand) RunContext(_ context.Context, a *StartArgs) int {
+	return c.start(a.Extra, time.Now().Add(c.Cfg.StartTimeout))
+}
+
+// programWords documents how start, restart and fg pass words on.
+func programWords(name string) string {
+	return `The words after ` + name + ` are appended to the program's arguments.
+-h, -help and --help print this help instead: to pass one to the
+program, put -- before it ("zdaemon ` + name + ` -- -h"). The first -- is
+dropped; every word after it goes to the program unchanged.`
 }
 
 // maxLostRaces bounds how often one start turns to a manager that won the
@@ -133,12 +160,26 @@ func (m *Meta) spawnManager(extra []string) error {
 // StopCommand is "stop".
 type StopCommand struct{ *Meta }
 
+// StopArgs are stop's: none (words after it are ignored, as the
+// original ignores them).
+type StopArgs struct{}
+
 func (c *StopCommand) Synopsis() string { return "Stop the daemon process" }
 func (c *StopCommand) Help() string {
-	return helpText("stop", "stop", "1  the program did not stop in time, or the manager does not answer\n130  interrupted")
+	return helpText("stop", "stop", "", "1  the program did not stop in time, or the manager does not answer\n130  interrupted")
 }
 
 func (c *StopCommand) Run(args []string) int {
+	a, code := c.ParseArgs(args)
+	if a == nil {
+		return code
+	}
+	return c.RunContext(context.Background(), a)
+}
+
+func (c *StopCommand) ParseArgs([]string) (*StopArgs, int) { return &StopArgs{}, 0 }
+
+func (c *StopCommand) RunContext(context.Context, *StopArgs) int {
 	st, ok := c.probe()
 	switch {
 	case !ok && c.stalled != nil: // it may well run the program still
@@ -199,14 +240,29 @@ type RestartCommand struct{ *Meta }
 
 func (c *RestartCommand) Synopsis() string { return "Stop and then start the daemon process" }
 func (c *RestartCommand) Help() string {
-	return helpText("restart", "restart", "1  the program did not start again, or took longer than start-timeout\n130  interrupted")
+	return helpText("restart [ARGS...]", "restart",
+		programWords("restart")+"\nThey are used only when nothing runs (restart then starts).",
+		"1  the program did not start again, or took longer than start-timeout\n130  interrupted")
 }
 
 func (c *RestartCommand) Run(args []string) int {
+	a, code := c.ParseArgs(args)
+	if a == nil {
+		return code
+	}
+	return c.RunContext(context.Background(), a)
+}
+
+// ParseArgs takes the program's words, as start's.
+func (c *RestartCommand) ParseArgs(args []string) (*StartArgs, int) {
+	return &StartArgs{Extra: words(args)}, 0
+}
+
+func (c *RestartCommand) RunContext(_ context.Context, a *StartArgs) int {
 	deadline := time.Now().Add(c.Cfg.StartTimeout)
 	st, ok := c.probe()
 	if !ok || st.Application == 0 {
-		return c.start(stripDashes(args), deadline)
+		return c.start(a.Extra, deadline)
 	}
 	if _, err := c.send("restart"); err != nil {
 		if c.stalled != nil {
@@ -222,10 +278,25 @@ func (c *RestartCommand) Run(args []string) int {
 // WaitCommand is "wait": wait for the program to exit.
 type WaitCommand struct{ *Meta }
 
+// WaitArgs are wait's: none (words after it are ignored).
+type WaitArgs struct{}
+
 func (c *WaitCommand) Synopsis() string { return "Wait for the daemon process to exit" }
-func (c *WaitCommand) Help() string     { return helpText("wait", "wait", "130  interrupted") }
+func (c *WaitCommand) Help() string {
+	return helpText("wait", "wait", "", "1  the manager does not answer\n130  interrupted")
+}
 
 func (c *WaitCommand) Run(args []string) int {
+	a, code := c.ParseArgs(args)
+	if a == nil {
+		return code
+	}
+	return c.RunContext(context.Background(), a)
+}
+
+func (c *WaitCommand) ParseArgs([]string) (*WaitArgs, int) { return &WaitArgs{}, 0 }
+
+func (c *WaitCommand) RunContext(context.Context, *WaitArgs) int {
 	res, _ := c.awaitDown(time.Time{})
 	switch res {
 	case waitInterrupted:
@@ -239,12 +310,19 @@ func (c *WaitCommand) Run(args []string) int {
 	return 0
 }
 
-// helpText builds a command's cli help from the original's topic text.
-func helpText(usage, topic, exits string) string {
+// helpText builds a command's cli help from the original's topic text,
+// notes of ours and the exit statuses beyond 0.
+func helpText(usage, topic, notes, exits string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Usage: zdaemon [options] %s\n\n", usage)
 	for _, line := range strings.Split(strings.TrimRight(topicHelp[topic], "\n"), "\n") {
 		b.WriteString("  " + line + "\n")
+	}
+	if notes != "" {
+		b.WriteString("\n")
+		for _, line := range strings.Split(notes, "\n") {
+			b.WriteString("  " + line + "\n")
+		}
 	}
 	if exits != "" {
 		b.WriteString("\nExit status:\n")

@@ -2,6 +2,7 @@ package command
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,8 +16,13 @@ import (
 // follow it like tail -f until Ctrl-C.
 type LogtailCommand struct{ *Meta }
 
+// LogtailArgs are logtail's: the file (logfile when empty).
+type LogtailArgs struct{ File string }
+
 func (c *LogtailCommand) Synopsis() string { return "Follow a log file like tail -f" }
-func (c *LogtailCommand) Help() string     { return helpText("logtail [FILE]", "logtail", "") }
+func (c *LogtailCommand) Help() string {
+	return helpText("logtail [FILE]", "logtail", "", "0  always: after Ctrl-C, and when the file cannot be read (as the original)")
+}
 
 // tailWindow and tailLines are the original's: the last 10 lines found in
 // the last KiB.
@@ -27,7 +33,21 @@ const (
 )
 
 func (c *LogtailCommand) Run(args []string) int {
-	file := joinArg(args)
+	a, code := c.ParseArgs(args)
+	if a == nil {
+		return code
+	}
+	return c.RunContext(context.Background(), a)
+}
+
+func (c *LogtailCommand) ParseArgs(args []string) (*LogtailArgs, int) {
+	return &LogtailArgs{File: joinArg(args)}, 0
+}
+
+// RunContext follows the file until Ctrl-C, SIGTERM or the end of ctx;
+// a missing file gets the original's answer (exit 0).
+func (c *LogtailCommand) RunContext(ctx context.Context, a *LogtailArgs) int {
+	file := a.File
 	if file == "" {
 		file = c.Cfg.Logfile
 	}
@@ -49,6 +69,12 @@ func (c *LogtailCommand) Run(args []string) int {
 	sigc := make(chan os.Signal, 1)
 	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigc)
+	defer context.AfterFunc(ctx, func() {
+		select {
+		case sigc <- os.Interrupt:
+		default:
+		}
+	})()
 	return c.follow(f, sigc)
 }
 

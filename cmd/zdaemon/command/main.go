@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/mitchellh/cli"
@@ -39,23 +40,33 @@ func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code
 // Main runs zdaemon with argv (argv[0] is the name it was invoked as) and
 // returns the exit status.
 func Main(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	m := &Meta{Argv0: argv[0], Stdin: stdin, Out: stdout, Err: stderr}
+	ui := &cli.BasicUi{Reader: stdin, Writer: stdout, ErrorWriter: stderr}
+	m := NewMeta(ui, argv[0], stdin)
 	code, err := m.main(argv[1:])
 	if err != nil {
-		var ue *usageError
-		var ee *exitError
-		switch {
-		case errors.As(err, &ue):
-			fmt.Fprintf(stderr, "Error: %s\nFor help, use %s -h\n", ue.msg, m.Argv0)
-			return 2
-		case errors.As(err, &ee):
-			return ee.code
-		default:
-			fmt.Fprintf(stderr, "Error: %v\n", err)
-			return 1
-		}
+		return m.exit(err)
 	}
 	return code
+}
+
+// exit prints err in the original's words and returns its exit status: a
+// usage error is "Error: <msg>" and the help hint (2), an exitError was
+// printed already, anything else is "Error: <err>" (1).
+func (m *Meta) exit(err error) int {
+	var ue *usageError
+	var ee *exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(m.Err, "Error: %s\nFor help, use %s -h\n", ue.msg, m.Argv0)
+		return 2
+	case errors.As(err, &ee):
+		return ee.code
+	default:
+		fmt.Fprintf(m.Err, "Error: %v\n", err)
+		return 1
+	}
 }
 
 func (m *Meta) main(args []string) (int, error) {
@@ -64,9 +75,10 @@ func (m *Meta) main(args []string) (int, error) {
 		return 0, &usageError{msg: err.Error()}
 	}
 	m.Opts = opts
-	if opts.Help || opts.Version {
-		// The options before -h or --version are handled first, as in the
-		// original: a bad value there is reported instead.
+	// Help needs no job: the option summary (-h), "help [ACTION]" and an
+	// action's own -h. The options before it are checked first, as the
+	// original does for -h: a bad value there is reported instead.
+	if opts.Help || opts.Version || (len(opts.Args) > 0 && m.isHelp(opts.Args)) {
 		scratch := config.Default()
 		for _, s := range opts.Settings {
 			if err := scratch.Set(s.Key, s.Value); err != nil {
@@ -82,17 +94,10 @@ func (m *Meta) main(args []string) (int, error) {
 		fmt.Fprintln(m.Out, Version)
 		return 0, nil
 	}
-	// Commands that need no job: validate checks a file, run with a
-	// hand-off is a manager started by a client.
-	if len(opts.Args) > 0 {
-		switch opts.Args[0] {
-		case "validate", "convert", "plugin":
-			return m.runCLI(opts.Args[0], opts.Args[1:])
-		case "run":
-			if len(opts.Args) > 1 && opts.Args[1] == handoffFlag {
-				return m.runCLI("run", opts.Args[1:])
-			}
-		}
+	// Commands that need no job: help, validate and convert read files
+	// or print texts, run with a hand-off is a manager started by a client.
+	if len(opts.Args) > 0 && !m.needsJob(opts.Args) {
+		return m.onecmd(opts.Args, commandActions), nil
 	}
 	if err := m.setup(); err != nil {
 		return 0, err
@@ -108,7 +113,7 @@ func (m *Meta) main(args []string) (int, error) {
 		return 0, err
 	}
 	if len(opts.Args) > 0 && opts.Args[0] == "run" {
-		return m.runCLI("run", opts.Args[1:])
+		return m.onecmd(opts.Args, commandActions), nil
 	}
 	// Actions that start a manager need the transcript sink resolved (and
 	// its configuration checked) first.
@@ -119,12 +124,12 @@ func (m *Meta) main(args []string) (int, error) {
 	}
 	code := 0
 	if len(opts.Args) > 0 {
-		code, err = m.onecmd(opts.Args)
-		if err != nil || !interactive {
-			return code, err
+		code = m.onecmd(opts.Args, commandActions)
+		if !interactive {
+			return code, nil
 		}
 	}
-	return m.shell()
+	return m.shell(), nil
 }
 
 // action is one parsed action line (the original's cmd.Cmd.onecmd rules).
@@ -155,58 +160,109 @@ func isIdentChar(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-// actions lists the action words of the command line and the shell.
+// actions lists the original's action words: those of the shell.
 var actions = []string{"fg", "foreground", "help", "kill", "logreopen", "logtail",
 	"reopen_transcript", "restart", "show", "start", "status", "stop", "wait"}
 
-// onecmd runs one action line.
-func (m *Meta) onecmd(words []string) (int, error) {
-	line := strings.TrimSpace(strings.Join(words, " "))
-	if line == "" {
-		_, err := m.runCLI("status", nil)
-		return 0, err // an empty line shows status, and never fails
+// commandActions are the action words of the command line: the original's
+// and ours.
+var commandActions = append(slices.Clip(actions), "validate", "convert", "run", "plugin")
+
+// cliArgs turns an action line into mitchellh/cli's arguments: the
+// command word, then its words. The words after start, restart, fg and
+// run are the program's and go on unchanged; the others are the
+// original's "arg" split back into words (one word when the line glued
+// it to the command, as "?stop"). mitchellh/cli takes -h, -help and
+// --help anywhere before "--" for a help request; kill's words are signal
+// names, and "kill -h" stays the original's invalid signal, so a kill
+// with -h among its words goes behind "--".
+func cliArgs(a action, words []string) []string {
+	var rest []string
+	switch {
+	case a.name == "start" || a.name == "restart" || a.name == "fg" || a.name == "foreground" || a.name == "run":
+		rest = a.words
+	case len(words) > 0 && words[0] == a.name:
+		rest = a.words
+	case a.arg != "":
+		rest = []string{a.arg}
 	}
-	a := parseAction(words)
-	known := false
-	for _, name := range actions {
-		known = known || name == a.name
+	if a.name == "kill" && slices.Contains(beforeDashes(rest), "-h") {
+		rest = append([]string{"--"}, rest...)
 	}
-	if !known {
-		fmt.Fprintf(m.Out, "*** Unknown syntax: %s\n", line)
-		return 0, nil
-	}
-	args := []string{a.arg}
-	if a.arg == "" {
-		args = nil
-	}
-	switch a.name {
-	case "start", "restart", "fg", "foreground":
-		args = a.words
-	}
-	return m.runCLI(a.name, args)
+	return append([]string{a.name}, rest...)
 }
 
-// runCLI dispatches a command through mitchellh/cli. Arguments go after
-// "--" so that cli never treats them as its own flags ("kill -h" is an
-// invalid signal, not a help request).
-func (m *Meta) runCLI(name string, args []string) (int, error) {
+// beforeDashes is the part of args mitchellh/cli looks at for flags.
+func beforeDashes(args []string) []string {
+	if i := slices.Index(args, "--"); i >= 0 {
+		return args[:i]
+	}
+	return args
+}
+
+// isHelp says that mitchellh/cli will answer the action line with a
+// command's help, as it does for -h, -help and --help before "--".
+func (m *Meta) isHelp(words []string) bool {
+	a := parseAction(words)
+	if !slices.Contains(commandActions, a.name) {
+		return false
+	}
+	if a.name == "help" {
+		return true
+	}
+	return slices.ContainsFunc(beforeDashes(cliArgs(a, words)[1:]), isHelpFlag)
+}
+
+func isHelpFlag(s string) bool { return s == "-h" || s == "-help" || s == "--help" }
+
+// needsJob says whether the action line acts on a job (-p or -C): help,
+// validate, convert, plugin and the hand-off manager do not. With -i, help
+// is followed by the shell, which needs the job.
+func (m *Meta) needsJob(words []string) bool {
+	a := parseAction(words)
+	switch a.name {
+	case "validate", "convert", "plugin":
+		return false
+	case "run":
+		if len(words) > 1 && words[0] == "run" && words[1] == handoffFlag {
+			return false
+		}
+	}
+	return m.Opts.Interactive || !m.isHelp(words)
+}
+
+// onecmd runs one action line, whose word must be one of known, and
+// returns its exit status.
+func (m *Meta) onecmd(words, known []string) int {
+	line := strings.TrimSpace(strings.Join(words, " "))
+	if line == "" {
+		m.status(false) // an empty line shows status, and never fails
+		return 0
+	}
+	a := parseAction(words)
+	if !slices.Contains(known, a.name) {
+		fmt.Fprintf(m.Out, "*** Unknown syntax: %s\n", line)
+		return 0
+	}
+	return m.runCLI(cliArgs(a, words))
+}
+
+// runCLI runs one command through mitchellh/cli, which parses its help
+// flags and hands the rest to the command's Run.
+func (m *Meta) runCLI(args []string) int {
 	c := &cli.CLI{
 		Name:           filepath.Base(m.Argv0),
-		Args:           append([]string{name, "--"}, args...),
+		Args:           args,
 		Commands:       m.commands(),
-		HiddenCommands: []string{"run", "plugin"},
+		HiddenCommands: []string{"plugin"},
 		HelpWriter:     m.Out,
 		ErrorWriter:    m.Err,
 	}
 	code, err := c.Run()
-	if err != nil {
-		return code, err
+	if err != nil { // only a factory's error, and ours never fail
+		return m.exit(err)
 	}
-	if m.err != nil {
-		err, m.err = m.err, nil
-		return code, err
-	}
-	return code, nil
+	return code
 }
 
 // commands is the factory map of every action.
@@ -234,15 +290,17 @@ func (m *Meta) commands() map[string]cli.CommandFactory {
 	}
 }
 
-// stripDashes removes the "--" runCLI puts before the arguments.
-func stripDashes(args []string) []string {
-	if len(args) > 0 && args[0] == "--" {
-		return args[1:]
+// words drops the "--" that ends mitchellh/cli's flags: the first one,
+// wherever it is; the words are the command's (or the program's) from
+// there on, unchanged.
+func words(args []string) []string {
+	if i := slices.Index(args, "--"); i >= 0 {
+		return append(append([]string(nil), args[:i]...), args[i+1:]...)
 	}
 	return args
 }
 
 // joinArg is the original's "arg": the words after the action, joined.
 func joinArg(args []string) string {
-	return strings.TrimSpace(strings.Join(stripDashes(args), " "))
+	return strings.TrimSpace(strings.Join(words(args), " "))
 }

@@ -3,6 +3,7 @@ package command
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/mitchellh/cli"
 
 	"github.com/zdaemon/zdaemon/cmd/zdaemon/options"
 	"github.com/zdaemon/zdaemon/core/child"
@@ -24,13 +26,22 @@ import (
 	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
 
-// Meta is what every command shares: the invocation, the effective job
-// configuration and the output streams.
+// Meta is what every command shares: the UI, the control client, and the
+// job the invocation acts on (set up by main for the commands that need
+// one).
 type Meta struct {
-	Argv0 string
-	Stdin io.Reader
+	// Ui is where commands print. Out and Err are its two streams, for
+	// the original's texts that are not whole lines (the shell's prompt,
+	// the dots of a wait).
+	Ui    cli.Ui
 	Out   io.Writer
 	Err   io.Writer
+	Argv0 string
+	Stdin io.Reader
+
+	// Send sends one request line to the manager at socket and returns
+	// its reply: the control client (control.Do unless a test sets it).
+	Send func(ctx context.Context, socket, line string) (string, error)
 
 	Opts  *options.Options
 	Cfg   *config.Config
@@ -43,8 +54,6 @@ type Meta struct {
 	// userEnv are HOME, USER and LOGNAME of that user.
 	userEnv []string
 
-	// err carries an error out of a cli.Command's int-only Run.
-	err error
 	// sinkResolved is set once the transcript sink was resolved.
 	sinkResolved bool
 	// oldManager is set once the manager answered one of our added
@@ -57,10 +66,56 @@ type Meta struct {
 	stalled error
 }
 
-// fail records err for runCLI to return, and returns an exit status.
-func (m *Meta) fail(err error) int {
-	m.err = err
-	return 1
+// NewMeta returns the Meta of one invocation: commands print through ui.
+func NewMeta(ui cli.Ui, argv0 string, stdin io.Reader) *Meta {
+	m := &Meta{Ui: ui, Argv0: argv0, Stdin: stdin, Send: control.Do}
+	m.Out, m.Err = uiStreams(ui)
+	return m
+}
+
+// uiStreams are the output and error streams behind ui.
+func uiStreams(ui cli.Ui) (out, errw io.Writer) {
+	switch u := ui.(type) {
+	case *cli.BasicUi:
+		return u.Writer, u.ErrorWriter
+	case *cli.MockUi:
+		return u.OutputWriter, u.ErrorWriter
+	}
+	return uiWriter{ui.Output}, uiWriter{ui.Error}
+}
+
+// uiWriter writes through a Ui that offers only whole messages.
+type uiWriter struct{ print func(string) }
+
+func (w uiWriter) Write(p []byte) (int, error) {
+	w.print(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
+// flagSet returns a command's flags. Its usage is the command's help: on
+// stdout for -h (exit 0, which mitchellh/cli answers before the command
+// runs, unless ParseArgs is called directly), on stderr after the line
+// naming a bad flag (exit 1); parseFlags says which.
+func (m *Meta) flagSet(name string, help func() string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(m.Err)
+	fs.Usage = func() {}
+	return fs
+}
+
+// parseFlags parses args with fs; when the command is to end there, ok is
+// false and code is its exit status, with help printed as flagSet says.
+func (m *Meta) parseFlags(fs *flag.FlagSet, help func() string, args []string) (code int, ok bool) {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		m.Ui.Output(help())
+		return 0, false
+	case err != nil:
+		m.Ui.Error(help())
+		return 1, false
+	}
+	return 0, true
 }
 
 // setup builds the effective configuration: defaults, the job file, -X
@@ -297,7 +352,7 @@ func (m *Meta) send(line string) (string, error) {
 	}
 	for try := 0; ; try++ {
 		ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
-		reply, err := control.Do(ctx, m.Socket, line)
+		reply, err := m.send1(ctx, line)
 		cancel()
 		if try == 0 && errors.Is(err, syscall.ECONNRESET) {
 			continue
@@ -308,6 +363,14 @@ func (m *Meta) send(line string) (string, error) {
 		}
 		return reply, err
 	}
+}
+
+// send1 is one exchange with the manager through the control client.
+func (m *Meta) send1(ctx context.Context, line string) (string, error) {
+	if m.Send == nil {
+		return control.Do(ctx, m.Socket, line)
+	}
+	return m.Send(ctx, m.Socket, line)
 }
 
 // notResponding says that a manager holds the socket but did not answer.

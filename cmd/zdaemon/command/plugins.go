@@ -42,24 +42,48 @@ func (c *PluginCommand) Help() string {
 	return `Usage: zdaemon plugin transcript|healthcheck KIND
 
   Serves a built-in plugin over go-plugin's protocol. The manager starts
-  it; running it by hand only prints a notice.`
+  it; running it by hand only prints a notice.
+
+Exit status:
+  1  wrong arguments, or no such built-in plugin`
 }
 
+// PluginArgs are plugin's: the plugin's kind and name.
+type PluginArgs struct{ Kind, Name string }
+
 func (c *PluginCommand) Run(args []string) int {
-	args = stripDashes(args)
-	if len(args) == 2 && args[0] == "transcript" {
-		if b, ok := builtinSinks[args[1]]; ok {
+	a, code := c.ParseArgs(args)
+	if a == nil {
+		return code
+	}
+	return c.RunContext(context.Background(), a)
+}
+
+// ParseArgs takes KIND and NAME; anything else prints the help on stderr
+// (exit 1).
+func (c *PluginCommand) ParseArgs(args []string) (*PluginArgs, int) {
+	args = words(args)
+	if len(args) != 2 {
+		c.Ui.Error(c.Help())
+		return nil, 1
+	}
+	return &PluginArgs{Kind: args[0], Name: args[1]}, 0
+}
+
+func (c *PluginCommand) RunContext(_ context.Context, a *PluginArgs) int {
+	if a.Kind == "transcript" {
+		if b, ok := builtinSinks[a.Name]; ok {
 			b.serve()
 			return 0
 		}
 	}
-	if len(args) == 2 && args[0] == "healthcheck" {
-		if mk, ok := builtin.Checks[args[1]]; ok {
+	if a.Kind == "healthcheck" {
+		if mk, ok := builtin.Checks[a.Name]; ok {
 			healthcheck.Serve(mk(), pluginLogger())
 			return 0
 		}
 	}
-	fmt.Fprintln(c.Err, c.Help())
+	c.Ui.Error(c.Help())
 	return 1
 }
 

@@ -34,12 +34,15 @@ type RunCommand struct{ *Meta }
 
 func (c *RunCommand) Synopsis() string { return "Run the daemon manager in the foreground" }
 func (c *RunCommand) Help() string {
-	return `Usage: zdaemon [options] run
+	return `Usage: zdaemon [options] run [ARGS...]
 
   Runs the daemon manager in the foreground: it supervises the program,
   serves the control socket and exits when the program is stopped. The
   start action runs it detached; use run directly under a service manager
   such as systemd (Type=simple) or as a container's entry point.
+
+  The words after run are appended to the program's arguments, as start's
+  are (put -- before a word such as -h that is meant for the program).
 
 Exit status:
   0  the program was stopped, or exited with one of the exit codes 0
@@ -48,9 +51,31 @@ Exit status:
   N  the program exited with N, one of the exit codes`
 }
 
+// RunArgs are run's: a hand-off from a client, or the words appended to
+// the program.
+type RunArgs struct {
+	Handoff bool
+	Extra   []string
+}
+
 func (c *RunCommand) Run(args []string) int {
-	args = stripDashes(args)
+	a, code := c.ParseArgs(args)
+	if a == nil {
+		return code
+	}
+	return c.RunContext(context.Background(), a)
+}
+
+// ParseArgs takes --handoff first, or the program's words, as start's.
+func (c *RunCommand) ParseArgs(args []string) (*RunArgs, int) {
 	if len(args) > 0 && args[0] == handoffFlag {
+		return &RunArgs{Handoff: true}, 0
+	}
+	return &RunArgs{Extra: words(args)}, 0
+}
+
+func (c *RunCommand) RunContext(_ context.Context, a *RunArgs) int {
+	if a.Handoff {
 		cfg, n, err := daemon.ReadHandoff()
 		if err != nil {
 			fmt.Fprintf(c.Err, "Error: %v\n", err)
@@ -61,17 +86,15 @@ func (c *RunCommand) Run(args []string) int {
 	// Started by hand: the job as the command line and file say, in the
 	// foreground, program words after "run" appended.
 	if err := c.sinkDiags(); err != nil {
-		c.err = err
-		return 2
+		return c.exit(err)
 	}
 	cfg := *c.Cfg
-	cfg.Program = append(append([]string(nil), c.Cfg.Program...), args...)
+	cfg.Program = append(append([]string(nil), c.Cfg.Program...), a.Extra...)
 	cfg.SocketName = c.Socket
 	cfg.Daemon = false
 	file, err := c.resolveProgram()
 	if err != nil {
-		c.err = usagef("%s", child.Message(err))
-		return 2
+		return c.exit(usagef("%s", child.Message(err)))
 	}
 	cfg.Filename = file
 	return runManager(&cfg, nil, c.Err)

@@ -9,7 +9,7 @@ import (
 
 // shell is the interactive mode of the original's documentation: it shows
 // the program and its status, then reads one action per line.
-func (m *Meta) shell() (int, error) {
+func (m *Meta) shell() int {
 	fmt.Fprintf(m.Out, "program: %s\n", strings.Join(m.Cfg.Program, " "))
 	m.status(false)
 	prompt := m.Cfg.Prompt
@@ -22,17 +22,15 @@ func (m *Meta) shell() (int, error) {
 		fmt.Fprint(m.Out, prompt)
 		if !in.Scan() {
 			fmt.Fprintln(m.Out)
-			return 0, nil
+			return 0
 		}
 		line := strings.TrimSpace(in.Text())
 		m.stalled = nil // a manager that did not answer is asked again
 		if line == "quit" {
 			m.quit()
-			return 0, nil
+			return 0
 		}
-		if _, err := m.onecmd(strings.Fields(line)); err != nil {
-			return 1, err
-		}
+		m.onecmd(strings.Fields(line), actions)
 	}
 }
 

@@ -1,10 +1,9 @@
 package command
 
 import (
-	"errors"
+	"context"
 	"flag"
 	"fmt"
-	"io"
 
 	"github.com/zdaemon/zdaemon/core/config"
 )
@@ -33,25 +32,39 @@ Exit status:
   2  the file has errors`
 }
 
+// ValidateArgs are validate's: the job file, and whether to skip the
+// checks against this machine.
+type ValidateArgs struct {
+	File         string
+	NoHostChecks bool
+}
+
 func (c *ValidateCommand) Run(args []string) int {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	noHost := fs.Bool("no-host-checks", false, "")
-	if err := fs.Parse(stripDashes(args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(c.Out, c.Help())
-			return 0
-		}
-		fmt.Fprintln(c.Err, c.Help())
-		return 1
-	}
-	file, code, ok := c.fileArg(fs.Args(), c.Help())
-	if !ok {
+	a, code := c.ParseArgs(args)
+	if a == nil {
 		return code
 	}
-	cfg, files, diags := loadJob(file)
+	return c.RunContext(context.Background(), a)
+}
+
+// ParseArgs takes -no-host-checks and one FILE; anything else prints the
+// help on stderr (exit 1).
+func (c *ValidateCommand) ParseArgs(args []string) (*ValidateArgs, int) {
+	fs := c.flagSet("validate", c.Help)
+	a := &ValidateArgs{}
+	fs.BoolVar(&a.NoHostChecks, "no-host-checks", false, "")
+	file, code := c.fileArg(fs, c.Help, args)
+	if file == "" {
+		return nil, code
+	}
+	a.File = file
+	return a, 0
+}
+
+func (c *ValidateCommand) RunContext(_ context.Context, a *ValidateArgs) int {
+	cfg, files, diags := loadJob(a.File)
 	if !diags.HasErrors() {
-		if !*noHost {
+		if !a.NoHostChecks {
 			diags = append(diags, config.CheckHost(cfg)...)
 		}
 		diags = append(diags, resolveSink(cfg, false, ownExecutable())...)
@@ -61,22 +74,20 @@ func (c *ValidateCommand) Run(args []string) int {
 	if diags.HasErrors() {
 		return 2
 	}
-	fmt.Fprintf(c.Out, "%s: valid\n", file)
+	fmt.Fprintf(c.Out, "%s: valid\n", a.File)
 	return 0
 }
 
-// fileArg takes the one FILE argument of validate and convert: -h prints
-// the help (exit 0), anything but one file prints it as a usage error
-// (exit 1); ok says to go on.
-func (m *Meta) fileArg(args []string, help string) (file string, code int, ok bool) {
-	args = stripDashes(args)
-	switch {
-	case len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help"):
-		fmt.Fprintln(m.Out, help)
-		return "", 0, false
-	case len(args) != 1:
-		fmt.Fprintln(m.Err, help)
-		return "", 1, false
+// fileArg parses fs and takes the one FILE argument of validate and
+// convert. An empty file ends the command with code: 0 after a help
+// request, 1 after wrong arguments, with the help printed.
+func (m *Meta) fileArg(fs *flag.FlagSet, help func() string, args []string) (file string, code int) {
+	if code, ok := m.parseFlags(fs, help, args); !ok {
+		return "", code
 	}
-	return args[0], 0, true
+	if fs.NArg() != 1 || fs.Arg(0) == "" {
+		m.Ui.Error(help())
+		return "", 1
+	}
+	return fs.Arg(0), 0
 }

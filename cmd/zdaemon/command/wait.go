@@ -81,13 +81,13 @@ func (m *Meta) awaitEvent(ctx context.Context, line string) (st control.Status, 
 	}
 	ch := make(chan answer, 1)
 	go func() {
-		reply, err := control.Do(ctx, m.Socket, line)
+		reply, err := m.send1(ctx, line)
 		if errors.Is(err, syscall.ECONNRESET) && ctx.Err() == nil {
 			// Reset before any reply: a manager that exits resets the
 			// connections it had not accepted yet, one over its bound
 			// resets new ones. Asking again tells the two apart (the
 			// first finds nobody listening).
-			reply, err = control.Do(ctx, m.Socket, line)
+			reply, err = m.send1(ctx, line)
 		}
 		ch <- answer{reply, err}
 	}()
