@@ -1,6 +1,7 @@
 // Package command is zdaemon's operator interface: the global options, the
-// actions (start, stop, status, ...), the interactive shell, and the manager
-// entry point. Flags and every user-facing text live here; the core packages
+// actions (start, stop, status, ...) and the interactive shell. The manager
+// is the executable beside it (cmd/zdrun), which start and run hand the
+// job to. Flags and every user-facing text live here; the core packages
 // only return values and errors.
 package command
 
@@ -82,16 +83,11 @@ func (m *Meta) main(args []string) (int, error) {
 		fmt.Fprintln(m.Out, Version)
 		return 0, nil
 	}
-	// Commands that need no job: validate checks a file, run with a
-	// hand-off is a manager started by a client.
+	// Commands that need no job: validate and convert read a file.
 	if len(opts.Args) > 0 {
 		switch opts.Args[0] {
-		case "validate", "convert", "plugin":
+		case "validate", "convert":
 			return m.runCLI(opts.Args[0], opts.Args[1:])
-		case "run":
-			if len(opts.Args) > 1 && opts.Args[1] == handoffFlag {
-				return m.runCLI("run", opts.Args[1:])
-			}
 		}
 	}
 	if err := m.setup(); err != nil {
@@ -194,7 +190,7 @@ func (m *Meta) runCLI(name string, args []string) (int, error) {
 		Name:           filepath.Base(m.Argv0),
 		Args:           append([]string{name, "--"}, args...),
 		Commands:       m.commands(),
-		HiddenCommands: []string{"run", "plugin"},
+		HiddenCommands: []string{"run"},
 		HelpWriter:     m.Out,
 		ErrorWriter:    m.Err,
 	}
@@ -229,7 +225,6 @@ func (m *Meta) commands() map[string]cli.CommandFactory {
 		"help":              mk(&HelpCommand{Meta: m}),
 		"validate":          mk(&ValidateCommand{Meta: m}),
 		"convert":           mk(&ConvertCommand{Meta: m}),
-		"plugin":            mk(&PluginCommand{Meta: m}),
 		"run":               mk(&RunCommand{Meta: m}),
 	}
 }
