@@ -59,7 +59,7 @@ func garbagePlugin(j *job, builtin string, goodFirst bool) string {
 	var good string
 	if goodFirst {
 		done := j.path("described")
-		good = fmt.Sprintf("if [ ! -e %s ]; then : > %s; exec %s plugin %s; fi\n", done, done, zdaemonBin, builtin)
+		good = fmt.Sprintf("if [ ! -e %s ]; then : > %s; exec %s plugin %s; fi\n", done, done, zdrunBin, builtin)
 	}
 	path := j.write("wrapper.sh", fmt.Sprintf("#!/bin/sh\n%ssleep 1000 &\necho $! >> %s\necho garbage\nwait\n", good, j.path("grandchildren")))
 	os.Chmod(path, 0o755)

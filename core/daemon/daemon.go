@@ -7,8 +7,10 @@
 // one already serving its socket says so apart (ErrInUse), so that the
 // client can turn to that one.
 //
-// Go cannot fork a running runtime, so detaching is a re-execution of the
-// same binary with Setsid (immortal's Fork), never setsid on oneself.
+// Go cannot fork a running runtime, so detaching is an execution of the
+// manager executable with Setsid (immortal's Fork), never setsid on
+// oneself. A manager run by hand in the foreground gets the same
+// configuration on the same descriptor from Exec, and no notifier.
 package daemon
 
 import (
@@ -34,6 +36,8 @@ const (
 
 // SpawnSpec says how to start a manager.
 type SpawnSpec struct {
+	// Exe is the manager executable; "" is this binary.
+	Exe string
 	// Args are the manager's arguments (after the executable).
 	Args []string
 	// Env is the manager's complete environment.
@@ -54,11 +58,14 @@ type Manager struct {
 	nf     *os.File
 }
 
-// Spawn re-executes this binary as a manager and sends it cfg.
+// Spawn starts the manager executable and sends it cfg.
 func Spawn(spec SpawnSpec, cfg *config.Config) (*Manager, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find own executable: %w", err)
+	exe := spec.Exe
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("find own executable: %w", err)
+		}
 	}
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
@@ -177,6 +184,21 @@ func ReadHandoff() (*config.Config, *Notifier, error) {
 		return nil, nil, fmt.Errorf("read configuration from client: %w", err)
 	}
 	return cfg, &Notifier{w: nf}, nil
+}
+
+// ReadConfig reads the configuration from ConfigFD, for a manager that
+// Exec started: attached, with no notifier.
+func ReadConfig() (*config.Config, error) {
+	cf := os.NewFile(ConfigFD, "config")
+	if cf == nil {
+		return nil, errors.New("no configuration descriptor")
+	}
+	defer cf.Close()
+	cfg := new(config.Config)
+	if err := json.NewDecoder(cf).Decode(cfg); err != nil {
+		return nil, fmt.Errorf("read configuration: %w", err)
+	}
+	return cfg, nil
 }
 
 // Warn passes a warning to the client's terminal.

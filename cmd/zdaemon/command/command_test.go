@@ -28,10 +28,9 @@ func TestHelpCommand_Implements(t *testing.T)      { var _ cli.Command = &HelpCo
 func TestValidateCommand_Implements(t *testing.T)  { var _ cli.Command = &ValidateCommand{} }
 func TestConvertCommand_Implements(t *testing.T)   { var _ cli.Command = &ConvertCommand{} }
 func TestRunCommand_Implements(t *testing.T)       { var _ cli.Command = &RunCommand{} }
-func TestPluginCommand_Implements(t *testing.T)    { var _ cli.Command = &PluginCommand{} }
 func TestCommandsAreAllListed_Implements(t *testing.T) {
-	if n := len(newTestMeta().commands()); n != 17 {
-		t.Errorf("%d commands, want 17: add the new one's _Implements check", n)
+	if n := len(newTestMeta().commands()); n != 16 {
+		t.Errorf("%d commands, want 16: add the new one's _Implements check", n)
 	}
 }
 
@@ -174,7 +173,7 @@ func TestParseAction(t *testing.T) {
 // Misuse: wrong arguments end with 1 and the help (or, for status, the
 // original's answer).
 func TestMisuse(t *testing.T) {
-	validate, convert, plugin := &ValidateCommand{}, &ConvertCommand{}, &PluginCommand{}
+	validate, convert := &ValidateCommand{}, &ConvertCommand{}
 	for _, tt := range []struct {
 		args       []string
 		out, errs  string
@@ -185,7 +184,6 @@ func TestMisuse(t *testing.T) {
 		{args: []string{"validate", "-x", "a"}, errs: "flag provided but not defined: -x\n" + validate.Help() + "\n"},
 		{args: []string{"convert"}, errs: convert.Help() + "\n"},
 		{args: []string{"convert", "-x", "a"}, errs: "flag provided but not defined: -x\n" + convert.Help() + "\n"},
-		{args: []string{"plugin", "transcript"}, errs: plugin.Help() + "\n"},
 		{args: []string{"status", "foo"}, out: "status argument must be absent or -l\n"},
 		{args: []string{"status", "-l", "-l"}, out: "status argument must be absent or -l\n"},
 	} {
@@ -285,9 +283,6 @@ func TestRunContext(t *testing.T) {
 		{"validate missing", noManager, func(m *Meta) int {
 			return (&ValidateCommand{m}).RunContext(context.Background(), &ValidateArgs{File: "testdata/none.hcl"})
 		}, 2, "", "\x00"},
-		{"plugin unknown", noManager, func(m *Meta) int {
-			return (&PluginCommand{m}).RunContext(context.Background(), &PluginArgs{Kind: "transcript", Name: "bogus"})
-		}, 1, "", (&PluginCommand{}).Help() + "\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newTestMeta()

@@ -111,17 +111,23 @@ func (m *Meta) start(extra []string, deadline time.Time) int {
 	}
 }
 
-// handoffFlag marks a manager started by a client (configuration on fd 3).
-const handoffFlag = "--handoff"
-
 // spawnManager starts a manager for this job with the extra program words
 // appended. In daemon mode it returns once the manager listens; otherwise
 // it waits for the manager to exit, as the original does.
 func (m *Meta) spawnManager(extra []string) error {
 	if err := m.sinkDiags(); err != nil { // from the shell: not resolved yet
-		return &daemon.StartupError{Code: 2, Msg: "Error: invalid transcript configuration"}
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return &daemon.StartupError{Code: 2, Msg: "Error: invalid transcript configuration"}
+		}
+		return &daemon.StartupError{Code: 1, Msg: "Error: " + err.Error()}
+	}
+	exe, err := managerExecutable()
+	if err != nil {
+		return &daemon.StartupError{Code: 1, Msg: "Error: " + err.Error()}
 	}
 	cfg := *m.Cfg
+	cfg.Sink, cfg.Checks = m.sink, m.checks
 	cfg.Program = append(append([]string(nil), m.Cfg.Program...), extra...)
 	cfg.SocketName = m.Socket
 	cfg.Directory = expandHome(cfg.Directory)
@@ -131,7 +137,8 @@ func (m *Meta) spawnManager(extra []string) error {
 	}
 	cfg.Filename = file
 	spec := daemon.SpawnSpec{
-		Args:       []string{"run", handoffFlag},
+		Exe:        exe,
+		Args:       []string{handoffFlag},
 		Env:        m.childEnv(),
 		Credential: m.Cred,
 		Detach:     cfg.Daemon,

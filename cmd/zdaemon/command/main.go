@@ -1,6 +1,7 @@
 // Package command is zdaemon's operator interface: the global options, the
-// actions (start, stop, status, ...), the interactive shell, and the manager
-// entry point. Flags and every user-facing text live here; the core packages
+// actions (start, stop, status, ...) and the interactive shell. The manager
+// is the executable beside it (cmd/zdrun), which start and run hand the
+// job to. Flags and every user-facing text live here; the core packages
 // only return values and errors.
 package command
 
@@ -166,7 +167,7 @@ var actions = []string{"fg", "foreground", "help", "kill", "logreopen", "logtail
 
 // commandActions are the action words of the command line: the original's
 // and ours.
-var commandActions = append(slices.Clip(actions), "validate", "convert", "run", "plugin")
+var commandActions = append(slices.Clip(actions), "validate", "convert", "run")
 
 // cliArgs turns an action line into mitchellh/cli's arguments: the
 // command word, then its words. The words after start, restart, fg and
@@ -216,17 +217,12 @@ func (m *Meta) isHelp(words []string) bool {
 func isHelpFlag(s string) bool { return s == "-h" || s == "-help" || s == "--help" }
 
 // needsJob says whether the action line acts on a job (-p or -C): help,
-// validate, convert, plugin and the hand-off manager do not. With -i, help
-// is followed by the shell, which needs the job.
+// validate and convert do not. With -i, help is followed by the shell,
+// which needs the job.
 func (m *Meta) needsJob(words []string) bool {
-	a := parseAction(words)
-	switch a.name {
-	case "validate", "convert", "plugin":
+	switch parseAction(words).name {
+	case "validate", "convert":
 		return false
-	case "run":
-		if len(words) > 1 && words[0] == "run" && words[1] == handoffFlag {
-			return false
-		}
 	}
 	return m.Opts.Interactive || !m.isHelp(words)
 }
@@ -251,12 +247,11 @@ func (m *Meta) onecmd(words, known []string) int {
 // flags and hands the rest to the command's Run.
 func (m *Meta) runCLI(args []string) int {
 	c := &cli.CLI{
-		Name:           filepath.Base(m.Argv0),
-		Args:           args,
-		Commands:       m.commands(),
-		HiddenCommands: []string{"plugin"},
-		HelpWriter:     m.Out,
-		ErrorWriter:    m.Err,
+		Name:        filepath.Base(m.Argv0),
+		Args:        args,
+		Commands:    m.commands(),
+		HelpWriter:  m.Out,
+		ErrorWriter: m.Err,
 	}
 	code, err := c.Run()
 	if err != nil { // only a factory's error, and ours never fail
@@ -285,7 +280,6 @@ func (m *Meta) commands() map[string]cli.CommandFactory {
 		"help":              mk(&HelpCommand{Meta: m}),
 		"validate":          mk(&ValidateCommand{Meta: m}),
 		"convert":           mk(&ConvertCommand{Meta: m}),
-		"plugin":            mk(&PluginCommand{Meta: m}),
 		"run":               mk(&RunCommand{Meta: m}),
 	}
 }

@@ -56,6 +56,9 @@ type Meta struct {
 
 	// sinkResolved is set once the transcript sink was resolved.
 	sinkResolved bool
+	// sink and checks are the resolved plugins, for the manager.
+	sink   *config.PluginConfig
+	checks []config.CheckConfig
 	// oldManager is set once the manager answered one of our added
 	// commands with "Unknown command": it is the original's, and waits
 	// poll status as the original's client does.

@@ -1,127 +1,111 @@
 package command
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/zdaemon/zdaemon/core/config"
-	"github.com/zdaemon/zdaemon/core/pluginhost"
-	"github.com/zdaemon/zdaemon/plugins/healthcheck"
-	"github.com/zdaemon/zdaemon/plugins/healthcheck/builtin"
-	"github.com/zdaemon/zdaemon/plugins/schema"
-	"github.com/zdaemon/zdaemon/plugins/transcript"
-	"github.com/zdaemon/zdaemon/plugins/transcript/logfile"
+	"github.com/zdaemon/zdaemon/core/describe"
 )
 
-// builtinSinks are the transcript sinks this binary serves itself.
-var builtinSinks = map[string]struct {
-	schema   func() transcript.Schema
-	validate func(transcript.Config) []transcript.FieldError
-	serve    func()
-}{
-	"file": {logfile.Schema, logfile.Validate, func() { transcript.Serve(&logfile.Sink{Logger: pluginLogger()}, nil) }},
-}
+// managerName is the manager executable, found next to zdaemon.
+const managerName = "zdrun"
 
-// PluginCommand is the hidden entry point of the built-in plugins:
-// "zdaemon plugin transcript file". go-plugin starts it; it never runs by
-// hand.
-type PluginCommand struct{ *Meta }
-
-func (c *PluginCommand) Synopsis() string { return "Serve a built-in plugin (internal)" }
-func (c *PluginCommand) Help() string {
-	return `Usage: zdaemon plugin transcript|healthcheck KIND
-
-  Serves a built-in plugin over go-plugin's protocol. The manager starts
-  it; running it by hand only prints a notice.
-
-Exit status:
-  1  wrong arguments, or no such built-in plugin`
-}
-
-// PluginArgs are plugin's: the plugin's kind and name.
-type PluginArgs struct{ Kind, Name string }
-
-func (c *PluginCommand) Run(args []string) int {
-	a, code := c.ParseArgs(args)
-	if a == nil {
-		return code
+// managerExecutable is the manager executable beside this one (symlinks
+// resolved), or an error in plain words when it is not there.
+func managerExecutable() (string, error) {
+	self, err := os.Executable()
+	if err == nil {
+		self, err = filepath.EvalSymlinks(self)
 	}
-	return c.RunContext(context.Background(), a)
-}
-
-// ParseArgs takes KIND and NAME; anything else prints the help on stderr
-// (exit 1).
-func (c *PluginCommand) ParseArgs(args []string) (*PluginArgs, int) {
-	args = words(args)
-	if len(args) != 2 {
-		c.Ui.Error(c.Help())
-		return nil, 1
+	if err != nil {
+		return "", fmt.Errorf("cannot find the manager executable %s: %v", managerName, err)
 	}
-	return &PluginArgs{Kind: args[0], Name: args[1]}, 0
+	exe := filepath.Join(filepath.Dir(self), managerName)
+	if fi, err := os.Stat(exe); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return "", fmt.Errorf("cannot find the manager executable %s next to %s", managerName, self)
+	}
+	return exe, nil
 }
 
-func (c *PluginCommand) RunContext(_ context.Context, a *PluginArgs) int {
-	if a.Kind == "transcript" {
-		if b, ok := builtinSinks[a.Name]; ok {
-			b.serve()
-			return 0
+// describer asks the manager executable about plugins, starting one
+// "zdrun describe" session when first needed.
+type describer struct {
+	sess *describe.Session
+	err  error
+}
+
+func (d *describer) session() (*describe.Session, error) {
+	if d.sess == nil && d.err == nil {
+		exe, err := managerExecutable()
+		if err == nil {
+			d.sess, err = describe.Open(exe)
 		}
+		d.err = err
 	}
-	if a.Kind == "healthcheck" {
-		if mk, ok := builtin.Checks[a.Name]; ok {
-			healthcheck.Serve(mk(), pluginLogger())
-			return 0
-		}
+	return d.sess, d.err
+}
+
+// validateBuiltin asks for a built-in's schema and its verdict on
+// settings.
+func (d *describer) validateBuiltin(kind, label string, settings describe.Settings) ([]describe.FieldError, error) {
+	s, err := d.session()
+	if err != nil {
+		return nil, err
 	}
-	c.Ui.Error(c.Help())
-	return 1
+	if _, err := s.Schema(kind, label, ""); err != nil {
+		return nil, err
+	}
+	return s.Validate(settings)
+}
+
+func (d *describer) close() {
+	if d.sess != nil {
+		d.sess.Close()
+	}
 }
 
 // resolveSink decides the job's transcript sink: a transcript block
 // (decoded against the sink's schema), or the transcript setting (the -t
 // option or runner key) as the built-in file sink. tOption says -t was
-// given, which overrides a block.
-func resolveSink(cfg *config.Config, tOption bool, exe string) hcl.Diagnostics {
+// given, which overrides a block. The error says the manager executable
+// could not be asked.
+func resolveSink(cfg *config.Config, tOption bool, d *describer) (*config.PluginConfig, hcl.Diagnostics, error) {
 	block := cfg.SinkBlock
 	path := cfg.Transcript
 	switch {
 	case block != nil && tOption:
 		block = nil // the command line wins
 	case block != nil && path != "" && path != config.DefaultTranscript:
-		return hcl.Diagnostics{{
+		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Two transcripts",
 			Detail:   "The runner's transcript setting and a transcript block both choose the transcript; keep one.",
 			Subject:  block.DefRange.Ptr(),
-		}}
+		}}, nil
 	}
 	if block == nil {
-		cfg.Sink = nil
 		if path == "" || path == config.DefaultTranscript {
-			return nil // discarded, as the original does
+			return nil, nil, nil // discarded, as the original does
 		}
-		settings := transcript.Config{"path": path}
-		if errs := logfile.Validate(settings); len(errs) > 0 {
-			return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid transcript", Detail: errs[0].Error()}}
+		settings := describe.Settings{"path": path}
+		errs, err := d.validateBuiltin("transcript", "file", settings)
+		if err != nil {
+			return nil, nil, err
 		}
-		cfg.Sink = &config.PluginConfig{Kind: "file", Settings: settings}
-		return nil
+		if len(errs) > 0 {
+			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid transcript", Detail: errs[0].Field + ": " + errs[0].Message}}, nil
+		}
+		return &config.PluginConfig{Kind: "file", Settings: settings}, nil, nil
 	}
-	pc, diags := decodePluginBlock(block, sinkKind, exe)
-	if !diags.HasErrors() {
-		cfg.Sink = pc
-	}
-	return diags
+	return decodePluginBlock(block, sinkKind, d)
 }
 
 // pluginKind is what decoding a plugin block needs to know of its kind.
@@ -131,8 +115,6 @@ type pluginKind struct {
 	unknown  string // the summary for an unknown built-in ("Unknown transcript sink %q")
 	builtins string // the detail listing the built-ins
 	failed   string // the summary when an external plugin cannot describe itself
-	// builtin describes a built-in kind; ok is false when there is none.
-	builtin func(kind string) (sch schema.Schema, validate func(schema.Config) []schema.FieldError, ok bool)
 }
 
 var sinkKind = pluginKind{
@@ -140,13 +122,6 @@ var sinkKind = pluginKind{
 	unknown:  "Unknown transcript sink %q",
 	builtins: "The built-in sink is \"file\"; for your own, name its executable with plugin = \"/path/to/sink\".",
 	failed:   "Transcript plugin failed",
-	builtin: func(kind string) (schema.Schema, func(schema.Config) []schema.FieldError, bool) {
-		b, ok := builtinSinks[kind]
-		if !ok {
-			return schema.Schema{}, nil, false
-		}
-		return b.schema(), b.validate, true
-	},
 }
 
 var checkKind = pluginKind{
@@ -154,80 +129,73 @@ var checkKind = pluginKind{
 	unknown:  "Unknown health check %q",
 	builtins: "Built-in checks are program, tcp, unix, http and notify; for your own, name its executable with plugin = \"/path/to/check\".",
 	failed:   "Health-check plugin failed",
-	builtin: func(kind string) (schema.Schema, func(schema.Config) []schema.FieldError, bool) {
-		mk, ok := builtin.Checks[kind]
-		if !ok {
-			return schema.Schema{}, nil, false
-		}
-		c := mk()
-		sch, _ := c.Schema(context.Background())
-		return sch, func(cfg schema.Config) []schema.FieldError { return c.Validate(context.Background(), cfg) }, true
-	},
 }
 
 // decodePluginBlock checks a plugin block against the schema its plugin
-// declares (a built-in's here, an external one's from a throw-away plugin
-// process) and the plugin's own validation, with every error at its
-// attribute, and returns the plugin with its evaluated settings.
-func decodePluginBlock(block *config.PluginBlock, pk pluginKind, exe string) (*config.PluginConfig, hcl.Diagnostics) {
+// declares and the plugin's own validation, both asked of the manager
+// executable (which runs an external plugin in a throw-away process), with
+// every error at its attribute, and returns the plugin with its evaluated
+// settings.
+func decodePluginBlock(block *config.PluginBlock, pk pluginKind, d *describer) (*config.PluginConfig, hcl.Diagnostics, error) {
 	plugin := block.Plugin
-	var sch schema.Schema
-	var validate func(schema.Config) []schema.FieldError
-	if plugin == "" {
-		var ok bool
-		if sch, validate, ok = pk.builtin(block.Kind); !ok {
-			return nil, hcl.Diagnostics{{
-				Severity: hcl.DiagError,
-				Summary:  fmt.Sprintf(pk.unknown, block.Kind),
-				Detail:   pk.builtins,
-				Subject:  block.DefRange.Ptr(),
-			}}
-		}
-	} else {
+	if plugin != "" {
 		if abs, err := filepath.Abs(plugin); err == nil {
 			plugin = abs
 		}
-		host := &pluginhost.Host{Exe: exe, StartTimeout: 10 * time.Second}
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		s, v, kill, err := host.Describe(ctx, pk.name, pluginhost.Spec{Kind: block.Kind, Path: plugin})
-		if err != nil {
-			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: pk.failed, Detail: err.Error(), Subject: block.PluginRange.Ptr()}}
-		}
-		defer kill()
-		sch, validate = s, v
+	}
+	s, err := d.session()
+	if err != nil {
+		return nil, nil, err
+	}
+	sch, err := s.Schema(pk.name, block.Kind, plugin)
+	switch {
+	case errors.Is(err, describe.ErrUnknown):
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  fmt.Sprintf(pk.unknown, block.Kind),
+			Detail:   pk.builtins,
+			Subject:  block.DefRange.Ptr(),
+		}}, nil
+	case err != nil && s.Broken():
+		return nil, nil, err
+	case err != nil:
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: pk.failed, Detail: err.Error(), Subject: block.PluginRange.Ptr()}}, nil
 	}
 	settings, attrs, diags := decodePluginBody(block, sch)
 	if diags.HasErrors() {
-		return nil, diags
+		return nil, diags, nil
 	}
-	for _, fe := range validate(settings) {
+	errs, err := s.Validate(settings)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, fe := range errs {
 		diags = append(diags, fieldDiag(block, attrs, pk.noun, fe))
 	}
 	if diags.HasErrors() {
-		return nil, diags
+		return nil, diags, nil
 	}
-	return &config.PluginConfig{Kind: block.Kind, Plugin: plugin, Settings: settings}, diags
+	return &config.PluginConfig{Kind: block.Kind, Plugin: plugin, Settings: settings}, diags, nil
 }
 
 // decodePluginBody evaluates a plugin block's body against the schema the
 // plugin declared, so that type errors point at the attribute.
-func decodePluginBody(block *config.PluginBlock, sch schema.Schema) (schema.Config, hcl.Attributes, hcl.Diagnostics) {
+func decodePluginBody(block *config.PluginBlock, sch describe.Schema) (describe.Settings, hcl.Attributes, hcl.Diagnostics) {
 	bs := &hcl.BodySchema{}
 	types := map[string]cty.Type{}
 	for _, a := range sch.Attributes {
 		bs.Attributes = append(bs.Attributes, hcl.AttributeSchema{Name: a.Name, Required: a.Required})
 		switch a.Type {
-		case schema.TypeNumber:
+		case describe.TypeNumber:
 			types[a.Name] = cty.Number
-		case schema.TypeBool:
+		case describe.TypeBool:
 			types[a.Name] = cty.Bool
 		default:
 			types[a.Name] = cty.String
 		}
 	}
 	content, diags := block.Body.Content(bs)
-	settings := schema.Config{}
+	settings := describe.Settings{}
 	for name, attr := range content.Attributes {
 		v, more := attr.Expr.Value(nil)
 		diags = append(diags, more...)
@@ -259,7 +227,7 @@ func decodePluginBody(block *config.PluginBlock, sch schema.Schema) (schema.Conf
 
 // fieldDiag points a plugin's field error at its attribute, or at the
 // block when the attribute is absent.
-func fieldDiag(block *config.PluginBlock, attrs hcl.Attributes, what string, fe schema.FieldError) *hcl.Diagnostic {
+func fieldDiag(block *config.PluginBlock, attrs hcl.Attributes, what string, fe describe.FieldError) *hcl.Diagnostic {
 	subject := block.DefRange
 	if a, ok := attrs[fe.Field]; ok {
 		subject = a.Expr.Range()
@@ -276,13 +244,8 @@ func fieldDiag(block *config.PluginBlock, attrs hcl.Attributes, what string, fe 
 	}
 }
 
-// pluginLogger is a built-in plugin's logger: JSON lines on stderr, which
-// go-plugin forwards into the manager's event log.
-func pluginLogger() hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{Output: os.Stderr, JSONFormat: true, Level: hclog.Info})
-}
-
-// sinkDiags resolves the job's transcript sink and renders problems.
+// sinkDiags resolves the job's transcript sink and checks and renders
+// problems; the resolved plugins go to the manager with the hand-off.
 func (m *Meta) sinkDiags() error {
 	if m.sinkResolved {
 		return nil
@@ -292,50 +255,44 @@ func (m *Meta) sinkDiags() error {
 	for _, s := range m.Opts.Settings {
 		tOption = tOption || s.Key == "transcript"
 	}
-	diags := resolveSink(m.Cfg, tOption, ownExecutable())
-	diags = append(diags, resolveChecks(m.Cfg, ownExecutable())...)
+	var d describer
+	defer d.close()
+	sink, diags, err := resolveSink(m.Cfg, tOption, &d)
+	if err != nil {
+		return err
+	}
+	checks, more, err := resolveChecks(m.Cfg, &d)
+	if err != nil {
+		return err
+	}
+	diags = append(diags, more...)
 	writeDiags(m.Err, m.Files, diags)
 	if diags.HasErrors() {
 		return &exitError{code: 2}
 	}
+	m.sink, m.checks = sink, checks
 	return nil
 }
 
-// pluginMessage is what the user reads of a plugin's failure: the
-// plugin's own words when it refused a call (its open error names the
-// file), the whole chain otherwise (which plugin, which call, what became
-// of it).
-func pluginMessage(err error) string {
-	var ce *schema.CallError
-	if errors.As(err, &ce) && ce.Own {
-		return ce.Msg
-	}
-	return err.Error()
-}
-
-// ownExecutable is this binary, for built-in plugins.
-func ownExecutable() string {
-	exe, err := os.Executable()
-	if err != nil {
-		return ""
-	}
-	return exe
-}
-
 // resolveChecks decodes the job's healthcheck blocks against each check's
-// schema and validates them (built-ins here, external plugins in a
-// throw-away process), and checks start-test-program.
-func resolveChecks(cfg *config.Config, exe string) hcl.Diagnostics {
+// schema and validates them, and checks start-test-program.
+func resolveChecks(cfg *config.Config, d *describer) ([]config.CheckConfig, hcl.Diagnostics, error) {
 	var diags hcl.Diagnostics
-	cfg.Checks = nil
+	var checks []config.CheckConfig
 	if cfg.StartTest != nil {
-		p := builtin.Checks["program"]()
-		for _, fe := range p.Validate(context.Background(), cfg.StartTest.Settings) {
+		errs, err := d.validateBuiltin("healthcheck", "program", describe.Settings(cfg.StartTest.Settings))
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, fe := range errs {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid start-test-program", Detail: fe.Message})
 		}
 	}
 	for _, block := range cfg.CheckBlocks {
-		pc, more := decodePluginBlock(block, checkKind, exe)
+		pc, more, err := decodePluginBlock(block, checkKind, d)
+		if err != nil {
+			return nil, nil, err
+		}
 		diags = append(diags, more...)
 		if pc == nil {
 			continue
@@ -351,7 +308,7 @@ func resolveChecks(cfg *config.Config, exe string) hcl.Diagnostics {
 		if cc.Timeout == 0 {
 			cc.Timeout = config.DefaultCheckTimeout
 		}
-		cfg.Checks = append(cfg.Checks, cc)
+		checks = append(checks, cc)
 	}
-	return diags
+	return checks, diags, nil
 }

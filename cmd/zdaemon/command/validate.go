@@ -67,8 +67,18 @@ func (c *ValidateCommand) RunContext(_ context.Context, a *ValidateArgs) int {
 		if !a.NoHostChecks {
 			diags = append(diags, config.CheckHost(cfg)...)
 		}
-		diags = append(diags, resolveSink(cfg, false, ownExecutable())...)
-		diags = append(diags, resolveChecks(cfg, ownExecutable())...)
+		var d describer
+		_, more, err := resolveSink(cfg, false, &d)
+		if err == nil {
+			diags = append(diags, more...)
+			_, more, err = resolveChecks(cfg, &d)
+			diags = append(diags, more...)
+		}
+		d.close()
+		if err != nil {
+			fmt.Fprintf(c.Err, "Error: %v\n", err)
+			return 1
+		}
 	}
 	writeDiags(c.Err, files, diags)
 	if diags.HasErrors() {

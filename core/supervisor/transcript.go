@@ -1,4 +1,4 @@
-package command
+package supervisor
 
 import (
 	"context"
@@ -23,7 +23,7 @@ type transcriptPipe struct {
 // pipeSize absorbs a sink restart without slowing the program.
 const pipeSize = 1 << 20
 
-func startTranscript(ctx context.Context, cfg *config.Config, reaper *child.Reaper, log *slog.Logger) (*transcriptPipe, error) {
+func startTranscript(ctx context.Context, exe string, cfg *config.Config, reaper *child.Reaper, log *slog.Logger) (*transcriptPipe, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("transcript pipe: %w", err)
@@ -31,7 +31,7 @@ func startTranscript(ctx context.Context, cfg *config.Config, reaper *child.Reap
 	if _, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, pipeSize); err != nil {
 		log.Debug(fmt.Sprintf("transcript pipe size: %v", err))
 	}
-	host := &pluginhost.Host{Exe: ownExecutable(), Reaper: reaper, Logger: log}
+	host := &pluginhost.Host{Exe: exe, Reaper: reaper, Logger: log}
 	sink, err := host.StartSink(ctx, pluginhost.Spec{Kind: cfg.Sink.Kind, Path: cfg.Sink.Plugin}, cfg.Sink.Settings, r)
 	if err != nil {
 		r.Close()

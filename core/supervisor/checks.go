@@ -1,4 +1,4 @@
-package command
+package supervisor
 
 import (
 	"context"
@@ -27,7 +27,7 @@ type jobChecks struct {
 // check the manager itself binds the notification socket (sd_notify) or
 // keeps the notification pipe (s6's fd = N), so that they exist before the
 // program starts and hold its report while no check process runs.
-func startChecks(ctx context.Context, cfg *config.Config, reaper *child.Reaper, log *slog.Logger) (*jobChecks, error) {
+func startChecks(ctx context.Context, exe string, cfg *config.Config, reaper *child.Reaper, log *slog.Logger) (*jobChecks, error) {
 	jc := &jobChecks{}
 	cfgs := cfg.AllChecks()
 	if len(cfgs) == 0 {
@@ -50,7 +50,7 @@ func startChecks(ctx context.Context, cfg *config.Config, reaper *child.Reaper, 
 			return nil, err
 		}
 	}
-	host := &pluginhost.Host{Exe: ownExecutable(), Reaper: reaper, Logger: log}
+	host := &pluginhost.Host{Exe: exe, Reaper: reaper, Logger: log}
 	prober, err := host.StartProber(ctx, checks)
 	if err != nil {
 		jc.close()

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// The client is lean: it links no plugin contracts, RPC or HTTP stack
+// (their package inits were most of a status command's time). They belong
+// to the manager executable, cmd/zdrun.
+func TestClientLinksNoPluginStack(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	forbidden := []struct{ path, why string }{
+		{"github.com/hashicorp/go-plugin", "go-plugin"},
+		{"google.golang.org/grpc", "gRPC"},
+		{"google.golang.org/protobuf", "protobuf"},
+		{"github.com/golang/protobuf", "protobuf"},
+		{"net/http", "net/http"},
+		{"crypto/tls", "TLS"},
+		{"github.com/zdaemon/zdaemon/core/pluginhost", "the plugin host"},
+		{"github.com/zdaemon/zdaemon/core/supervisor", "the manager"},
+		{"github.com/zdaemon/zdaemon/plugins/", "the plugin contracts"},
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		for _, f := range forbidden {
+			if pkg == f.path || strings.HasPrefix(pkg, strings.TrimSuffix(f.path, "/")+"/") {
+				t.Errorf("the client links %s (%s)", pkg, f.why)
+			}
+		}
+	}
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runBin runs a zdaemon binary at path in the job's directory.
+func (j *job) runBin(path string, args ...string) result {
+	j.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Dir = j.dir
+	cmd.Env = append(append(os.Environ(), "ZD_TEST_JOB="+j.dir), j.env...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{out: out.String(), err: errb.String(), code: cmd.ProcessState.ExitCode()}
+	if err != nil && cmd.ProcessState == nil {
+		j.t.Fatalf("%s %v: %v", path, args, err)
+	}
+	return r
+}
+
+// A client without its manager executable says so plainly, and only
+// where it needs it: status still answers.
+func TestManagerExecutableMissing(t *testing.T) {
+	j := newJob(t)
+	lone := j.path("lone")
+	if err := os.Mkdir(lone, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(zdaemonBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(lone, "zdaemon")
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	job := j.write("job.hcl", "runner {\n  program = \"sleep 100\"\n  socket-name = \"zdsock\"\n}\ntranscript \"file\" {\n  path = \"out.log\"\n}\n")
+	missing := fmt.Sprintf("Error: cannot find the manager executable zdrun next to %s\n", bin)
+	tests := []struct {
+		name    string
+		args    []string
+		code    int
+		out, er string
+	}{
+		{"start", []string{"-p", "sleep 100", "-s", "zdsock", "start"}, 1, "", missing},
+		{"run", []string{"-p", "sleep 100", "-s", "zdsock", "run"}, 1, "", missing},
+		{"start with a transcript block", []string{"-C", job, "start"}, 1, "", missing},
+		{"validate with a transcript block", []string{"validate", job}, 1, "", missing},
+		{"status", []string{"-p", "sleep 100", "-s", "zdsock", "status"}, 3, "daemon manager not running\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := j.runBin(bin, tt.args...)
+			if r.code != tt.code || !strings.HasSuffix(r.out, tt.out) || r.err != tt.er {
+				t.Errorf("exit %d, stdout %q, stderr %q; want %d, %q, %q", r.code, r.out, r.err, tt.code, tt.out, tt.er)
+			}
+		})
+	}
+}
+
+// A client reached through a symlink finds the manager executable next to
+// the file the link points to.
+func TestManagerExecutableThroughSymlink(t *testing.T) {
+	j := newJob(t)
+	link := j.path("zd")
+	if err := os.Symlink(zdaemonBin, link); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-p", "sleep 100", "-s", "zdsock"}
+	if r := j.runBin(link, append(args, "start")...); r.code != 0 || !startedRe.MatchString(r.out) {
+		t.Fatalf("start: exit %d, %q %q", r.code, r.out, r.err)
+	}
+	if r := j.runBin(link, append(args, "stop")...); r.code != 0 {
+		t.Fatalf("stop: exit %d, %q %q", r.code, r.out, r.err)
+	}
+}
+
+// "zdaemon run" becomes the manager: the process the user started is the
+// one that serves the socket (what systemd's Type=simple needs), and it
+// exits 0 when the program is stopped.
+func TestRunIsTheManager(t *testing.T) {
+	j := newJob(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, zdaemonBin, "-p", "sleep 100", "-s", "zdsock", "run")
+	cmd.Dir = j.dir
+	cmd.Env = append(os.Environ(), "ZD_TEST_JOB="+j.dir)
+	var errb strings.Builder
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var st result
+	eventually(t, 30*time.Second, "the program to run", func() bool {
+		st = j.run("-p", "sleep 100", "-s", "zdsock", "status")
+		return st.code == 0
+	})
+	long := j.must(0, "-p", "sleep 100", "-s", "zdsock", "status", "-l")
+	if !strings.Contains(long.out, fmt.Sprintf("manager=%d\n", cmd.Process.Pid)) {
+		t.Errorf("status -l %q: the manager is not the process run started (%d)", long.out, cmd.Process.Pid)
+	}
+	j.must(0, "-p", "sleep 100", "-s", "zdsock", "stop")
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run: %v, stderr %q", err, errb.String())
+		}
+	case <-ctx.Done():
+		t.Fatal("run did not exit after stop")
+	}
+}

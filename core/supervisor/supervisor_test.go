@@ -1,0 +1,113 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/core/control"
+)
+
+// A job runs in process on a short temporary socket with a real program:
+// it answers over the control socket, stops (by a stop request, or by the
+// caller's context as by SIGTERM) and leaves neither its program nor its
+// socket behind.
+func TestJobRunStop(t *testing.T) {
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep program")
+	}
+	tests := []struct {
+		name string
+		stop func(ctx context.Context, cancel context.CancelFunc, sock string) error
+		code int
+	}{
+		{"stop request", func(ctx context.Context, _ context.CancelFunc, sock string) error {
+			_, err := control.Do(ctx, sock, "stop")
+			return err
+		}, 0},
+		{"context cancelled", func(_ context.Context, cancel context.CancelFunc, _ string) error {
+			cancel()
+			return nil
+		}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, err := os.MkdirTemp("", "zds") // sun_path is 108 bytes
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer os.RemoveAll(dir)
+			sock := filepath.Join(dir, "sock")
+			cfg := config.Default()
+			cfg.Program = []string{"sleep", "100"}
+			cfg.Filename = sleep
+			cfg.SocketName = sock
+			cfg.Daemon = false
+			cfg.StartGrace = 0
+
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan int, 1)
+			go func() {
+				done <- (&Job{Config: cfg, Stderr: os.Stderr}).Run(ctx)
+			}()
+
+			deadline := time.Now().Add(30 * time.Second)
+			var st control.Status
+			for {
+				rctx, rcancel := context.WithDeadline(context.Background(), deadline)
+				reply, err := control.Do(rctx, sock, "status")
+				rcancel()
+				var ok bool
+				if err == nil {
+					st, ok = control.ParseStatus(reply)
+				}
+				if ok && st.Application != 0 {
+					break
+				}
+				select {
+				case code := <-done:
+					t.Fatalf("job ended with %d before its program ran", code)
+				default:
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no program after 30s: %v %q", err, reply)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			if st.Manager != os.Getpid() {
+				t.Errorf("manager pid %d, want this process %d", st.Manager, os.Getpid())
+			}
+			sctx, scancel := context.WithDeadline(context.Background(), deadline)
+			defer scancel()
+			if err := tt.stop(sctx, cancel, sock); err != nil {
+				t.Fatalf("stop: %v", err)
+			}
+			select {
+			case code := <-done:
+				if code != tt.code {
+					t.Errorf("exit status %d, want %d", code, tt.code)
+				}
+			case <-time.After(time.Until(deadline)):
+				t.Fatal("the job did not end")
+			}
+			if err := syscall.Kill(st.Application, 0); !errors.Is(err, syscall.ESRCH) {
+				t.Errorf("program %d left behind: kill 0: %v", st.Application, err)
+			}
+			if _, err := os.Lstat(sock); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("socket left behind: %v", err)
+			}
+			if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) > 0 {
+				t.Errorf("files left behind: %s", strings.Join(left, " "))
+			}
+		})
+	}
+}
