@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,7 +124,7 @@ func (h *Host) launch(kind string, spec Spec, extra []*os.File) (*launched, erro
 	rpc, err := client.Client()
 	if err != nil {
 		client.Kill() // returns once the plugin's group is dead and its pipes are read
-		return nil, startError(h.pluginName(kind, spec), rr, err, cfg.StartTimeout)
+		return nil, startError(h.pluginName(kind, spec), rr, err, cfg.StartTimeout, slices.Sorted(maps.Keys(k.sets)))
 	}
 	raw, err := rpc.Dispense(k.name)
 	if err != nil {
@@ -156,7 +158,7 @@ func (e *StartError) Error() string {
 // startError explains a failed go-plugin start from what the runner saw.
 // Call it after the client was killed: the runner then knows how the
 // process ended and everything it printed.
-func startError(name string, rr *groupRunner, err error, timeout time.Duration) error {
+func startError(name string, rr *groupRunner, err error, timeout time.Duration, versions []int) error {
 	if rr.stdout == nil { // never started
 		return &StartError{Plugin: name, Reason: err.Error()}
 	}
@@ -167,8 +169,12 @@ func startError(name string, rr *groupRunner, err error, timeout time.Duration) 
 		reason = fmt.Sprintf("it printed %s instead of the go-plugin handshake", strconv.Quote(clip(line)))
 	case line != "":
 		// A handshake go-plugin refused (another protocol version):
-		// go-plugin's own words say which.
+		// go-plugin's own words say which, with our versions in order
+		// (go-plugin lists them in map order).
 		msg, _, _ := strings.Cut(err.Error(), "\n")
+		if f := strings.Split(line, "|"); strings.HasPrefix(msg, "incompatible API version") {
+			msg = fmt.Sprintf("incompatible API version with plugin. Plugin version: %s, Client versions: %v", f[1], versions)
+		}
 		reason = msg
 	case !rr.killed.Load() || rr.status.Signal != syscall.SIGKILL:
 		// It ended by itself, not by our SIGKILL.
