@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 		}
 		switch os.Args[2] {
 		case "transcript":
+			if os.Getenv("ZD_PLUGINHOST_HANG") == "1" {
+				transcript.Serve(hangingSink{&logfile.Sink{}}, nil)
+			}
 			transcript.Serve(&logfile.Sink{}, nil)
 		case "healthcheck":
 			healthcheck.Serve(builtin.Checks[os.Args[3]](), nil)

@@ -194,3 +194,57 @@ func TestSinkDrainWaitsForTheRestart(t *testing.T) {
 		t.Errorf("event log:\n%s", log)
 	}
 }
+
+// hangingSink never answers Reopen.
+type hangingSink struct{ *logfile.Sink }
+
+func (hangingSink) Reopen(ctx context.Context) error { select {} }
+
+// A call to a plugin that hangs ends when the plugin's process dies
+// (go-plugin's done context), in plain words.
+func TestCallEndsWhenThePluginDies(t *testing.T) {
+	h, ctx := testHost(t)
+	t.Setenv("ZD_PLUGINHOST_HANG", "1")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	s, err := h.StartSink(ctx, Spec{Kind: "file"}, transcript.Config{"path": filepath.Join(t.TempDir(), "out.log")}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.mu.Lock()
+	pid := atoi(s.cur.pid)
+	s.mu.Unlock()
+	done := make(chan error, 1)
+	go func() { done <- s.Reopen(context.Background()) }()
+	// The call has reached the plugin once a Status call behind it is
+	// answered (gRPC serves them concurrently).
+	if _, err := s.Status(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("reopen returned before the kill: %v", err)
+	default:
+	}
+	killed := time.Now()
+	syscall.Kill(pid, syscall.SIGKILL)
+	select {
+	case err := <-done:
+		// (On a loaded machine the call may reach the host only after
+		// the kill: it is then refused while the sink restarts.)
+		want := "plugin built-in transcript file failed to reopen its destination: it went away (it crashed or closed the connection)"
+		if err == nil || (err.Error() != want && err.Error() != "plugin built-in transcript file failed to reopen its destination: "+errRestarting) {
+			t.Fatalf("reopen: %v, want %q", err, want)
+		}
+		if took := time.Since(killed); took > 5*time.Second {
+			t.Fatalf("reopen ended %v after the kill", took)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("reopen still hangs after the plugin died")
+	}
+}
