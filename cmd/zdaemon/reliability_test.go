@@ -329,7 +329,7 @@ func badPluginScript(j *job, mode string) string {
 func TestReliabilityPluginRefusesToStart(t *testing.T) {
 	for _, tc := range []struct{ mode, want string }{
 		{"exit", "Transcript plugin failed"},
-		{"version", "Plugin version: 99, Client versions: [1]"},
+		{"version", "Plugin version: 99, Client versions: [1 2]"},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			j := newJob(t)
@@ -564,4 +564,44 @@ eventlog {
 		t.Fatalf("event log: %s", events)
 	}
 	j.stopOK("-C", conf)
+}
+
+// A sink built against protocol version 1 (before the base service) still
+// works with this manager: validate checks its block against the schema it
+// declares, start runs it, the output arrives, and stop drains it. Errors
+// carry no gRPC wording.
+func TestReliabilityProtocolVersion1Sink(t *testing.T) {
+	j := newJob(t)
+	plugin := badPluginScript(j, "v1")
+	bad := j.write("bad.hcl", fmt.Sprintf("runner {\n  program = \"sleep 1\"\n}\ntranscript \"v1\" {\n  plugin = %q\n  path   = true\n  color  = 1\n}\n", plugin))
+	r := j.must(2, "validate", bad)
+	if !strings.Contains(r.err, "on "+bad+":7:3") || strings.Contains(r.err, "rpc error") {
+		t.Fatalf("validate: stderr %q", r.err)
+	}
+	conf := j.write("job.hcl", fmt.Sprintf(`runner {
+  program = ["sh", "-c", "echo one; echo two; exec sleep 1000"]
+}
+transcript "v1" {
+  plugin = %q
+  path   = "out.log"
+}
+eventlog {
+  logfile {
+    path = "event.log"
+  }
+}
+`, plugin))
+	j.must(0, "validate", conf)
+	j.startOK("-C", conf)
+	waitFile(t, j.path("out.log"), "one\ntwo\n")
+	if r := j.must(0, "-C", conf, "show"); !strings.Contains(r.out, "transcript v1 ("+plugin+") pid=") {
+		t.Fatalf("show: %q", r.out)
+	}
+	j.stopOK("-C", conf)
+	if got, _ := os.ReadFile(j.path("out.log")); !strings.HasPrefix(string(got), "one\ntwo\n") {
+		t.Fatalf("out.log %q", got)
+	}
+	if events, _ := os.ReadFile(j.path("event.log")); strings.Contains(string(events), "rpc error") {
+		t.Fatalf("event log:\n%s", events)
+	}
 }

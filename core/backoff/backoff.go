@@ -10,6 +10,10 @@
 // second, as the original's documentation promises ("the delay is reset to
 // 1 second"; its code restarted at once, which hammers whatever the program
 // depends on when it fails after a long run).
+//
+// Doubling is the second policy, for helper processes that must always come
+// back (a transcript sink): a delay that doubles from a minimum to a cap and
+// starts again after a healthy run. It is as pure as the governor.
 package backoff
 
 import "time"

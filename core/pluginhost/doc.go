@@ -12,7 +12,17 @@
 // its stdout and stderr end after what they hold, so nothing waits for an
 // end of file a grandchild keeps open. When the manager dies, check
 // plugins get SIGKILL and a sink gets SIGTERM (the parent-death signal):
-// it writes what is left in the pipe up to its end and exits. A sink that crashes is started again, with
-// back-off, on the same input pipe. Plugin log lines (their stderr, in
-// go-plugin's hclog format) are forwarded into the manager's slog logger.
+// it writes what is left in the pipe up to its end and exits. A sink that
+// crashes is started again on the same input pipe after the back-off of
+// core/backoff (SinkRestart: 100 ms doubling to 10 s, reset after a
+// healthy run). Nothing here polls: the supervisor waits for the reaper's
+// exit notification and a Drain during a restart for the new instance.
+//
+// Every plugin kind speaks the protocol versions its contract package
+// lists (a host and a plugin of different zdaemon releases agree on the
+// newest both know); every call ends when the plugin process does, and
+// its error names the plugin and the call in plain words (CallError),
+// never in gRPC's. Plugin log lines (their stderr, in go-plugin's hclog
+// format) are forwarded into the manager's slog logger, gRPC statuses in
+// them translated too.
 package pluginhost

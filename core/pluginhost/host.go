@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +20,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/go-plugin/runner"
 
+	"github.com/zdaemon/zdaemon/core/backoff"
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/plugins/healthcheck"
 	"github.com/zdaemon/zdaemon/plugins/schema"
@@ -121,7 +124,7 @@ func (h *Host) launch(kind string, spec Spec, extra []*os.File) (*launched, erro
 	rpc, err := client.Client()
 	if err != nil {
 		client.Kill() // returns once the plugin's group is dead and its pipes are read
-		return nil, startError(h.pluginName(kind, spec), rr, err, cfg.StartTimeout)
+		return nil, startError(h.pluginName(kind, spec), rr, err, cfg.StartTimeout, slices.Sorted(maps.Keys(k.sets)))
 	}
 	raw, err := rpc.Dispense(k.name)
 	if err != nil {
@@ -155,7 +158,7 @@ func (e *StartError) Error() string {
 // startError explains a failed go-plugin start from what the runner saw.
 // Call it after the client was killed: the runner then knows how the
 // process ended and everything it printed.
-func startError(name string, rr *groupRunner, err error, timeout time.Duration) error {
+func startError(name string, rr *groupRunner, err error, timeout time.Duration, versions []int) error {
 	if rr.stdout == nil { // never started
 		return &StartError{Plugin: name, Reason: err.Error()}
 	}
@@ -166,8 +169,12 @@ func startError(name string, rr *groupRunner, err error, timeout time.Duration) 
 		reason = fmt.Sprintf("it printed %s instead of the go-plugin handshake", strconv.Quote(clip(line)))
 	case line != "":
 		// A handshake go-plugin refused (another protocol version):
-		// go-plugin's own words say which.
+		// go-plugin's own words say which, with our versions in order
+		// (go-plugin lists them in map order).
 		msg, _, _ := strings.Cut(err.Error(), "\n")
+		if f := strings.Split(line, "|"); strings.HasPrefix(msg, "incompatible API version") {
+			msg = fmt.Sprintf("incompatible API version with plugin. Plugin version: %s, Client versions: %v", f[1], versions)
+		}
 		reason = msg
 	case !rr.killed.Load() || rr.status.Signal != syscall.SIGKILL:
 		// It ended by itself, not by our SIGKILL.
@@ -208,12 +215,6 @@ func wrapRunner(f func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error), 
 	}
 }
 
-// describer is what every plugin kind answers about its configuration.
-type describer interface {
-	Schema(ctx context.Context) (schema.Schema, error)
-	Validate(ctx context.Context, cfg schema.Config) []schema.FieldError
-}
-
 // Describe launches a throw-away instance of a plugin of kind to get its
 // schema and a validator (for checking a job file); kill ends it.
 func (h *Host) Describe(ctx context.Context, kind string, spec Spec) (sch schema.Schema, validate func(schema.Config) []schema.FieldError, kill func(), err error) {
@@ -221,7 +222,7 @@ func (h *Host) Describe(ctx context.Context, kind string, spec Spec) (sch schema
 	if err != nil {
 		return schema.Schema{}, nil, nil, err
 	}
-	d := l.raw.(describer)
+	d := l.raw.(schema.Base) // what every plugin kind answers
 	if sch, err = d.Schema(ctx); err != nil {
 		l.client.Kill()
 		return schema.Schema{}, nil, nil, callError(h.pluginName(kind, spec), "describe its configuration", err)
@@ -231,27 +232,27 @@ func (h *Host) Describe(ctx context.Context, kind string, spec Spec) (sch schema
 }
 
 // Sink is a supervised transcript-sink plugin: started again, on the same
-// input, when its process dies.
+// input, when its process dies, after the back-off of
+// backoff.SinkRestart. Nothing in it polls: it waits for the reaper's
+// exit notification, the restart timer, or the call it serves.
 type Sink struct {
 	host  *Host
 	spec  Spec
 	cfg   transcript.Config
 	input *os.File
 	log   *slog.Logger
+	name  string // the plugin, in messages
 
 	mu       sync.Mutex
 	cur      *launched
 	restarts int
 	closed   bool
-	stop     chan struct{}
-	done     chan struct{}
+	// changed is closed (and replaced) whenever cur changes or the sink
+	// is closed: what a Drain during a restart waits for.
+	changed chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
 }
-
-// Restart back-off of a crashed sink.
-var (
-	restartMin = 100 * time.Millisecond
-	restartMax = 10 * time.Second
-)
 
 // StartSink launches a sink on input (the read end of the output pipe,
 // which the caller keeps open) and supervises it.
@@ -259,7 +260,8 @@ func (h *Host) StartSink(ctx context.Context, spec Spec, cfg transcript.Config, 
 	if h.Reaper == nil {
 		return nil, errors.New("supervised plugins need the manager's reaper")
 	}
-	s := &Sink{host: h, spec: spec, cfg: cfg, input: input, log: h.Logger, stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Sink{host: h, spec: spec, cfg: cfg, input: input, log: h.Logger, name: h.pluginName("transcript", spec),
+		changed: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -268,7 +270,7 @@ func (h *Host) StartSink(ctx context.Context, spec Spec, cfg transcript.Config, 
 		return nil, err
 	}
 	s.cur = l
-	go s.supervise()
+	go s.supervise(time.Now())
 	return s, nil
 }
 
@@ -279,89 +281,103 @@ func (s *Sink) start(ctx context.Context) (*launched, error) {
 	}
 	if err := l.raw.(transcript.Sink).Start(ctx, s.cfg, nil); err != nil {
 		l.client.Kill()
-		return nil, callError(s.host.pluginName("transcript", s.spec), "start copying", err)
+		return nil, callError(s.name, "start copying", err)
 	}
 	return l, nil
 }
 
+// setCur replaces the running instance and wakes whoever waits for that;
+// s.mu is held.
+func (s *Sink) setCur(l *launched) {
+	s.cur = l
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
 // supervise restarts the sink whenever its process exits, until Close.
-func (s *Sink) supervise() {
+// A healthy sink wakes this goroutine up never.
+func (s *Sink) supervise(started time.Time) {
 	defer close(s.done)
-	delay := restartMin
+	var streak backoff.Streak
 	for {
 		s.mu.Lock()
 		cur := s.cur
 		s.mu.Unlock()
-		// Block until the instance dies, or (while none runs) until the
-		// next attempt: a healthy sink wakes this goroutine up never.
-		var exited <-chan struct{}
-		var retry <-chan time.Time
-		if cur != nil {
-			exited = cur.exited
-		} else {
-			retry = time.After(delay)
-		}
 		select {
 		case <-s.stop:
 			return
-		case <-exited:
-		case <-retry:
+		case <-cur.exited:
 		}
+		ran := time.Since(started)
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
 			return
 		}
-		if cur != nil {
-			s.log.Error(fmt.Sprintf("transcript sink %s (pid %s) died; restarting it on the same pipe", s.spec, cur.pid))
-			cur.client.Kill()
-			s.cur = nil
-		}
+		s.log.Error(fmt.Sprintf("transcript sink %s (pid %s) died; restarting it on the same pipe", s.spec, cur.pid))
+		cur.client.Kill()
+		s.setCur(nil)
 		s.mu.Unlock()
-		select {
-		case <-s.stop:
-			return
-		case <-time.After(delay):
-		}
-		l, err := s.start(context.Background())
-		s.mu.Lock()
-		if err != nil {
-			s.log.Error(fmt.Sprintf("restart transcript sink: %v", err))
-			delay = min(delay*2, restartMax)
-		} else {
-			s.cur = l
+		for {
+			var delay time.Duration
+			delay, streak = backoff.SinkRestart.Next(streak, ran)
+			timer := time.NewTimer(delay)
+			select {
+			case <-s.stop:
+				timer.Stop()
+				return
+			case <-timer.C:
+			}
+			l, err := s.start(context.Background())
+			if err != nil {
+				s.log.Error(fmt.Sprintf("restart transcript sink: %v", err))
+				ran = 0
+				continue
+			}
+			s.mu.Lock()
+			if s.closed {
+				s.mu.Unlock()
+				l.client.Kill()
+				return
+			}
+			s.setCur(l)
 			s.restarts++
-			delay = restartMin
+			s.mu.Unlock()
+			started = time.Now()
+			break
 		}
-		s.mu.Unlock()
 	}
 }
 
-func (s *Sink) current() (transcript.Sink, error) {
+// errRestarting is the reason of a call made while no sink runs.
+const errRestarting = "it is being restarted after it died"
+
+func (s *Sink) current(call string) (transcript.Sink, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cur == nil {
-		return nil, errors.New("transcript sink is restarting")
+		return nil, &CallError{Plugin: s.name, Call: call, Reason: errRestarting}
 	}
 	return s.cur.raw.(transcript.Sink), nil
 }
 
 // Reopen asks the sink to reopen its destination.
 func (s *Sink) Reopen(ctx context.Context) error {
-	sink, err := s.current()
+	sink, err := s.current("reopen its destination")
 	if err != nil {
 		return err
 	}
-	return sink.Reopen(ctx)
+	return callError(s.name, "reopen its destination", sink.Reopen(ctx))
 }
 
 // Status reports the sink's progress.
 func (s *Sink) Status(ctx context.Context) (transcript.Status, error) {
-	sink, err := s.current()
+	sink, err := s.current("report its status")
 	if err != nil {
 		return transcript.Status{}, err
 	}
-	return sink.Status(ctx)
+	st, err := sink.Status(ctx)
+	return st, callError(s.name, "report its status", err)
 }
 
 // Info describes the running sink for "show": kind, pid, restarts.
@@ -391,20 +407,41 @@ func atoi(s string) int {
 }
 
 // Drain waits until the sink has written everything (every writer of the
-// pipe must be closed first), then stops supervising.
+// pipe must be closed first). A sink that dies meanwhile is started again
+// on the same pipe and drains from where it stopped: Drain waits for that
+// (no polling) and asks again. An error the sink itself returns, or ctx
+// ending, ends it.
 func (s *Sink) Drain(ctx context.Context) (transcript.Status, error) {
+	const call = "write what is left in the pipe"
 	for {
-		sink, err := s.current()
-		if err == nil {
-			st, err := sink.Drain(ctx)
-			if err == nil || ctx.Err() != nil {
-				return st, err
+		s.mu.Lock()
+		cur, changed, closed := s.cur, s.changed, s.closed
+		s.mu.Unlock()
+		if closed {
+			return transcript.Status{}, &CallError{Plugin: s.name, Call: call, Reason: "it was stopped"}
+		}
+		if cur != nil {
+			st, err := cur.raw.(transcript.Sink).Drain(ctx)
+			var ce *schema.CallError
+			switch {
+			case err == nil:
+				return st, nil
+			case ctx.Err() != nil:
+				return st, &CallError{Plugin: s.name, Call: call, Reason: "it did not finish in time", err: err}
+			case errors.As(err, &ce) && ce.Own:
+				return st, callError(s.name, call, err)
+			}
+			// It went away: wait until the supervisor has seen it die.
+			select {
+			case <-cur.exited:
+			case <-ctx.Done():
+				return st, &CallError{Plugin: s.name, Call: call, Reason: "it did not finish in time", err: err}
 			}
 		}
 		select {
+		case <-changed:
 		case <-ctx.Done():
-			return transcript.Status{}, ctx.Err()
-		case <-time.After(50 * time.Millisecond): // the sink is restarting
+			return transcript.Status{}, &CallError{Plugin: s.name, Call: call, Reason: "it was being restarted when the time ran out", err: ctx.Err()}
 		}
 	}
 }
@@ -419,6 +456,7 @@ func (s *Sink) Close() {
 	s.closed = true
 	close(s.stop)
 	cur := s.cur
+	s.setCur(nil)
 	s.mu.Unlock()
 	<-s.done
 	if cur != nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/zdaemon/zdaemon/plugins/schema"
 )
 
 // hclogger returns the hclog.Logger go-plugin needs, forwarding every
@@ -41,7 +43,13 @@ func (s *slogSink) Accept(name string, level hclog.Level, msg string, args ...an
 	b.WriteString(": ")
 	b.WriteString(msg)
 	for i := 0; i+1 < len(args); i += 2 {
-		fmt.Fprintf(&b, " %v=%v", args[i], args[i+1])
+		v := args[i+1]
+		if err, ok := v.(error); ok {
+			// go-plugin logs gRPC statuses ("rpc error: code = ..."):
+			// the event log gets them in plain words.
+			v = schema.FromRPC(err)
+		}
+		fmt.Fprintf(&b, " %v=%v", args[i], v)
 	}
 	s.logger.Log(context.Background(), lvl, b.String())
 }

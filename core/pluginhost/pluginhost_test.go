@@ -27,8 +27,15 @@ import (
 // helper-process trick): the host runs "<exe> plugin KIND NAME".
 func TestMain(m *testing.M) {
 	if len(os.Args) == 4 && os.Args[1] == "plugin" && os.Getenv("ZD_PLUGINHOST_TEST") == "1" {
+		if os.Getenv("ZD_PLUGINHOST_PROTOCOL") == "1" {
+			serveVersion1(os.Args[2], os.Args[3])
+			os.Exit(0)
+		}
 		switch os.Args[2] {
 		case "transcript":
+			if os.Getenv("ZD_PLUGINHOST_HANG") == "1" {
+				transcript.Serve(hangingSink{&logfile.Sink{}}, nil)
+			}
 			transcript.Serve(&logfile.Sink{}, nil)
 		case "healthcheck":
 			healthcheck.Serve(builtin.Checks[os.Args[3]](), nil)

@@ -11,7 +11,14 @@
 //
 // Protocol versions:
 //
-//	1  Schema, Validate, Configure, Check.
+//	1  Schema, Validate, Configure, Check (one Checker service).
+//	2  The base service (plugins/schema: Schema, Validate) beside the
+//	   Checker service, which keeps its Schema and Validate for hosts of
+//	   version 1.
+//
+// Serve serves both versions and go-plugin picks the newest both sides
+// speak, so a plugin built against either version works with a host of
+// either version.
 //
 // A plugin is a program whose main calls Serve:
 //

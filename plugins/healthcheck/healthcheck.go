@@ -12,8 +12,8 @@ import (
 // The host calls Schema and Validate (possibly on a throw-away instance,
 // to check a job file), Configure once, then Check for each try.
 type Checker interface {
-	Schema(ctx context.Context) (Schema, error)
-	Validate(ctx context.Context, cfg Config) []FieldError
+	// Schema and Validate declare and check the check's configuration.
+	schema.Base
 	Configure(ctx context.Context, cfg Config) error
 	// Check is one try; ctx carries the try's deadline.
 	Check(ctx context.Context, req Request) (Result, error)

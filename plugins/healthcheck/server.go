@@ -9,27 +9,22 @@ import (
 	schemapb "github.com/zdaemon/zdaemon/plugins/schema/proto"
 )
 
-// server is the plugin side: with plugins/schema's conversions, the only
-// plugin code touching wire types.
+// server is the plugin side: with plugins/schema's base server and
+// conversions, the only plugin code touching wire types.
 type server struct {
 	proto.UnimplementedCheckerServer
+	base *schema.Server
 	impl Checker
 }
 
-func (s *server) Schema(ctx context.Context, _ *schemapb.Empty) (*schemapb.SchemaResponse, error) {
-	sch, err := s.impl.Schema(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return sch.ToProto(), nil
+// Schema and Validate answer hosts of protocol version 1 through the base
+// service's code.
+func (s *server) Schema(ctx context.Context, e *schemapb.Empty) (*schemapb.SchemaResponse, error) {
+	return s.base.Schema(ctx, e)
 }
 
 func (s *server) Validate(ctx context.Context, req *schemapb.ConfigRequest) (*schemapb.ValidateResponse, error) {
-	cfg, err := schema.FromRequest(req)
-	if err != nil {
-		return schema.ErrorsToProto([]FieldError{{Message: err.Error()}}), nil
-	}
-	return schema.ErrorsToProto(s.impl.Validate(ctx, cfg)), nil
+	return s.base.Validate(ctx, req)
 }
 
 func (s *server) Configure(ctx context.Context, req *schemapb.ConfigRequest) (*schemapb.Empty, error) {

@@ -3,7 +3,15 @@
 // receives their evaluated values (Config) and names the attribute it
 // rejects (FieldError). zdaemon decodes and type-checks the block against
 // the schema, so errors point at the attribute's file:line:column.
+//
+// It also provides the base service every plugin kind embeds (Base, as
+// Nomad's plugins/base): its gRPC server and client are the only code that
+// carries these types over the wire.
+//
+// The generated code in proto/ is committed; regenerate it with go generate.
 package schema
+
+//go:generate protoc -I ../.. --go_out=../.. --go_opt=paths=source_relative --go-grpc_out=../.. --go-grpc_opt=paths=source_relative plugins/schema/proto/schema.proto
 
 // Schema lists the attributes of a plugin's job-file block.
 type Schema struct {

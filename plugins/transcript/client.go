@@ -10,30 +10,14 @@ import (
 	"github.com/zdaemon/zdaemon/plugins/transcript/proto"
 )
 
-// client is the host side of a sink: with plugins/schema's conversions,
-// the only code that touches wire types on that side.
+// client is the host side of a sink: with plugins/schema's base client
+// and conversions, the only code that touches wire types on that side.
+// Every call ends when the plugin process does (done), and its error is
+// in plain words (schema.FromRPC).
 type client struct {
-	c proto.SinkClient
-}
-
-func (c *client) Schema(ctx context.Context) (Schema, error) {
-	resp, err := c.c.Schema(ctx, &schemapb.Empty{})
-	if err != nil {
-		return Schema{}, fmt.Errorf("sink schema: %w", schema.FromRPC(err))
-	}
-	return schema.FromProto(resp), nil
-}
-
-func (c *client) Validate(ctx context.Context, cfg Config) []FieldError {
-	req, err := cfg.Request()
-	if err != nil {
-		return []FieldError{{Message: err.Error()}}
-	}
-	resp, err := c.c.Validate(ctx, req)
-	if err != nil {
-		return []FieldError{{Message: fmt.Sprintf("sink validate: %v", schema.FromRPC(err))}}
-	}
-	return schema.ErrorsFromProto(resp)
+	*schema.Client // Schema, Validate
+	c              proto.SinkClient
+	done           context.Context
 }
 
 // Start sends the configuration; in is unused on this side (the plugin
@@ -43,6 +27,8 @@ func (c *client) Start(ctx context.Context, cfg Config, _ io.Reader) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := schema.WithDone(ctx, c.done)
+	defer cancel()
 	if _, err := c.c.Start(ctx, req); err != nil {
 		return fmt.Errorf("sink start: %w", schema.FromRPC(err))
 	}
@@ -50,6 +36,8 @@ func (c *client) Start(ctx context.Context, cfg Config, _ io.Reader) error {
 }
 
 func (c *client) Reopen(ctx context.Context) error {
+	ctx, cancel := schema.WithDone(ctx, c.done)
+	defer cancel()
 	if _, err := c.c.Reopen(ctx, &schemapb.Empty{}); err != nil {
 		return fmt.Errorf("sink reopen: %w", schema.FromRPC(err))
 	}
@@ -57,6 +45,8 @@ func (c *client) Reopen(ctx context.Context) error {
 }
 
 func (c *client) Status(ctx context.Context) (Status, error) {
+	ctx, cancel := schema.WithDone(ctx, c.done)
+	defer cancel()
 	resp, err := c.c.Status(ctx, &schemapb.Empty{})
 	if err != nil {
 		return Status{}, fmt.Errorf("sink status: %w", schema.FromRPC(err))
@@ -65,6 +55,8 @@ func (c *client) Status(ctx context.Context) (Status, error) {
 }
 
 func (c *client) Drain(ctx context.Context) (Status, error) {
+	ctx, cancel := schema.WithDone(ctx, c.done)
+	defer cancel()
 	resp, err := c.c.Drain(ctx, &schemapb.Empty{})
 	if err != nil {
 		return Status{}, fmt.Errorf("sink drain: %w", schema.FromRPC(err))

@@ -13,7 +13,13 @@
 //
 // Protocol versions:
 //
-//	1  Schema, Validate, Start, Reopen, Status, Drain.
+//	1  Schema, Validate, Start, Reopen, Status, Drain (one Sink service).
+//	2  The base service (plugins/schema: Schema, Validate) beside the Sink
+//	   service, which keeps its Schema and Validate for hosts of version 1.
+//
+// Serve serves both versions and go-plugin picks the newest both sides
+// speak, so a plugin built against either version works with a host of
+// either version.
 //
 // A plugin is a program whose main calls Serve:
 //
@@ -22,4 +28,4 @@
 // The generated code in proto/ is committed; regenerate it with go generate.
 package transcript
 
-//go:generate protoc -I ../.. --go_out=../.. --go_opt=paths=source_relative --go-grpc_out=../.. --go-grpc_opt=paths=source_relative plugins/schema/proto/schema.proto plugins/transcript/proto/transcript.proto
+//go:generate protoc -I ../.. --go_out=../.. --go_opt=paths=source_relative --go-grpc_out=../.. --go-grpc_opt=paths=source_relative plugins/transcript/proto/transcript.proto

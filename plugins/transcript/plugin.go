@@ -9,11 +9,14 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
+	"github.com/zdaemon/zdaemon/plugins/schema"
 	"github.com/zdaemon/zdaemon/plugins/transcript/proto"
 )
 
 // ProtocolVersion is the current protocol version (see the package doc).
-const ProtocolVersion = 1
+// Serve serves every version from 1 on, so a host of any version finds one
+// it speaks; a host picks the newest the plugin serves.
+const ProtocolVersion = 2
 
 // Handshake identifies transcript-sink plugins. The cookie is specific to
 // this kind, so a health-check plugin can never be mistaken for a sink.
@@ -27,11 +30,14 @@ var Handshake = plugin.HandshakeConfig{
 const PluginName = "sink"
 
 // PluginSets are the versioned plugin sets, for ServeConfig and
-// ClientConfig.VersionedPlugins.
+// ClientConfig.VersionedPlugins: every protocol version from 1 to
+// ProtocolVersion.
 func PluginSets(impl Sink) map[int]plugin.PluginSet {
-	return map[int]plugin.PluginSet{
-		1: {PluginName: &Plugin{Impl: impl}},
+	sets := map[int]plugin.PluginSet{}
+	for v := 1; v <= ProtocolVersion; v++ {
+		sets[v] = plugin.PluginSet{PluginName: &Plugin{Impl: impl, Version: v}}
 	}
+	return sets
 }
 
 // Plugin is the go-plugin glue of a sink. Impl is set on the plugin side.
@@ -40,21 +46,44 @@ type Plugin struct {
 	Impl Sink
 	// Input opens the output pipe on the plugin side; nil means InputFD.
 	Input func() (*os.File, error)
+	// Version is the protocol version spoken; 0 means ProtocolVersion.
+	Version int
 }
 
-// GRPCServer registers the sink service.
+func (p *Plugin) version() int {
+	if p.Version == 0 {
+		return ProtocolVersion
+	}
+	return p.Version
+}
+
+// GRPCServer registers the sink service, and from version 2 on the base
+// service (schema, validate) beside it. The sink service keeps its own
+// Schema and Validate calls in every version, so that hosts of version 1
+// find them.
 func (p *Plugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 	input := p.Input
 	if input == nil {
 		input = func() (*os.File, error) { return os.NewFile(InputFD, "transcript-input"), nil }
 	}
-	proto.RegisterSinkServer(s, &server{impl: p.Impl, input: input})
+	proto.RegisterSinkServer(s, &server{base: schema.NewServer(p.Impl), impl: p.Impl, input: input})
+	if p.version() >= 2 {
+		schema.Register(s, p.Impl)
+	}
 	return nil
 }
 
-// GRPCClient returns the host-side Sink.
-func (p *Plugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return &client{c: proto.NewSinkClient(c)}, nil
+// GRPCClient returns the host-side Sink. Its calls end when the plugin
+// process does (done is go-plugin's context for that). A version-1 plugin
+// is asked for its schema through its sink service, a newer one through
+// the base service.
+func (p *Plugin) GRPCClient(done context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	rpc := proto.NewSinkClient(c)
+	base := schema.NewV1Client(rpc, done)
+	if p.version() >= 2 {
+		base = schema.NewClient(c, done)
+	}
+	return &client{Client: base, c: rpc, done: done}, nil
 }
 
 // DrainTimeout bounds how long a sink goes on after its manager died while something still holds the pipe's write end open

@@ -10,28 +10,23 @@ import (
 	"github.com/zdaemon/zdaemon/plugins/transcript/proto"
 )
 
-// server is the plugin side: with plugins/schema's conversions, the only
-// code that touches wire types there.
+// server is the plugin side: with plugins/schema's base server and
+// conversions, the only code that touches wire types there.
 type server struct {
 	proto.UnimplementedSinkServer
+	base  *schema.Server
 	impl  Sink
 	input func() (*os.File, error)
 }
 
-func (s *server) Schema(ctx context.Context, _ *schemapb.Empty) (*schemapb.SchemaResponse, error) {
-	sch, err := s.impl.Schema(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return sch.ToProto(), nil
+// Schema and Validate answer hosts of protocol version 1 through the base
+// service's code.
+func (s *server) Schema(ctx context.Context, e *schemapb.Empty) (*schemapb.SchemaResponse, error) {
+	return s.base.Schema(ctx, e)
 }
 
 func (s *server) Validate(ctx context.Context, req *schemapb.ConfigRequest) (*schemapb.ValidateResponse, error) {
-	cfg, err := schema.FromRequest(req)
-	if err != nil {
-		return schema.ErrorsToProto([]FieldError{{Message: err.Error()}}), nil
-	}
-	return schema.ErrorsToProto(s.impl.Validate(ctx, cfg)), nil
+	return s.base.Validate(ctx, req)
 }
 
 func (s *server) Start(ctx context.Context, req *schemapb.ConfigRequest) (*schemapb.Empty, error) {

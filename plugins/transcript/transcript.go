@@ -17,10 +17,8 @@ const InputFD = 3
 // to check a job file), then Start once, then any number of Reopen and
 // Status calls, and Drain when the manager exits.
 type Sink interface {
-	// Schema declares the configuration the sink accepts.
-	Schema(ctx context.Context) (Schema, error)
-	// Validate checks a configuration; each problem names its field.
-	Validate(ctx context.Context, cfg Config) []FieldError
+	// Schema and Validate declare and check the sink's configuration.
+	schema.Base
 	// Start applies cfg and starts copying from in until it reports EOF.
 	// It returns once copying has started.
 	Start(ctx context.Context, cfg Config, in io.Reader) error

@@ -3,6 +3,7 @@ package healthchecktest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -44,5 +45,39 @@ func TestMockOverGRPC(t *testing.T) {
 	defer cancel()
 	if _, err := c.Check(tctx, healthcheck.Request{}); err == nil {
 		t.Fatal("a hanging check did not fail at the deadline")
+	}
+}
+
+// Schema and Validate answer in every protocol version (1: through the
+// checker service, 2: through the base service), and a plugin's error
+// comes back in its own words, without gRPC's.
+func TestBaseCallsEveryVersion(t *testing.T) {
+	for _, version := range []int{1, 2} {
+		t.Run(fmt.Sprint("version ", version), func(t *testing.T) {
+			fail := false
+			mock := &MockChecker{
+				SchemaFn: func(context.Context) (healthcheck.Schema, error) {
+					if fail {
+						return healthcheck.Schema{}, errors.New("no schema today")
+					}
+					return healthcheck.Schema{Attributes: []healthcheck.Attribute{{Name: "port", Type: healthcheck.TypeNumber}}}, nil
+				},
+				ValidateFn: func(context.Context, healthcheck.Config) []healthcheck.FieldError {
+					return []healthcheck.FieldError{{Field: "port", Message: "missing"}}
+				},
+			}
+			c := healthcheck.TestCheckerVersion(t, mock, version)
+			ctx := context.Background()
+			if sch, err := c.Schema(ctx); err != nil || len(sch.Attributes) != 1 || sch.Attributes[0].Name != "port" {
+				t.Fatalf("schema %+v, %v", sch, err)
+			}
+			if errs := c.Validate(ctx, healthcheck.Config{}); len(errs) != 1 || errs[0].Field != "port" {
+				t.Fatalf("validate %v", errs)
+			}
+			fail = true
+			if _, err := c.Schema(ctx); err == nil || err.Error() != "no schema today" {
+				t.Fatalf("schema error %v", err)
+			}
+		})
 	}
 }

@@ -341,7 +341,10 @@ const file_plugins_schema_proto_schema_proto_rawDesc = "" +
 	"\x05field\x18\x01 \x01(\tR\x05field\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\"I\n" +
 	"\x10ValidateResponse\x125\n" +
-	"\x06errors\x18\x01 \x03(\v2\x1d.zdaemon.schema.v1.FieldErrorR\x06errorsB1Z/github.com/zdaemon/zdaemon/plugins/schema/protob\x06proto3"
+	"\x06errors\x18\x01 \x03(\v2\x1d.zdaemon.schema.v1.FieldErrorR\x06errors2\xa0\x01\n" +
+	"\x04Base\x12E\n" +
+	"\x06Schema\x12\x18.zdaemon.schema.v1.Empty\x1a!.zdaemon.schema.v1.SchemaResponse\x12Q\n" +
+	"\bValidate\x12 .zdaemon.schema.v1.ConfigRequest\x1a#.zdaemon.schema.v1.ValidateResponseB1Z/github.com/zdaemon/zdaemon/plugins/schema/protob\x06proto3"
 
 var (
 	file_plugins_schema_proto_schema_proto_rawDescOnce sync.Once
@@ -367,8 +370,12 @@ var file_plugins_schema_proto_schema_proto_goTypes = []any{
 var file_plugins_schema_proto_schema_proto_depIdxs = []int32{
 	1, // 0: zdaemon.schema.v1.SchemaResponse.attributes:type_name -> zdaemon.schema.v1.Attribute
 	4, // 1: zdaemon.schema.v1.ValidateResponse.errors:type_name -> zdaemon.schema.v1.FieldError
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
+	0, // 2: zdaemon.schema.v1.Base.Schema:input_type -> zdaemon.schema.v1.Empty
+	3, // 3: zdaemon.schema.v1.Base.Validate:input_type -> zdaemon.schema.v1.ConfigRequest
+	2, // 4: zdaemon.schema.v1.Base.Schema:output_type -> zdaemon.schema.v1.SchemaResponse
+	5, // 5: zdaemon.schema.v1.Base.Validate:output_type -> zdaemon.schema.v1.ValidateResponse
+	4, // [4:6] is the sub-list for method output_type
+	2, // [2:4] is the sub-list for method input_type
 	2, // [2:2] is the sub-list for extension type_name
 	2, // [2:2] is the sub-list for extension extendee
 	0, // [0:2] is the sub-list for field type_name
@@ -387,7 +394,7 @@ func file_plugins_schema_proto_schema_proto_init() {
 			NumEnums:      0,
 			NumMessages:   6,
 			NumExtensions: 0,
-			NumServices:   0,
+			NumServices:   1,
 		},
 		GoTypes:           file_plugins_schema_proto_schema_proto_goTypes,
 		DependencyIndexes: file_plugins_schema_proto_schema_proto_depIdxs,

@@ -2,6 +2,8 @@ package transcripttest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"testing"
@@ -58,5 +60,49 @@ func TestMockOverGRPC(t *testing.T) {
 	}
 	if st, err := sink.Status(ctx); err != nil || st.BytesWritten != 42 {
 		t.Fatalf("status %+v, %v", st, err)
+	}
+}
+
+// Schema and Validate answer in every protocol version (1: through the
+// sink service, 2: through the base service), and a plugin's error comes
+// back in its own words, without gRPC's.
+func TestBaseCallsEveryVersion(t *testing.T) {
+	for _, version := range []int{1, 2} {
+		t.Run(fmt.Sprint("version ", version), func(t *testing.T) {
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			defer w.Close()
+			fail := false
+			mock := &MockSink{
+				SchemaFn: func(context.Context) (transcript.Schema, error) {
+					if fail {
+						return transcript.Schema{}, errors.New("no schema today")
+					}
+					return transcript.Schema{Attributes: []transcript.Attribute{{Name: "path", Type: transcript.TypeString}}}, nil
+				},
+				ValidateFn: func(context.Context, transcript.Config) []transcript.FieldError {
+					return []transcript.FieldError{{Field: "path", Message: "missing"}}
+				},
+				ReopenFn: func(context.Context) error { return errors.New("disk gone") },
+			}
+			sink := transcript.TestSinkVersion(t, mock, r, version)
+			ctx := context.Background()
+			if sch, err := sink.Schema(ctx); err != nil || len(sch.Attributes) != 1 || sch.Attributes[0].Name != "path" {
+				t.Fatalf("schema %+v, %v", sch, err)
+			}
+			if errs := sink.Validate(ctx, transcript.Config{}); len(errs) != 1 || errs[0].Field != "path" {
+				t.Fatalf("validate %v", errs)
+			}
+			fail = true
+			if _, err := sink.Schema(ctx); err == nil || err.Error() != "no schema today" {
+				t.Fatalf("schema error %v", err)
+			}
+			if err := sink.Reopen(ctx); err == nil || err.Error() != "sink reopen: disk gone" {
+				t.Fatalf("reopen error %v", err)
+			}
+		})
 	}
 }

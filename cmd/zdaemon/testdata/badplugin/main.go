@@ -6,6 +6,8 @@
 //	flood         a working file sink that floods stderr
 //	hang          a working file sink whose Reopen never returns
 //	check-panic   a health check that crashes in every Check
+//	v1            a working file sink built against protocol version 1
+//	              (before the base service): it serves that version only
 package main
 
 import (
@@ -72,6 +74,15 @@ func main() {
 		transcript.Serve(hangingSink{&logfile.Sink{Logger: logger}}, logger)
 	case "check-panic":
 		healthcheck.Serve(panickyCheck{}, logger)
+	case "v1":
+		hs := transcript.Handshake
+		hs.ProtocolVersion = 1
+		plugin.Serve(&plugin.ServeConfig{
+			HandshakeConfig:  hs,
+			VersionedPlugins: map[int]plugin.PluginSet{1: {transcript.PluginName: &transcript.Plugin{Impl: &logfile.Sink{Logger: logger}, Version: 1}}},
+			GRPCServer:       plugin.DefaultGRPCServer,
+			Logger:           logger,
+		})
 	default:
 		fmt.Fprintln(os.Stderr, "badplugin: unknown mode", mode)
 		os.Exit(2)
