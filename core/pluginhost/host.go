@@ -44,7 +44,8 @@ func (s Spec) String() string {
 
 // Host starts plugins.
 type Host struct {
-	// Exe is this binary, for built-in plugins.
+	// Exe is the manager executable (zdrun), which serves the built-in
+	// plugins when re-executed as "zdrun plugin KIND NAME".
 	Exe string
 	// Reaper starts plugin processes in the manager; nil (in the client)
 	// means os/exec.
