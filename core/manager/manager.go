@@ -370,6 +370,18 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 	return control.ReplyUnknown(req.Name)
 }
 
+// Quick reports the requests Serve answers at once, through the loop and
+// never waiting on the program, a plugin or the client: the control server
+// answers them without a goroutine of their own. It implements
+// control.QuickHandler.
+func (m *Manager) Quick(req control.Request) bool {
+	switch req.Name {
+	case "await", "reopen_transcript", "plugins":
+		return false
+	}
+	return true
+}
+
 // query runs fn on the loop and returns its reply; "" when the manager is
 // gone.
 func (m *Manager) query(ctx context.Context, fn func() string) string {
