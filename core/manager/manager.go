@@ -300,6 +300,10 @@ func (m *Manager) handle(r request) {
 	close(r.ok)
 }
 
+// ownPid is the manager's pid, asked once: a status reply names it, and
+// a Go process never changes its pid.
+var ownPid = os.Getpid()
+
 // status builds the status reply; loop goroutine only.
 func (m *Manager) status() control.Status {
 	s := control.Status{
@@ -309,7 +313,7 @@ func (m *Manager) status() control.Status {
 		Delay:        m.deadline,
 		Backoff:      m.gov.Backoff,
 		LastTime:     m.lastStart,
-		Manager:      os.Getpid(),
+		Manager:      ownPid,
 		BackoffLimit: m.cfg.BackoffLimit,
 		Filename:     m.opts.Filename,
 		Args:         m.cfg.Program,
