@@ -3,6 +3,7 @@
 package control
 
 import (
+	"bytes"
 	"container/list"
 	"context"
 	"errors"
@@ -68,11 +69,15 @@ type Server struct {
 	silent list.List // of *conn
 	freed  chan struct{}
 
-	mu      sync.Mutex
-	closed  bool
-	ino     uint64 // the socket inode we created, 0 if unknown
-	dev     uint64
-	stopped chan struct{}
+	// writers finish replies the accept loop began (see finishReply).
+	writers sync.WaitGroup
+
+	mu         sync.Mutex
+	acceptFile *os.File // the listener's descriptor the accept loop waits on
+	closed     bool
+	ino        uint64 // the socket inode we created, 0 if unknown
+	dev        uint64
+	stopped    chan struct{}
 }
 
 // Listen creates the control socket at path (absolute), safely: bind under
@@ -177,6 +182,7 @@ type conn struct {
 	c       *net.UnixConn
 	silent  *list.Element // in Server.silent until its line arrived
 	evicted bool          // closed to make room; guarded by Server.mu
+	prefix  []byte        // what the accept loop read already
 }
 
 // Serve accepts connections until ctx ends or Close is called, serving each
@@ -205,6 +211,7 @@ func (s *Server) Serve(ctx context.Context, h Handler) error {
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	defer s.writers.Wait()
 	hup, err := newHangupWatcher()
 	if err != nil {
 		logger.Warn(fmt.Sprintf("%v; clients that go away while they wait are noticed only when the wait ends", err))
@@ -215,8 +222,26 @@ func (s *Server) Serve(ctx context.Context, h Handler) error {
 	stop := context.AfterFunc(ctx, func() { _ = s.Close() })
 	defer stop()
 	var exhausted, refusing bool // for saying so once, not on every accept
+	lraw, err := s.acceptConn()
+	if err != nil {
+		if s.isClosed() || ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("control socket: %w", err)
+	}
+	buf := make([]byte, quickRead)
 	for {
-		c, err := s.l.AcceptUnix()
+		fd, err := acceptRaw(lraw)
+		var c *net.UnixConn
+		var prefix []byte
+		if err == nil {
+			n, done := s.answerAtOnce(ctx, fd, buf, h, logger)
+			if done {
+				continue
+			}
+			prefix = buf[:n]
+			c, err = adopt(fd)
+		}
 		if err != nil {
 			if s.isClosed() || ctx.Err() != nil {
 				return nil
@@ -253,6 +278,7 @@ func (s *Server) Serve(ctx context.Context, h Handler) error {
 			continue
 		}
 		refusing = false
+		cn.prefix = append([]byte(nil), prefix...)
 		wg.Go(func() {
 			defer s.untrack(cn)
 			s.serveConn(ctx, cn, h, hup, logger)
@@ -356,16 +382,19 @@ func (s *Server) serveConn(ctx context.Context, cn *conn, h Handler, hup *hangup
 		// Read the command first: closing with unread data would reset
 		// the connection and lose the reply.
 		_ = c.SetDeadline(time.Now().Add(time.Second))
-		_, _ = ReadRequest(c)
+		if !bytes.ContainsRune(cn.prefix, '\n') {
+			_, _ = ReadRequest(c)
+		}
 		_, _ = io.WriteString(c, ReplyPermissionDenied+"\n")
 		return
 	}
-	timeout := s.ReadTimeout
-	if timeout <= 0 {
-		timeout = DefaultReadTimeout
-	}
+	timeout := s.readTimeout()
 	_ = c.SetReadDeadline(time.Now().Add(timeout))
-	req, errReply := ReadRequest(c)
+	var in io.Reader = c
+	if len(cn.prefix) > 0 {
+		in = io.MultiReader(bytes.NewReader(cn.prefix), c)
+	}
+	req, errReply := ReadRequest(in)
 	_ = c.SetReadDeadline(time.Time{})
 	s.spoke(cn)
 	if s.wasEvicted(cn) {
@@ -392,6 +421,13 @@ func (s *Server) serveConn(ctx context.Context, cn *conn, h Handler, hup *hangup
 	if _, err := io.WriteString(c, reply); err != nil {
 		logger.Warn(fmt.Sprintf("Error sending reply: %v", err))
 	}
+}
+
+func (s *Server) readTimeout() time.Duration {
+	if s.ReadTimeout <= 0 {
+		return DefaultReadTimeout
+	}
+	return s.ReadTimeout
 }
 
 // peerUID returns the uid of the connected process.
@@ -428,6 +464,9 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	close(s.stopped)
+	if s.acceptFile != nil {
+		_ = s.acceptFile.Close()
+	}
 	var st unix.Stat_t
 	if s.ino != 0 && unix.Stat(s.path, &st) == nil && st.Ino == s.ino && uint64(st.Dev) == s.dev {
 		_ = os.Remove(s.path)

@@ -300,6 +300,10 @@ func (m *Manager) handle(r request) {
 	close(r.ok)
 }
 
+// ownPid is the manager's pid, asked once: a status reply names it, and
+// a Go process never changes its pid.
+var ownPid = os.Getpid()
+
 // status builds the status reply; loop goroutine only.
 func (m *Manager) status() control.Status {
 	s := control.Status{
@@ -309,7 +313,7 @@ func (m *Manager) status() control.Status {
 		Delay:        m.deadline,
 		Backoff:      m.gov.Backoff,
 		LastTime:     m.lastStart,
-		Manager:      os.Getpid(),
+		Manager:      ownPid,
 		BackoffLimit: m.cfg.BackoffLimit,
 		Filename:     m.opts.Filename,
 		Args:         m.cfg.Program,
@@ -368,6 +372,18 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 		return strings.Join(lines, "\n")
 	}
 	return control.ReplyUnknown(req.Name)
+}
+
+// Quick reports the requests Serve answers at once, through the loop and
+// never waiting on the program, a plugin or the client: the control server
+// answers them without a goroutine of their own. It implements
+// control.QuickHandler.
+func (m *Manager) Quick(req control.Request) bool {
+	switch req.Name {
+	case "await", "reopen_transcript", "plugins":
+		return false
+	}
+	return true
 }
 
 // query runs fn on the loop and returns its reply; "" when the manager is

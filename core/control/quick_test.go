@@ -1,0 +1,103 @@
+package control
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+// quickEcho is echo as a QuickHandler: every command is quick but
+// "wait", which blocks until its context ends (a held "await").
+type quickEcho struct{ ended chan string }
+
+func (q quickEcho) Quick(req Request) bool { return req.Name != "wait" }
+
+func (q quickEcho) Serve(ctx context.Context, req Request) string {
+	if req.Name == "wait" {
+		<-ctx.Done()
+		q.ended <- req.Line
+		return ""
+	}
+	return echo.Serve(ctx, req)
+}
+
+// The accept loop answers quick requests itself; whatever the path (the
+// line there at once, in pieces, or never), the replies are those of the
+// goroutine path.
+func TestQuickServerReplies(t *testing.T) {
+	path := tempSock(t)
+	serve(t, path, quickEcho{ended: make(chan string, 1)}, func(s *Server) { s.ReadTimeout = 2 * time.Second })
+	tests := []struct {
+		name   string
+		pieces []string // written one after the other, then half-closed
+		want   string
+	}{
+		{"status", []string{"status\n"}, "got status\n"},
+		{"args", []string{"kill 9 x\n"}, "got kill|9|x\n"},
+		{"no reply", []string{"quiet\n"}, ""},
+		{"reply with newline", []string{"newline\n"}, "has newline\n"},
+		{"empty", []string{"\n"}, ReplyEmpty + "\n"},
+		{"in pieces", []string{"sta", "tus", "\n"}, "got status\n"},
+		{"not terminated", []string{"status"}, ReplyNotTerminated + "\n"},
+		{"too long", []string{strings.Repeat("x", MaxLine+1) + "\n"}, ReplyTooLong + "\n"},
+		{"longest", []string{strings.Repeat("x", MaxLine) + "\n"}, "got " + strings.Repeat("x", MaxLine) + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := dial(t, path)
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			for _, p := range tt.pieces {
+				if _, err := c.Write([]byte(p)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c.CloseWrite()
+			got, _ := io.ReadAll(c)
+			if string(got) != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// A client that connects and says nothing does not hold up the accept
+// loop: the next client's status is answered while it waits.
+func TestQuickServerSilentClientHoldsNobody(t *testing.T) {
+	path := tempSock(t)
+	serve(t, path, quickEcho{ended: make(chan string, 1)}, nil) // 10 s read timeout
+	silent := dial(t, path)
+	silent.Write([]byte("sta")) // and nothing more
+	start := time.Now()
+	if got := do(t, path, "status"); got != "got status\n" {
+		t.Fatalf("got %q", got)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("status took %v behind a silent client", took)
+	}
+}
+
+// A request that is not quick is held by a goroutine, and its client
+// hanging up still ends it.
+func TestQuickServerHeldRequestSeesHangup(t *testing.T) {
+	path := tempSock(t)
+	q := quickEcho{ended: make(chan string, 1)}
+	serve(t, path, q, nil)
+	c := dial(t, path)
+	c.Write([]byte("wait gone\n"))
+	c.CloseWrite()
+	// Served meanwhile: the held one is not on the accept loop.
+	if got := do(t, path, "status"); got != "got status\n" {
+		t.Fatalf("got %q", got)
+	}
+	c.Close()
+	select {
+	case line := <-q.ended:
+		if line != "wait gone" {
+			t.Fatalf("ended %q", line)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the held handler of a client that hung up still runs")
+	}
+}
