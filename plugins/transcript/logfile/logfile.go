@@ -62,9 +62,6 @@ type Sink struct {
 	locked   bool // the file's lock is ours (or the file needs none)
 	done     chan struct{}
 	now      func() time.Time
-	// spliceTo is the file splice(2) last wrote to (its O_APPEND taken
-	// off); see spliceFrom.
-	spliceTo *os.File
 }
 
 // Schema of the job-file block: transcript "file" { path = "..." }.
@@ -160,9 +157,6 @@ func open(path string) (*os.File, int64, error) {
 func (s *Sink) copy(in io.Reader) {
 	defer close(s.done)
 	s.waitTurn()
-	if s.spliceFrom(in) {
-		return
-	}
 	buf := make([]byte, ChunkSize)
 	for {
 		n, err := in.Read(buf)
@@ -185,30 +179,22 @@ func (s *Sink) writeAll(p []byte) {
 		s.mu.Lock()
 		n, err := s.write(p)
 		p = p[n:]
-		s.noteWrite(err)
-		s.mu.Unlock()
 		if err == nil {
+			if s.werr != nil {
+				s.Logger.Info("transcript writes work again", "path", s.path)
+				s.werr = nil
+			}
+			s.mu.Unlock()
 			return
 		}
+		if s.werr == nil || s.werr.Error() != err.Error() {
+			s.Logger.Error("transcript write failed; retrying, program output is held back meanwhile", "path", s.path, "error", err)
+		}
+		s.werr = err
+		s.mu.Unlock()
 		time.Sleep(delay)
 		delay = min(delay*2, retryMax)
 	}
-}
-
-// noteWrite records how a write went, saying so when that changes.
-// Called with mu held.
-func (s *Sink) noteWrite(err error) {
-	if err == nil {
-		if s.werr != nil {
-			s.Logger.Info("transcript writes work again", "path", s.path)
-			s.werr = nil
-		}
-		return
-	}
-	if s.werr == nil || s.werr.Error() != err.Error() {
-		s.Logger.Error("transcript write failed; retrying, program output is held back meanwhile", "path", s.path, "error", err)
-	}
-	s.werr = err
 }
 
 // write writes p (with timestamps if asked), rotating first when needed.
