@@ -125,9 +125,17 @@ func (j *job) run(args ...string) result {
 
 func (j *job) runIn(stdin []byte, args ...string) result {
 	j.t.Helper()
+	return j.runCmd(stdin, zdaemonBin, args...)
+}
+
+// runCmd runs name with args in the job's directory, bounded by a minute,
+// with the job's marker in its environment: the managers and programs it
+// starts inherit it, so leftovers finds them by pid.
+func (j *job) runCmd(stdin []byte, name string, args ...string) result {
+	j.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, zdaemonBin, args...)
+	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = j.dir
 	cmd.Env = append(append(os.Environ(), "ZD_TEST_JOB="+j.dir), j.env...)
 	if stdin != nil {
@@ -143,7 +151,7 @@ func (j *job) runIn(stdin []byte, args ...string) result {
 	case errors.As(err, &ee):
 		r.code = ee.ExitCode()
 	case err != nil:
-		j.t.Fatalf("zdaemon %v: %v", args, err)
+		j.t.Fatalf("%s %v: %v", name, args, err)
 	}
 	return r
 }

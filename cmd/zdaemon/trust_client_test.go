@@ -160,28 +160,10 @@ func originalPeer(t *testing.T) string {
 }
 
 // runWith runs bin (our binary or the original's launcher) in the job's
-// directory, with the job's marker in its environment: the managers and
-// programs it starts inherit it, so leftovers finds them by pid.
+// directory, as run does.
 func (j *job) runWith(bin string, args ...string) result {
 	j.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir = j.dir
-	cmd.Env = append(append(os.Environ(), "ZD_TEST_JOB="+j.dir), j.env...)
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err := cmd.Run()
-	r := result{out: out.String(), err: errb.String(), took: time.Since(start)}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		j.t.Fatalf("%s %v: %v", bin, args, err)
-	}
-	return r
+	return j.runCmd(nil, bin, args...)
 }
 
 // slowStopScript is a program that takes 3 s to exit on SIGTERM and ignores

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -179,24 +177,7 @@ func (j *job) runLimited(nofile int, args ...string) result {
 	if err != nil {
 		j.t.Skip("SKIPPED: needs prlimit (util-linux)")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, prlimit, append([]string{fmt.Sprintf("--nofile=%d:%d", nofile, nofile), zdaemonBin}, args...)...)
-	cmd.Dir = j.dir
-	cmd.Env = append(append(os.Environ(), "ZD_TEST_JOB="+j.dir), j.env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err = cmd.Run()
-	r := result{out: out.String(), err: errb.String(), took: time.Since(start)}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		j.t.Fatalf("prlimit zdaemon %v: %v", args, err)
-	}
-	return r
+	return j.runCmd(nil, prlimit, append([]string{fmt.Sprintf("--nofile=%d:%d", nofile, nofile), zdaemonBin}, args...)...)
 }
 
 // A manager with 64 descriptors and 100 connections held: the program is
