@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -43,4 +44,27 @@ func TestDescribe(t *testing.T) {
 	if err := Describe(strings.NewReader("garbage\n"), &out, ""); err == nil {
 		t.Error("a garbage request was accepted")
 	}
+}
+
+// FuzzDescribe: whatever a client sends, the describe session answers
+// with JSON lines or ends with an error, and never panics. Requests that
+// name an external plugin are skipped: they would run it.
+func FuzzDescribe(f *testing.F) {
+	f.Add(`{"op":"schema","kind":"transcript","label":"file"}` + "\n" + `{"op":"validate","settings":{"path":""}}` + "\n")
+	f.Add(`{"op":"schema","kind":"healthcheck","label":"tcp"}` + "\n" + `{"op":"validate","settings":{"address":3}}` + "\n")
+	f.Add(`{"op":"validate","settings":null}` + "\n")
+	f.Add("not json\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		// (encoding/json matches keys without case, and reads \u escapes.)
+		if strings.Contains(strings.ToLower(in), "plugin") || strings.Contains(in, `\u`) {
+			return
+		}
+		var out bytes.Buffer
+		_ = Describe(strings.NewReader(in), &out, "/nonexistent/zdrun")
+		for _, line := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+			if line != "" && !json.Valid([]byte(line)) {
+				t.Fatalf("answer is not JSON: %q", line)
+			}
+		}
+	})
 }
