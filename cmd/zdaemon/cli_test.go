@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -84,24 +85,33 @@ func TestCLIGolden(t *testing.T) {
 			if strings.HasPrefix(tt.name, "not-root") && os.Geteuid() == 0 {
 				t.Skip("SKIPPED: runs as root, where -u root is allowed")
 			}
-			j := newJob(t)
-			repo, _ := os.Getwd()
-			args := make([]string, len(tt.args))
-			for i, a := range tt.args {
-				args[i] = strings.ReplaceAll(a, "REPO", repo)
-			}
-			r := j.runIn([]byte{}, args...)
-			if r.code != tt.code {
-				t.Fatalf("exit %d, want %d\nstdout %q\nstderr %q", r.code, tt.code, r.out, r.err)
-			}
-			got := r.out
-			if r.err != "" {
-				got += "--- stderr\n" + r.err
-			}
-			got = strings.ReplaceAll(got, zdaemonBin, "ZDAEMON")
-			got = strings.ReplaceAll(got, j.dir, "JOBDIR")
-			got = strings.ReplaceAll(got, repo, "REPO")
-			checkGolden(t, filepath.Join("testdata", "cli", tt.name+".golden"), got)
+			runGolden(t, filepath.Join("testdata", "cli", tt.name+".golden"), tt.args, tt.code)
 		})
 	}
+}
+
+// runGolden runs zdaemon with args in a new job (REPO in an argument is
+// this package's directory), requires the exit code, and compares stdout
+// and stderr, with the binary, job and package paths made neutral, with
+// the golden file.
+func runGolden(t *testing.T, golden string, args []string, code int) {
+	t.Helper()
+	j := newJob(t)
+	repo, _ := os.Getwd()
+	args = slices.Clone(args)
+	for i, a := range args {
+		args[i] = strings.ReplaceAll(a, "REPO", repo)
+	}
+	r := j.runIn([]byte{}, args...)
+	if r.code != code {
+		t.Fatalf("exit %d, want %d\nstdout %q\nstderr %q", r.code, code, r.out, r.err)
+	}
+	got := r.out
+	if r.err != "" {
+		got += "--- stderr\n" + r.err
+	}
+	got = strings.ReplaceAll(got, zdaemonBin, "ZDAEMON")
+	got = strings.ReplaceAll(got, j.dir, "JOBDIR")
+	got = strings.ReplaceAll(got, repo, "REPO")
+	checkGolden(t, golden, got)
 }

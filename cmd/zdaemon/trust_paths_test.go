@@ -143,24 +143,7 @@ func TestTrustPathsHostChecksGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			j := newJob(t)
-			repo, _ := os.Getwd()
-			args := make([]string, len(tt.args))
-			for i, a := range tt.args {
-				args[i] = strings.ReplaceAll(a, "REPO", repo)
-			}
-			r := j.runIn([]byte{}, args...)
-			if r.code != tt.code {
-				t.Fatalf("exit %d, want %d\nstdout %q\nstderr %q", r.code, tt.code, r.out, r.err)
-			}
-			got := r.out
-			if r.err != "" {
-				got += "--- stderr\n" + r.err
-			}
-			got = strings.ReplaceAll(got, zdaemonBin, "ZDAEMON")
-			got = strings.ReplaceAll(got, j.dir, "JOBDIR")
-			got = strings.ReplaceAll(got, repo, "REPO")
-			checkGolden(t, filepath.Join("testdata", "trust", tt.name+".golden"), got)
+			runGolden(t, filepath.Join("testdata", "trust", tt.name+".golden"), tt.args, tt.code)
 		})
 	}
 }
