@@ -195,3 +195,18 @@ func TestTrustPathsNotifySocketLeavesFilesAlone(t *testing.T) {
 		t.Errorf("planted file changed: %q, %v", data, err)
 	}
 }
+
+// A transcript "file" block whose directory is missing is an error at the
+// block's path at load, in validate and at start, as the runner's
+// transcript is; -no-host-checks skips it.
+func TestTrustPathsFileSinkBlock(t *testing.T) {
+	j := newJob(t)
+	conf := j.write("job.hcl", "runner {\n  program = \"sleep 100\"\n}\ntranscript \"file\" {\n  path = \"/nonexistent-zd/a/out.log\"\n}\n")
+	for _, args := range [][]string{{"validate", conf}, {"-C", conf, "start"}} {
+		r := j.must(2, args...)
+		if !strings.Contains(r.err, "Error: Missing directory of transcript") || !strings.Contains(r.err, "job.hcl:5") {
+			t.Fatalf("%v: stderr %q", args, r.err)
+		}
+	}
+	j.must(0, "validate", "-no-host-checks", conf)
+}

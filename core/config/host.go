@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
@@ -76,6 +77,9 @@ func CheckHost(c *Config) hcl.Diagnostics {
 	if rng, ok := at(runnerBlock + "/logfile"); ok {
 		diags = append(diags, dirOf("logfile", c.Logfile, "", rng)...)
 	}
+	if path, rng, ok := fileSinkPath(c); ok {
+		diags = append(diags, dirOf("transcript", path, runDir, rng)...)
+	}
 	if c.EventLog != nil {
 		for i, lf := range c.EventLog.Logfiles {
 			if rng, ok := at(logfileSource(i)); ok && lf.Path != "STDOUT" && lf.Path != "STDERR" {
@@ -84,6 +88,28 @@ func CheckHost(c *Config) hcl.Diagnostics {
 		}
 	}
 	return diags
+}
+
+// fileSinkPath is the path of a transcript "file" block that chooses the
+// transcript (no -t or runner transcript overrides it), with its range;
+// ok is false when there is none, or it is not a plain string (the
+// block's decoding reports that).
+func fileSinkPath(c *Config) (string, *hcl.Range, bool) {
+	b := c.SinkBlock
+	if b == nil || b.Kind != "file" || b.Plugin != "" || (c.Transcript != "" && c.Transcript != DefaultTranscript) {
+		return "", nil, false
+	}
+	attrs, _ := b.Body.JustAttributes()
+	attr, ok := attrs["path"]
+	if !ok {
+		return "", nil, false
+	}
+	v, diags := attr.Expr.Value(nil)
+	if diags.HasErrors() || v.IsNull() || !v.IsKnown() || v.Type() != cty.String {
+		return "", nil, false
+	}
+	rng := attr.Expr.Range()
+	return v.AsString(), &rng, true
 }
 
 // dirOf is the original's existing-dirpath: the directory part of path

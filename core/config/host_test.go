@@ -29,6 +29,9 @@ func TestCheckHost(t *testing.T) {
 		{"transcript-relative-missing", fmt.Sprintf("directory = %q\ntranscript = \"nosuch/out.log\"\n", dir), "", []string{"Missing directory of transcript:4"}},
 		{"bare-file-names", "transcript = \"out.log\"\nlogfile = \"app.log\"\n", "", nil},
 		{"logfile", fmt.Sprintf("logfile = %q\n", dir+"/a/app.log"), "", []string{"Missing directory of logfile:3"}},
+		{"file-sink-block", "", fmt.Sprintf("transcript \"file\" {\n  path = %q\n}\n", dir+"/a/out.log"), []string{"Missing directory of transcript:5"}},
+		{"file-sink-block-fine", "", fmt.Sprintf("transcript \"file\" {\n  path = %q\n}\n", dir+"/srv/out.log"), nil},
+		{"external-sink-block", "", "transcript \"syslog\" {\n  plugin = \"/x/sink\"\n  path = \"/nonexistent-zd/a/b\"\n}\n", nil},
 		{"eventlog", "", fmt.Sprintf("eventlog {\n  logfile {\n    path = \"STDOUT\"\n  }\n  logfile {\n    path = %q\n  }\n}\n", dir+"/a/zd.log"),
 			[]string{"Missing directory of event log file:9"}},
 	}
@@ -65,5 +68,16 @@ func TestCheckHostSkipsCommandLine(t *testing.T) {
 	}
 	if d := CheckHost(cfg); len(d) != 0 {
 		t.Errorf("CheckHost checked command-line values: %v", d)
+	}
+	// -t overrides a transcript block: the block's path is not checked.
+	cfg, _, diags = Parse([]byte("runner {\nprogram = \"x\"\n}\ntranscript \"file\" {\n  path = \"/nonexistent-zd/a/b\"\n}\n"), "job.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if err := cfg.Set("transcript", "/tmp/out.log"); err != nil {
+		t.Fatal(err)
+	}
+	if d := CheckHost(cfg); len(d) != 0 {
+		t.Errorf("CheckHost checked a transcript block -t overrides: %v", d)
 	}
 }
