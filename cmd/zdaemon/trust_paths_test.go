@@ -210,3 +210,28 @@ func TestTrustPathsFileSinkBlock(t *testing.T) {
 	}
 	j.must(0, "validate", "-no-host-checks", conf)
 }
+
+// The directories of the transcript and log files are checked where a
+// manager may start, not by the commands of a running job: a log
+// directory removed under it never keeps anyone from stopping it.
+func TestTrustPathsRunningJobWithoutLogDir(t *testing.T) {
+	j := newJob(t)
+	if err := os.Mkdir(j.path("logs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := j.write("job.hcl", "runner {\n  program    = \"sleep 100\"\n  transcript = \"logs/out.log\"\n  logfile    = \"logs/app.log\"\n}\n")
+	pid := j.startOK("-C", conf)
+	if err := os.RemoveAll(j.path("logs")); err != nil {
+		t.Fatal(err)
+	}
+	j.must(0, "-C", conf, "status")
+	j.must(0, "-C", conf, "kill", "CONT")
+	r := j.must(2, "-C", conf, "restart") // would start a manager if none ran
+	if !strings.Contains(r.err, "Missing directory of transcript") {
+		t.Fatalf("restart: %q", r.err)
+	}
+	j.stopOK("-C", conf)
+	if alive(pid) {
+		t.Fatal("program survived stop")
+	}
+}

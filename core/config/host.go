@@ -27,6 +27,12 @@ import (
 // (where the daemonized manager opens them); other relative paths are
 // relative to the current directory, as the original resolves them.
 func CheckHost(c *Config) hcl.Diagnostics {
+	return append(CheckHostPlaces(c), CheckHostFiles(c)...)
+}
+
+// CheckHostPlaces is the part of CheckHost every command needs: the
+// socket's directory, the directory and the user.
+func CheckHostPlaces(c *Config) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	at := func(key string) (*hcl.Range, bool) {
 		r, ok := c.Sources[key]
@@ -66,6 +72,20 @@ func CheckHost(c *Config) hcl.Diagnostics {
 				Subject:  rng,
 			})
 		}
+	}
+	return diags
+}
+
+// CheckHostFiles is the part of CheckHost a manager about to start needs:
+// the directories of the transcript, the logfile and the event log's
+// files. Commands that talk to a running manager do not need it, and a log
+// directory removed under a running job must not keep anyone from
+// stopping it.
+func CheckHostFiles(c *Config) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	at := func(key string) (*hcl.Range, bool) {
+		r, ok := c.Sources[key]
+		return &r, ok
 	}
 	runDir := ""
 	if c.Daemon {

@@ -155,8 +155,16 @@ func (m *Meta) setup() error {
 		}
 	}
 	// The job file's values against this machine, at their file:line;
-	// then those of the command line, in the original's words.
-	if diags := config.CheckHost(cfg); len(diags) > 0 {
+	// then those of the command line, in the original's words. The
+	// directories of the files a manager opens are checked only where one
+	// may start (start, restart, run, fg, the shell): stop, status and the
+	// other commands of a running job never fail because its log
+	// directory went away.
+	diags := config.CheckHostPlaces(cfg)
+	if m.mayStartManager() {
+		diags = append(diags, config.CheckHostFiles(cfg)...)
+	}
+	if len(diags) > 0 {
 		writeDiags(m.Err, m.Files, diags)
 		if diags.HasErrors() {
 			return &exitError{code: 2}
@@ -179,6 +187,19 @@ func (m *Meta) setup() error {
 	}
 	m.Socket = sock
 	return nil
+}
+
+// mayStartManager says whether the action line may start a manager (or a
+// foreground program): start, restart, run, fg, or an interactive shell.
+func (m *Meta) mayStartManager() bool {
+	if m.Opts.Interactive || len(m.Opts.Args) == 0 {
+		return true
+	}
+	switch parseAction(m.Opts.Args).name {
+	case "start", "restart", "run", "fg", "foreground":
+		return true
+	}
+	return false
 }
 
 // optName returns how the user spelled the option for key, or its short form.
