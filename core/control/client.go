@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"syscall"
 )
 
@@ -56,6 +57,10 @@ func Do(ctx context.Context, path, line string) (string, error) {
 			return "", fmt.Errorf("read reply to %q: %w: %w", line, ErrNoAnswer, cause)
 		}
 		return string(reply), fmt.Errorf("read reply to %q: %w", line, cause)
+	}
+	if len(reply) == 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+		// The connection's deadline (ctx's) fired before ctx noticed.
+		return "", fmt.Errorf("read reply to %q: %w: %w", line, ErrNoAnswer, context.DeadlineExceeded)
 	}
 	if len(reply) == 0 && (isReset(err) || isReset(werr)) {
 		cause := err

@@ -339,6 +339,26 @@ func TestDoNoManager(t *testing.T) {
 	}
 }
 
+// A listener that takes the connection and never answers (a stopped
+// manager) is "no answer" however the deadline fires: through ctx, or
+// through the connection's own deadline a moment earlier.
+func TestDoNoAnswerAtTheDeadline(t *testing.T) {
+	path := tempSock(t)
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for range 20 {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		_, err := Do(ctx, path, "status")
+		cancel()
+		if !errors.Is(err, ErrNoAnswer) || !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrNoManager) {
+			t.Fatalf("error %v, want ErrNoAnswer at the deadline", err)
+		}
+	}
+}
+
 // A peer of another uid is refused even when it can reach the socket.
 func TestPeerOfAnotherUserRefused(t *testing.T) {
 	if os.Geteuid() != 0 {

@@ -381,8 +381,10 @@ func (m *Meta) send(line string) (string, error) {
 		if try == 0 && errors.Is(err, syscall.ECONNRESET) {
 			continue
 		}
+		// Anything but "nobody listens" means something holds the
+		// socket and did not answer: never take it for a manager gone.
 		m.stalled = nil
-		if errors.Is(err, control.ErrNoAnswer) {
+		if err != nil && !errors.Is(err, control.ErrNoManager) {
 			m.stalled = err
 		}
 		return reply, err
