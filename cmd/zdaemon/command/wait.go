@@ -100,8 +100,10 @@ func (m *Meta) awaitEvent(ctx context.Context, line string) (st control.Status, 
 		case a := <-ch:
 			if a.err != nil || a.reply == "" {
 				// Dropped unanswered while the wait still runs: the
-				// manager is there but does not answer us.
-				if errors.Is(a.err, control.ErrNoAnswer) && ctx.Err() == nil {
+				// manager is there but does not answer us. (An await
+				// answers only when its condition holds: its own
+				// deadline passing is a timeout, told by the clock.)
+				if errors.Is(a.err, control.ErrNoAnswer) && !errors.Is(a.err, context.DeadlineExceeded) && ctx.Err() == nil {
 					m.stalled = a.err
 					return control.Status{}, waitStalled, false
 				}
