@@ -133,7 +133,14 @@ func (j *job) runIn(stdin []byte, args ...string) result {
 // starts inherit it, so leftovers finds them by pid.
 func (j *job) runCmd(stdin []byte, name string, args ...string) result {
 	j.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	return j.runCmdWithin(time.Minute, stdin, name, args...)
+}
+
+// runCmdWithin is runCmd bounded by d: a command still running then is
+// killed and fails the test.
+func (j *job) runCmdWithin(d time.Duration, stdin []byte, name string, args ...string) result {
+	j.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = j.dir
@@ -146,6 +153,9 @@ func (j *job) runCmd(stdin []byte, name string, args ...string) result {
 	start := time.Now()
 	err := cmd.Run()
 	r := result{out: out.String(), err: errb.String(), took: time.Since(start)}
+	if ctx.Err() != nil {
+		j.t.Fatalf("%s %s: still running after %v\nstdout: %q\nstderr: %q", name, strings.Join(args, " "), d, r.out, r.err)
+	}
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):

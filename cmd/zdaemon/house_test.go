@@ -11,24 +11,6 @@ import (
 	"time"
 )
 
-// runBin runs a zdaemon binary at path in the job's directory.
-func (j *job) runBin(path string, args ...string) result {
-	j.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.Dir = j.dir
-	cmd.Env = append(append(os.Environ(), "ZD_TEST_JOB="+j.dir), j.env...)
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := result{out: out.String(), err: errb.String(), code: cmd.ProcessState.ExitCode()}
-	if err != nil && cmd.ProcessState == nil {
-		j.t.Fatalf("%s %v: %v", path, args, err)
-	}
-	return r
-}
-
 // A client without its manager executable says so plainly, and only
 // where it needs it: status still answers.
 func TestManagerExecutableMissing(t *testing.T) {
@@ -61,7 +43,7 @@ func TestManagerExecutableMissing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := j.runBin(bin, tt.args...)
+			r := j.runWith(bin, tt.args...)
 			if r.code != tt.code || !strings.HasSuffix(r.out, tt.out) || r.err != tt.er {
 				t.Errorf("exit %d, stdout %q, stderr %q; want %d, %q, %q", r.code, r.out, r.err, tt.code, tt.out, tt.er)
 			}
@@ -78,10 +60,10 @@ func TestManagerExecutableThroughSymlink(t *testing.T) {
 		t.Fatal(err)
 	}
 	args := []string{"-p", "sleep 100", "-s", "zdsock"}
-	if r := j.runBin(link, append(args, "start")...); r.code != 0 || !startedRe.MatchString(r.out) {
+	if r := j.runWith(link, append(args, "start")...); r.code != 0 || !startedRe.MatchString(r.out) {
 		t.Fatalf("start: exit %d, %q %q", r.code, r.out, r.err)
 	}
-	if r := j.runBin(link, append(args, "stop")...); r.code != 0 {
+	if r := j.runWith(link, append(args, "stop")...); r.code != 0 {
 		t.Fatalf("stop: exit %d, %q %q", r.code, r.out, r.err)
 	}
 }

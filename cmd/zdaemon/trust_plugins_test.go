@@ -6,9 +6,7 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -26,27 +24,7 @@ import (
 // takes longer than d (it is killed then).
 func runWithin(j *job, d time.Duration, args ...string) result {
 	j.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, zdaemonBin, args...)
-	cmd.Dir = j.dir
-	cmd.Env = append(append(os.Environ(), "ZD_TEST_JOB="+j.dir), j.env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err := cmd.Run()
-	r := result{out: out.String(), err: errb.String(), took: time.Since(start)}
-	if ctx.Err() != nil {
-		j.t.Fatalf("zdaemon %s: still running after %v\nstdout: %q\nstderr: %q", strings.Join(args, " "), d, r.out, r.err)
-	}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		j.t.Fatalf("zdaemon %v: %v", args, err)
-	}
-	return r
+	return j.runCmdWithin(d, nil, zdaemonBin, args...)
 }
 
 // garbagePlugin writes a wrapper-script plugin that prints garbage
