@@ -60,16 +60,7 @@ func TestSinkRestartsOnTheSamePipe(t *testing.T) {
 	h, ctx := testHost(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.log")
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	s, err := h.StartSink(ctx, Spec{Kind: "file"}, transcript.Config{"path": path}, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, w := startFileSink(t, ctx, h, path)
 	w.WriteString("one\n")
 	waitContent(t, path, "one\n")
 	pid, _ := strconv.Atoi(s.cur.pid)
@@ -236,4 +227,21 @@ func TestStartErrorReasons(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startFileSink starts the built-in file sink writing path, on a new pipe
+// whose write end it returns; both are closed when the test ends.
+func startFileSink(t *testing.T, ctx context.Context, h *Host, path string) (*Sink, *os.File) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	s, err := h.StartSink(ctx, Spec{Kind: "file"}, transcript.Config{"path": path}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s, w
 }

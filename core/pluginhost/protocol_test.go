@@ -80,16 +80,7 @@ func TestPluginsOfEveryProtocolVersion(t *testing.T) {
 				kill()
 			}
 			path := filepath.Join(t.TempDir(), "out.log")
-			r, w, err := os.Pipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
-			s, err := h.StartSink(ctx, Spec{Kind: "file"}, transcript.Config{"path": path}, r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s, w := startFileSink(t, ctx, h, path)
 			w.WriteString("one\n")
 			w.Close()
 			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -131,16 +122,7 @@ func TestSinkDrainWaitsForTheRestart(t *testing.T) {
 	h.Logger = slog.New(slog.NewTextHandler(&events, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.log")
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	s, err := h.StartSink(ctx, Spec{Kind: "file"}, transcript.Config{"path": path}, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, w := startFileSink(t, ctx, h, path)
 	w.WriteString("one\n")
 	waitContent(t, path, "one\n")
 	s.mu.Lock()
