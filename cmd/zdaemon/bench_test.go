@@ -73,6 +73,37 @@ func BenchmarkStart(b *testing.B) {
 	b.ReportMetric(medianMs(took), "ms/start")
 }
 
+// BenchmarkStartNoGrace measures "zdaemon start" with start-grace = 0:
+// what the client, the manager's start-up and the program's exec cost
+// without the 20 ms the default grace adds.
+func BenchmarkStartNoGrace(b *testing.B) {
+	j := benchJob(b)
+	start := []string{"-C", j.write("nograce.hcl", "runner {\n  program = \"sleep 3600\"\n  start-grace = 0\n}\n")}
+	var took []time.Duration
+	for b.Loop() {
+		r := j.benchRun(b, append(start, "start")...)
+		took = append(took, r.took)
+		b.StopTimer()
+		j.benchRun(b, append(start, "stop")...)
+		b.StartTimer()
+	}
+	b.ReportMetric(medianMs(took), "ms/start")
+}
+
+// BenchmarkBinarySize reports the size of the two executables as built by
+// TestMain (unstripped, CGO_ENABLED=0, as the README builds them).
+func BenchmarkBinarySize(b *testing.B) {
+	for b.Loop() {
+	}
+	for _, bin := range []struct{ name, path string }{{"client", zdaemonBin}, {"manager", zdrunBin}} {
+		fi, err := os.Stat(bin.path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(fi.Size())/1e6, bin.name+"-MB")
+	}
+}
+
 // BenchmarkStop measures "zdaemon stop" of a cooperative program.
 func BenchmarkStop(b *testing.B) {
 	j := benchJob(b)
