@@ -104,6 +104,10 @@ type Options struct {
 	// that left its process group, or ignored the signals) and returns
 	// their pids.
 	Sweep func() []int
+	// OnChange runs in the loop after an event changed the state, the
+	// program's pid or whether start tests run (for a service manager's
+	// readiness protocol). It must not block.
+	OnChange func(State, control.Status)
 }
 
 // Manager supervises one program.
@@ -134,6 +138,15 @@ type Manager struct {
 	// probeUp is closed when the start tests pass; nil when none run.
 	probeUp     <-chan struct{}
 	probeCancel context.CancelFunc
+	// seen is what OnChange was last told.
+	seen seenState
+}
+
+// seenState is what makes a change for Options.OnChange.
+type seenState struct {
+	state   State
+	pid     int
+	testing bool
 }
 
 // New returns a manager for cfg. Call Run to start supervising.
@@ -163,6 +176,7 @@ func (m *Manager) Run(ctx context.Context) int {
 	defer close(m.exited)
 	m.log.Info("daemon manager started")
 	m.apply(event{kind: evStart})
+	m.changed()
 	for m.state != Exiting {
 		var done <-chan child.ExitStatus
 		if m.proc != nil {
@@ -196,11 +210,28 @@ func (m *Manager) Run(ctx context.Context) int {
 			m.apply(event{kind: evShutdown})
 		}
 		m.notifyWaiters()
+		m.changed()
 	}
 	m.disarm()
 	m.stopProbe()
 	m.log.Info("Exiting")
 	return m.exitCode
+}
+
+// changed tells Options.OnChange about a new state, pid or test phase.
+func (m *Manager) changed() {
+	if m.opts.OnChange == nil {
+		return
+	}
+	now := seenState{state: m.state, testing: m.probeUp != nil}
+	if m.proc != nil {
+		now.pid = m.proc.Pid()
+	}
+	if now == m.seen {
+		return
+	}
+	m.seen = now
+	m.opts.OnChange(m.state, m.status())
 }
 
 // Shutdown asks the manager to stop the program and exit, as on SIGTERM.

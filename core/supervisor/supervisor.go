@@ -187,6 +187,15 @@ func (j *Job) Run(ctx context.Context) int {
 	if prober != nil {
 		probe = prober
 	}
+	// A manager in the foreground under a service manager tells it when
+	// the job is ready (Type=notify).
+	var onChange func(manager.State, control.Status)
+	if n == nil {
+		if sn := newServiceNotifier(log); sn != nil {
+			defer sn.close()
+			onChange = sn.changed
+		}
+	}
 	mgr := manager.New(cfg, starter, manager.Options{
 		Logger: log,
 		Prober: probe,
@@ -227,6 +236,7 @@ func (j *Job) Run(ctx context.Context) int {
 		},
 		BeforeExit: sockets.closeAll,
 		Filename:   cfg.Filename,
+		OnChange:   onChange,
 	})
 
 	// Control connections never take the descriptors that spawning the
