@@ -6,6 +6,7 @@
 //	zdrun --attached           a manager in the foreground ("zdaemon run")
 //	zdrun describe             plugin schemas and validation, for the client
 //	zdrun plugin KIND NAME     a built-in plugin, started by the plugin host
+//	zdrun export nomad         a Nomad job for "zdaemon export nomad"
 //
 // The configuration arrives on descriptor 3 (see core/daemon).
 package main
@@ -21,7 +22,7 @@ import (
 	"github.com/zdaemon/zdaemon/core/supervisor"
 )
 
-const usage = `Usage: zdrun --handoff | --attached | describe | plugin KIND NAME
+const usage = `Usage: zdrun --handoff | --attached | describe | plugin KIND NAME | export nomad
 
   zdrun is zdaemon's manager executable: zdaemon runs it to supervise a
   job ("zdaemon start", "zdaemon run"), to check plugin blocks ("zdaemon
@@ -61,6 +62,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	case len(args) == 2 && args[0] == "export" && args[1] == "nomad":
+		return exportNomad(stdin, stdout, stderr)
 	case len(args) == 3 && args[0] == "plugin":
 		if supervisor.ServePlugin(args[1], args[2]) {
 			return 0

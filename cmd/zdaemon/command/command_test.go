@@ -28,9 +28,10 @@ func TestHelpCommand_Implements(t *testing.T)      { var _ cli.Command = &HelpCo
 func TestValidateCommand_Implements(t *testing.T)  { var _ cli.Command = &ValidateCommand{} }
 func TestConvertCommand_Implements(t *testing.T)   { var _ cli.Command = &ConvertCommand{} }
 func TestRunCommand_Implements(t *testing.T)       { var _ cli.Command = &RunCommand{} }
+func TestExportCommand_Implements(t *testing.T)    { var _ cli.Command = &ExportCommand{} }
 func TestCommandsAreAllListed_Implements(t *testing.T) {
-	if n := len(newTestMeta().commands()); n != 16 {
-		t.Errorf("%d commands, want 16: add the new one's _Implements check", n)
+	if n := len(newTestMeta().commands()); n != 17 {
+		t.Errorf("%d commands, want 17: add the new one's _Implements check", n)
 	}
 }
 
@@ -184,6 +185,8 @@ func TestMisuse(t *testing.T) {
 		{args: []string{"validate", "-x", "a"}, errs: "flag provided but not defined: -x\n" + validate.Help() + "\n"},
 		{args: []string{"convert"}, errs: convert.Help() + "\n"},
 		{args: []string{"convert", "-x", "a"}, errs: "flag provided but not defined: -x\n" + convert.Help() + "\n"},
+		{args: []string{"export"}, errs: (&ExportCommand{}).Help() + "\n"},
+		{args: []string{"export", "systemd", "-x"}, errs: "flag provided but not defined: -x\n" + (&ExportCommand{}).Help() + "\n"},
 		{args: []string{"status", "foo"}, out: "status argument must be absent or -l\n"},
 		{args: []string{"status", "-l", "-l"}, out: "status argument must be absent or -l\n"},
 	} {

@@ -63,12 +63,12 @@ func init() { topicHelp["foreground"] = topicHelp["fg"] }
 // zdaemon adds, in the form of Python's cmd.Cmd topic lists.
 const addedListing = `Added by zdaemon (type help <topic>, or <command> -h):
 ======================================================
-convert  run  validate
+convert  export  run  validate
 
 `
 
 // addedTopics are the commands whose help topic is their Help().
-var addedTopics = []string{"convert", "run", "validate"}
+var addedTopics = []string{"convert", "export", "run", "validate"}
 
 // HelpCommand is "help [topic]".
 type HelpCommand struct{ *Meta }
@@ -79,7 +79,7 @@ type HelpArgs struct{ Topic string }
 func (c *HelpCommand) Synopsis() string { return "Print help for an action" }
 func (c *HelpCommand) Help() string {
 	return helpText("help [ACTION]", "help", `help needs no -p or -C. The original's actions print the original's
-texts; validate, convert and run print their own help, which
+texts; validate, convert, export and run print their own help, which
 "zdaemon ACTION -h" prints for every action.`, "0  always, also for an unknown topic (as the original)")
 }
 

@@ -95,7 +95,7 @@ func (m *Meta) main(args []string) (int, error) {
 		fmt.Fprintln(m.Out, Version)
 		return 0, nil
 	}
-	// Commands that need no job: help, validate and convert read files
+	// Commands that need no job: help, validate, convert and export read files
 	// or print texts, run with a hand-off is a manager started by a client.
 	if len(opts.Args) > 0 && !m.needsJob(opts.Args) {
 		return m.onecmd(opts.Args, commandActions), nil
@@ -167,7 +167,7 @@ var actions = []string{"fg", "foreground", "help", "kill", "logreopen", "logtail
 
 // commandActions are the action words of the command line: the original's
 // and ours.
-var commandActions = append(slices.Clip(actions), "validate", "convert", "run")
+var commandActions = append(slices.Clip(actions), "validate", "convert", "run", "export")
 
 // cliArgs turns an action line into mitchellh/cli's arguments: the
 // command word, then its words. The words after start, restart, fg and
@@ -221,7 +221,7 @@ func isHelpFlag(s string) bool { return s == "-h" || s == "-help" || s == "--hel
 // which needs the job.
 func (m *Meta) needsJob(words []string) bool {
 	switch parseAction(words).name {
-	case "validate", "convert":
+	case "validate", "convert", "export":
 		return false
 	}
 	return m.Opts.Interactive || !m.isHelp(words)
@@ -281,6 +281,7 @@ func (m *Meta) commands() map[string]cli.CommandFactory {
 		"validate":          mk(&ValidateCommand{Meta: m}),
 		"convert":           mk(&ConvertCommand{Meta: m}),
 		"run":               mk(&RunCommand{Meta: m}),
+		"export":            mk(&ExportCommand{Meta: m}),
 	}
 }
 
