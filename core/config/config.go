@@ -169,6 +169,10 @@ type EventLog struct {
 	// trace 5, all 1, notset 0).
 	Level    int       `json:"level"`
 	Logfiles []Logfile `json:"logfiles"`
+	// Format is "" (the original's text lines) or "json": one JSON object
+	// a line (time, level, msg and the record's attributes), for log
+	// shippers; the logfiles' format and dateformat then do not apply.
+	Format string `json:"format,omitempty"`
 }
 
 // Logfile is one target of the event log.

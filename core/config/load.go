@@ -43,7 +43,7 @@ var runnerSchema = func() *hcl.BodySchema {
 }()
 
 var eventlogSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "level"}},
+	Attributes: []hcl.AttributeSchema{{Name: "level"}, {Name: "format"}},
 	Blocks:     []hcl.BlockHeaderSchema{{Type: logfileBlock}},
 }
 
@@ -221,6 +221,23 @@ func decodeEventlog(cfg *Config, b *hcl.Block) hcl.Diagnostics {
 		n, more := levelAttr(a)
 		diags = append(diags, more...)
 		el.Level = n
+	}
+	if a, ok := content.Attributes["format"]; ok {
+		f, more := stringAttr(a)
+		diags = append(diags, more...)
+		switch {
+		case more.HasErrors():
+		case f == "json":
+			el.Format = f
+		case f == "text":
+		default:
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid event log format",
+				Detail:   fmt.Sprintf("format must be \"text\" (the original's lines) or \"json\" (one JSON object a line), not %q.", f),
+				Subject:  a.Expr.Range().Ptr(),
+			})
+		}
 	}
 	for i, lb := range content.Blocks {
 		lc, more := lb.Body.Content(logfileSchema)

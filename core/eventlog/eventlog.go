@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,6 +80,7 @@ type target struct {
 	level  slog.Level
 	format []piece
 	datefm string
+	json   bool // one JSON object a line instead of format
 }
 
 // Log is an open event log.
@@ -111,7 +113,7 @@ func Open(cfg *config.EventLog, stdout, stderr io.Writer) (*Log, error) {
 			l.Close()
 			return nil, fmt.Errorf("event log %s: %w", lf.Path, err)
 		}
-		t := &target{level: FromPython(lf.Level), format: fm, datefm: lf.DateFormat}
+		t := &target{level: FromPython(lf.Level), format: fm, datefm: lf.DateFormat, json: cfg.Format == "json"}
 		if t.datefm == "" {
 			t.datefm = config.DefaultLogDateFormat
 		}
@@ -378,8 +380,9 @@ func strftime(t time.Time, f string) string {
 
 type handler struct {
 	log    *Log
-	prefix string // group prefix for attrs
-	attrs  string // pre-formatted attrs
+	prefix string      // group prefix for attrs
+	attrs  string      // pre-formatted attrs
+	list   []slog.Attr // the same attrs, keys prefixed, for JSON
 }
 
 func (h *handler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.log.level }
@@ -404,7 +407,11 @@ func (h *handler) Handle(_ context.Context, r slog.Record) error {
 			continue
 		}
 		buf.Reset()
-		t.render(&buf, r, msg.String())
+		if t.json {
+			h.renderJSON(&buf, r)
+		} else {
+			t.render(&buf, r, msg.String())
+		}
 		if _, err := t.w.Write(buf.Bytes()); err != nil && l.err == nil {
 			l.err = fmt.Errorf("write event log %s: %w", t.path, err)
 		}
@@ -437,15 +444,51 @@ func writeAttr(b *strings.Builder, prefix string, a slog.Attr) {
 func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
 	var b strings.Builder
 	b.WriteString(h.attrs)
+	list := slices.Clone(h.list)
 	for _, a := range as {
 		writeAttr(&b, h.prefix, a)
+		list = append(list, prefixed(h.prefix, a))
 	}
-	return &handler{log: h.log, prefix: h.prefix, attrs: b.String()}
+	return &handler{log: h.log, prefix: h.prefix, attrs: b.String(), list: list}
 }
 
 func (h *handler) WithGroup(name string) slog.Handler {
 	if name == "" {
 		return h
 	}
-	return &handler{log: h.log, prefix: h.prefix + name + ".", attrs: h.attrs}
+	return &handler{log: h.log, prefix: h.prefix + name + ".", attrs: h.attrs, list: h.list}
+}
+
+// prefixed is a with its key under the handler's groups ("a.b.key").
+func prefixed(prefix string, a slog.Attr) slog.Attr {
+	if prefix != "" && a.Key != "" {
+		a.Key = prefix + a.Key
+	}
+	return a
+}
+
+// jsonOptions name levels as the text lines do (INFO, BLATHER, TRACE)
+// and add the logger's name, as the original's records carry it.
+var jsonOptions = &slog.HandlerOptions{
+	Level: LevelTrace - 1,
+	ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		if len(groups) == 0 && a.Key == slog.LevelKey {
+			name, _ := pyLevel(a.Value.Any().(slog.Level))
+			return slog.String(slog.LevelKey, name)
+		}
+		return a
+	},
+}
+
+// renderJSON writes r as one JSON object and a newline, with slog's own
+// JSON handler: {"time":...,"level":"INFO","msg":...,"logger":"root",...}.
+func (h *handler) renderJSON(buf *bytes.Buffer, r slog.Record) {
+	out := slog.NewRecord(r.Time, r.Level, r.Message, 0)
+	out.AddAttrs(slog.String("logger", "root"))
+	out.AddAttrs(h.list...)
+	r.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(prefixed(h.prefix, a))
+		return true
+	})
+	_ = slog.NewJSONHandler(buf, jsonOptions).Handle(context.Background(), out)
 }

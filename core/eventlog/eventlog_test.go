@@ -3,9 +3,11 @@ package eventlog
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -164,4 +166,41 @@ func FuzzValidateFormat(f *testing.F) {
 		}
 		logAt(l.Handler(), LevelInfo, "m")
 	})
+}
+
+// format = "json": one JSON object a line, with the text lines' level
+// names, the logger's name and the attributes (groups as dotted keys);
+// levels still filter.
+func TestJSON(t *testing.T) {
+	var out bytes.Buffer
+	l, err := Open(&config.EventLog{Level: 15, Format: "json", Logfiles: []config.Logfile{{Path: "STDOUT"}}}, &out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	h := l.Handler()
+	logAt(h, LevelInfo, "spawned process", slog.Int("pid", 7))
+	logAt(h.WithGroup("sink").WithAttrs([]slog.Attr{slog.String("kind", "file")}), LevelBlather, "restarted \"twice\"\n", slog.Bool("ok", true))
+	logAt(h, LevelDebug, "hidden")
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("lines %q", lines)
+	}
+	want := []map[string]any{
+		{"level": "INFO", "msg": "spawned process", "logger": "root", "pid": float64(7)},
+		{"level": "BLATHER", "msg": "restarted \"twice\"\n", "logger": "root", "sink.kind": "file", "sink.ok": true},
+	}
+	for i, line := range lines {
+		var got map[string]any
+		if err := json.Unmarshal([]byte(line), &got); err != nil {
+			t.Fatalf("line %d %q: %v", i, line, err)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, got["time"].(string)); err != nil {
+			t.Errorf("time %v: %v", got["time"], err)
+		}
+		delete(got, "time")
+		if !reflect.DeepEqual(got, want[i]) {
+			t.Errorf("line %d: %v, want %v", i, got, want[i])
+		}
+	}
 }
