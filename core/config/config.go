@@ -41,6 +41,11 @@ type Config struct {
 	SocketName string `json:"socket_name"`
 	// Daemon runs the manager detached from the terminal (default true).
 	Daemon bool `json:"daemon"`
+	// Foreground is set by "zdaemon run" (a service manager's or a
+	// container's foreground manager): the program's output goes to the
+	// transcript when one is set, else to the manager's own stdout and
+	// stderr, which stay the manager's either way.
+	Foreground bool `json:"foreground,omitempty"`
 	// Directory is where the manager and the program run ("" = unchanged).
 	Directory string `json:"directory,omitempty"`
 	// BackoffLimit is the restart governor's limit, in seconds and count.

@@ -134,7 +134,10 @@ type Manager struct {
 	timerC     <-chan time.Time
 	deadline   time.Time // when timerC fires, for status "delay"
 	exitCode   int
-	waiters    []*waiter
+	// signalled: a signal (or ctx) ended supervision; the manager exits
+	// with the program's status once it is gone.
+	signalled bool
+	waiters   []*waiter
 	// probeUp is closed when the start tests pass; nil when none run.
 	probeUp     <-chan struct{}
 	probeCancel context.CancelFunc

@@ -398,11 +398,27 @@ func TestShutdownStopsProgram(t *testing.T) {
 		m, wait := run(t, testConfig(nil), f)
 		synctest.Wait()
 		m.Shutdown(syscall.SIGTERM)
-		if code := wait(); code != 1 {
-			t.Fatalf("exit %d, want 1", code)
+		// The program died of the SIGTERM: the manager exits as a shell
+		// reports that, 128+15 (what docker stop shows).
+		if code := wait(); code != 143 {
+			t.Fatalf("exit %d, want 143", code)
 		}
 		if got := f.last().got(); len(got) == 0 || got[0] != syscall.SIGTERM {
 			t.Fatalf("program got %v, want SIGTERM first", got)
+		}
+	})
+}
+
+// A program that ignores SIGTERM and is SIGKILLed after stop-timeout
+// gives 137 (128+SIGKILL).
+func TestShutdownExitStatus(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeStarter{ignoreTERM: true}
+		m, wait := run(t, testConfig(func(c *config.Config) { c.StopTimeout = time.Second }), f)
+		synctest.Wait()
+		m.Shutdown(syscall.SIGINT)
+		if code := wait(); code != 137 {
+			t.Fatalf("exit %d, want 137", code)
 		}
 	})
 }

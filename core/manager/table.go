@@ -217,7 +217,21 @@ func (m *Manager) exitedAsked(ev event) (State, string) {
 		m.sweep()
 		return m.spawn(), ""
 	}
+	if m.signalled {
+		// A manager stopped by a signal (docker stop, Ctrl-C) exits with
+		// the program's status, as a container's init does.
+		return m.exit(shellStatus(ev.status)), ""
+	}
 	return m.exit(m.exitCode), ""
+}
+
+// shellStatus is an exit status as a shell reports it: the code, or 128
+// plus the signal that ended the process.
+func shellStatus(st child.ExitStatus) int {
+	if st.Signal != 0 {
+		return 128 + int(st.Signal)
+	}
+	return st.Code
 }
 
 // escalate: stop-timeout passed; SIGKILL, repeated every backoff-limit
@@ -237,6 +251,7 @@ func (m *Manager) shutdownRunning(ev event) (State, string) {
 	m.logKilled(ev.signal)
 	m.shouldBeUp = false
 	m.exitCode = 1
+	m.signalled = true
 	return m.terminate(), ""
 }
 
@@ -246,6 +261,7 @@ func (m *Manager) shutdownWhileStopping(ev event) (State, string) {
 	m.logKilled(ev.signal)
 	m.shouldBeUp = false
 	m.exitCode = 1
+	m.signalled = true
 	return Stopping, ""
 }
 

@@ -142,8 +142,8 @@ func (j *Job) Run(ctx context.Context) int {
 	// sink plugin drains; the manager keeps a read end open for as long as
 	// it lives, so the program never gets a broken pipe.
 	var tr *transcriptPipe
-	if cfg.Sink != nil && cfg.Daemon {
-		tr, err = startTranscript(pctx, exe, cfg, reaper, log)
+	if cfg.Sink != nil && (cfg.Daemon || cfg.Foreground) {
+		tr, err = startTranscript(pctx, exe, cfg, reaper, log, cfg.Daemon)
 		if err != nil {
 			log.Error(err.Error())
 			return fail(1, "Error: "+pluginMessage(err))
@@ -166,10 +166,10 @@ func (j *Job) Run(ctx context.Context) int {
 	prober := checks.prober
 	var out, errOut *os.File
 	switch {
-	case !cfg.Daemon: // attached: the program writes to the terminal
-		out, errOut = os.Stdout, os.Stderr
 	case tr != nil:
 		out, errOut = tr.w, tr.w
+	case !cfg.Daemon: // attached: the program writes to the terminal
+		out, errOut = os.Stdout, os.Stderr
 	}
 	starter := manager.StarterFunc(func() (manager.Proc, error) {
 		drainStale(checks.inputs)

@@ -18,12 +18,15 @@ import (
 type transcriptPipe struct {
 	r, w *os.File
 	sink *pluginhost.Sink
+	own  bool // fds 1 and 2 point into the pipe
 }
 
 // pipeSize absorbs a sink restart without slowing the program.
 const pipeSize = 1 << 20
 
-func startTranscript(ctx context.Context, exe string, cfg *config.Config, reaper *child.Reaper, log *slog.Logger) (*transcriptPipe, error) {
+// startTranscript creates the pipe and its sink; with own, the manager's
+// stdout and stderr join the program's output (a daemon has no other).
+func startTranscript(ctx context.Context, exe string, cfg *config.Config, reaper *child.Reaper, log *slog.Logger, own bool) (*transcriptPipe, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("transcript pipe: %w", err)
@@ -39,20 +42,21 @@ func startTranscript(ctx context.Context, exe string, cfg *config.Config, reaper
 		return nil, err
 	}
 	// The manager's own messages (stdout, stderr) join the program's.
-	for _, fd := range []int{1, 2} {
+	for _, fd := range ownFds(own) {
 		if err := unix.Dup2(int(w.Fd()), fd); err != nil {
 			log.Warn(fmt.Sprintf("redirect fd %d to the transcript: %v", fd, err))
 		}
 	}
-	return &transcriptPipe{r: r, w: w, sink: sink}, nil
+	return &transcriptPipe{r: r, w: w, sink: sink, own: own}, nil
 }
 
 // finish closes every write end the manager holds, lets the sink write
 // everything up to the end of the pipe, and stops it.
 func (t *transcriptPipe) finish(log *slog.Logger) {
 	if devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
-		_ = unix.Dup2(int(devnull.Fd()), 1)
-		_ = unix.Dup2(int(devnull.Fd()), 2)
+		for _, fd := range ownFds(t.own) {
+			_ = unix.Dup2(int(devnull.Fd()), fd)
+		}
 		devnull.Close()
 	}
 	t.w.Close()
@@ -65,6 +69,14 @@ func (t *transcriptPipe) finish(log *slog.Logger) {
 	}
 	t.sink.Close()
 	t.r.Close()
+}
+
+// ownFds are the manager's descriptors that point into the pipe.
+func ownFds(own bool) []int {
+	if own {
+		return []int{1, 2}
+	}
+	return nil
 }
 
 // drainTimeout bounds how long an exiting manager waits for its sink.

@@ -22,16 +22,20 @@ func (c *RunCommand) Help() string {
   Runs the daemon manager in the foreground: it supervises the program,
   serves the control socket and exits when the program is stopped. The
   start action runs it detached; use run directly under a service manager
-  such as systemd (Type=simple) or as a container's entry point.
+  such as systemd (Type=notify: it sends READY=1 once the program is up)
+  or as a container's entry point (as pid 1 it reaps every orphan). The
+  program's output goes to the transcript when one is set, else to run's
+  own stdout and stderr.
 
   The words after run are appended to the program's arguments, as start's
   are (put -- before a word such as -h that is meant for the program).
 
 Exit status:
-  0  the program was stopped, or exited with one of the exit codes 0
-  1  start-up failed, the program restarted too often, or the manager was
-     killed by SIGTERM, SIGINT or SIGHUP
-  N  the program exited with N, one of the exit codes`
+  0    the program was stopped, or exited with one of the exit codes 0
+  1    start-up failed, or the program restarted too often
+  N    the program exited with N, one of the exit codes
+  N    SIGTERM, SIGINT or SIGHUP stopped the job: the program's status,
+       128+S when signal S ended it (143 after SIGTERM), as docker shows`
 }
 
 // RunArgs are run's: the words appended to the program.
@@ -62,7 +66,7 @@ func (c *RunCommand) RunContext(_ context.Context, a *RunArgs) int {
 	cfg := *c.Cfg
 	cfg.Program = append(append([]string(nil), c.Cfg.Program...), a.Extra...)
 	cfg.SocketName = c.Socket
-	cfg.Daemon = false
+	cfg.Daemon, cfg.Foreground = false, true
 	cfg.Sink, cfg.Checks = c.sink, c.checks
 	file, err := c.resolveProgram()
 	if err != nil {
