@@ -235,3 +235,138 @@ func TestRunTranscript(t *testing.T) {
 		t.Errorf("the program's output also reached run's stdout: %q", out.String())
 	}
 }
+
+// shape replaces the values of a decoded JSON document that change from
+// run to run (numbers, times, paths under the job's directory) by their
+// kind, so that a golden file holds the schema: keys, nesting, kinds.
+func shape(v any, dir string) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range x {
+			out[k] = shape(e, dir)
+			if k == "schema" {
+				out[k] = e // the version is part of the schema
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = shape(e, dir)
+		}
+		return out
+	case float64:
+		return "<number>"
+	case string:
+		if _, err := time.Parse(time.RFC3339Nano, x); err == nil {
+			return "<time>"
+		}
+		return strings.ReplaceAll(x, dir, "DIR")
+	}
+	return v
+}
+
+func shapeJSON(t *testing.T, out, dir string) string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("not JSON: %q: %v", out, err)
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(shape(v, dir))
+	return b.String()
+}
+
+// status -json and history -json through the real binaries, after a
+// crash: the schema is the golden file's, and the values agree with
+// status -l and with each other.
+func TestStatusJSONAndHistory(t *testing.T) {
+	j := newJob(t)
+	prog := j.write("crash-once.sh", `#!/bin/sh
+if [ ! -e crashed ]; then touch crashed; sleep 0.2; exit 7; fi
+exec sleep 1000
+`)
+	os.Chmod(prog, 0o755)
+	conf := j.write("job.hcl", `runner {
+  program     = "`+prog+`"
+  socket-name = "zdsock"
+  transcript  = "out.log"
+}
+`)
+	j.must(0, "-C", conf, "start")
+	eventually(t, 30*time.Second, "the second run", func() bool {
+		r := j.run("-C", conf, "history", "-json")
+		return strings.Count(r.out, `"pid"`) == 2 && strings.Contains(r.out, `"ended": "running"`)
+	})
+	st := j.statusMap("-C", conf)
+	r := j.must(0, "-C", conf, "status", "-json")
+	checkGolden(t, "testdata/observe/status.json", shapeJSON(t, r.out, j.dir))
+	var info struct {
+		Schema   int    `json:"schema"`
+		State    string `json:"state"`
+		Pid      int    `json:"pid"`
+		Starts   int    `json:"starts"`
+		Restarts int    `json:"restarts"`
+		Manager  struct{ Pid int }
+		LastExit struct {
+			Ended    string `json:"ended"`
+			ExitCode int    `json:"exit_code"`
+		} `json:"last_exit"`
+		Plugins []struct {
+			Kind string
+			Pid  int
+		}
+		Transcript struct{ Path string }
+	}
+	if err := json.Unmarshal([]byte(r.out), &info); err != nil {
+		t.Fatal(err)
+	}
+	if info.Schema != 1 || info.State != "running" || strconv.Itoa(info.Pid) != st["application"] ||
+		strconv.Itoa(info.Manager.Pid) != st["manager"] || info.Starts != 2 || info.Restarts != 1 ||
+		info.LastExit.Ended != "exit" || info.LastExit.ExitCode != 7 {
+		t.Errorf("status -json %+v; status -l %v", info, st)
+	}
+	if len(info.Plugins) != 1 || info.Plugins[0].Kind != "transcript" || info.Plugins[0].Pid == 0 || info.Transcript.Path != "out.log" {
+		t.Errorf("plugins %+v transcript %+v", info.Plugins, info.Transcript)
+	}
+	h := j.must(0, "-C", conf, "history", "-json")
+	checkGolden(t, "testdata/observe/history.json", shapeJSON(t, h.out, j.dir))
+	table := j.must(0, "-C", conf, "history")
+	lines := strings.Split(strings.TrimSpace(table.out), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "STARTED") || !strings.Contains(lines[1], "exit 7") ||
+		!strings.Contains(lines[1], "after 1s") || !strings.Contains(lines[2], "running") {
+		t.Errorf("history:\n%s", table.out)
+	}
+	j.must(0, "-C", conf, "stop")
+	// With the manager gone: an object that says so, and status's 3.
+	down := j.run("-C", conf, "status", "-json")
+	if down.code != 3 || !strings.Contains(down.out, `"state": "manager-not-running"`) {
+		t.Errorf("status -json without a manager: exit %d %q", down.code, down.out)
+	}
+	if r := j.run("-C", conf, "history", "0"); r.code != 1 || !strings.Contains(r.err, "history takes a number") {
+		t.Errorf("history 0: exit %d %q", r.code, r.err)
+	}
+}
+
+// Against the original's manager (a migration), status -json and history
+// say the manager does not support them, exit 1; plain status still works.
+func TestStatusJSONOriginalManager(t *testing.T) {
+	peer := originalPeer(t)
+	j := newJob(t)
+	args := []string{"-p", "sleep 1000", "-s", "zdsock"}
+	if r := j.runWith(peer, append(args, "start")...); r.code != 0 {
+		t.Fatalf("original start: %d %q %q", r.code, r.out, r.err)
+	}
+	defer j.runWith(peer, append(args, "stop")...)
+	for _, action := range [][]string{{"status", "-json"}, {"history"}, {"history", "-json"}} {
+		r := j.run(append(args, action...)...)
+		if r.code != 1 || !strings.Contains(r.err, "does not support") || r.out != "" {
+			t.Errorf("%v against the original: exit %d, out %q, err %q", action, r.code, r.out, r.err)
+		}
+	}
+	j.must(0, append(args, "status")...)
+}

@@ -104,6 +104,11 @@ type Options struct {
 	// that left its process group, or ignored the signals) and returns
 	// their pids.
 	Sweep func() []int
+	// Details are the job's parts for "status-json" (plugins, transcript).
+	// It runs in the loop and must not block.
+	Details func() Details
+	// Version is the manager executable's version, for "status-json".
+	Version string
 	// OnChange runs in the loop after an event changed the state, the
 	// program's pid or whether start tests run (for a service manager's
 	// readiness protocol). It must not block.
@@ -143,6 +148,8 @@ type Manager struct {
 	probeCancel context.CancelFunc
 	// seen is what OnChange was last told.
 	seen seenState
+	// hist remembers the runs, for "history" and "status-json".
+	hist history
 }
 
 // seenState is what makes a change for Options.OnChange.
@@ -395,6 +402,18 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 		return ""
 	case "await":
 		return m.await(ctx, req.Args)
+	case "status-json":
+		return m.query(ctx, m.info)
+	case "history":
+		n := 20
+		if len(req.Args) > 0 {
+			v, err := strconv.Atoi(req.Args[0])
+			if err != nil || v < 1 {
+				return fmt.Sprintf("Bad count %s", pyrepr.Str(req.Args[0]))
+			}
+			n = v
+		}
+		return m.query(ctx, func() string { return m.hist.reply(n, time.Now()) })
 	case "plugins":
 		if m.opts.Plugins == nil {
 			return "none"

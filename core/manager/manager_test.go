@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -729,4 +730,52 @@ func TestStartErrorWording(t *testing.T) {
 			t.Errorf("startError(%v) = %q, want %q", tt.err, got, tt.want)
 		}
 	}
+}
+
+// history remembers each run: how it ended and the back-off after it; a
+// crash loop's exits, then the stop.
+func TestHistory(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeStarter{life: 500 * time.Millisecond, code: 3}
+		m, wait := run(t, testConfig(func(c *config.Config) { c.BackoffLimit = 10 }), f)
+		// Runs at 0, 1.5 s (1 s back-off), 4 s (2 s back-off).
+		time.Sleep(4200 * time.Millisecond)
+		var h struct {
+			Schema int   `json:"schema"`
+			Starts int   `json:"starts"`
+			Runs   []Run `json:"runs"`
+		}
+		if err := json.Unmarshal([]byte(req(m, "history")), &h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Schema != HistorySchema || h.Starts != 3 || len(h.Runs) != 3 {
+			t.Fatalf("history %+v", h)
+		}
+		for i, wantDelay := range []float64{1, 2} {
+			r := h.Runs[i]
+			if r.Ended != EndedExit || r.ExitCode == nil || *r.ExitCode != 3 || r.NextDelaySeconds == nil || *r.NextDelaySeconds != wantDelay || r.RanSeconds != 0.5 {
+				t.Errorf("run %d: %+v", i, r)
+			}
+		}
+		if r := h.Runs[2]; r.Ended != EndedRunning || !r.End.IsZero() {
+			t.Errorf("last run %+v", r)
+		}
+		var one struct{ Runs []Run }
+		_ = json.Unmarshal([]byte(req(m, "history 1")), &one)
+		if len(one.Runs) != 1 || one.Runs[0].Pid != h.Runs[2].Pid {
+			t.Errorf("history 1: %+v", one)
+		}
+		if got := req(m, "history x"); got != "Bad count 'x'" {
+			t.Errorf("history x: %q", got)
+		}
+		req(m, "stop")
+		wait()
+		var info Info
+		if err := json.Unmarshal([]byte(m.info()), &info); err != nil {
+			t.Fatal(err)
+		}
+		if info.LastExit == nil || info.LastExit.Ended != EndedStop || info.LastExit.Signal != "SIGTERM" || info.Starts != 3 || info.Restarts != 2 {
+			t.Errorf("info %+v last %+v", info, info.LastExit)
+		}
+	})
 }

@@ -205,6 +205,14 @@ func (m *Manager) exitedUnasked(ev event) (State, string) {
 func (m *Manager) exitedAsked(ev event) (State, string) {
 	p := m.proc
 	m.log.Info(fmt.Sprintf("pid %d: %s", p.Pid(), ev.status))
+	how := EndedStop
+	switch {
+	case m.signalled:
+		how = EndedShutdown
+	case m.shouldBeUp:
+		how = EndedRestart
+	}
+	m.hist.ended(how, &ev.status, time.Now())
 	if m.cfg.SignalGroup {
 		if err := p.Signal(sigkill, true); err != nil {
 			m.log.Warn(fmt.Sprintf("kill process group %d: %v", p.Pid(), err))
@@ -293,8 +301,10 @@ func (m *Manager) spawn() State {
 	p, err := m.starter.Start()
 	if err != nil {
 		m.log.Error(startError(err))
+		m.hist.started(0, m.lastStart)
 		return m.crashed(0, child.ExitStatus{Code: 127})
 	}
+	m.hist.started(p.Pid(), m.lastStart)
 	m.proc = p
 	m.log.Info(fmt.Sprintf("spawned process pid=%d", p.Pid()))
 	if m.opts.Prober != nil {
@@ -312,6 +322,14 @@ func (m *Manager) spawn() State {
 func (m *Manager) crashed(pid int, st child.ExitStatus) State {
 	m.proc = nil
 	m.stopProbe()
+	how := EndedExit
+	switch {
+	case pid == 0:
+		how = EndedExecFailed
+	case st.Signal != 0:
+		how = EndedSignal
+	}
+	m.hist.ended(how, &st, time.Now())
 	dec, gov := m.policy.Next(m.gov, time.Since(m.lastStart))
 	m.gov = gov
 	if dec.GiveUp {
@@ -328,6 +346,7 @@ func (m *Manager) crashed(pid int, st child.ExitStatus) State {
 		return m.exit(code)
 	}
 	m.log.Info(fmt.Sprintf("pid %d: %s", pid, st))
+	m.hist.delayed(dec.Delay)
 	m.arm(dec.Delay)
 	return Backoff
 }

@@ -464,3 +464,10 @@ func (s *Sink) Close() {
 		cur.client.Kill()
 	}
 }
+
+// Restarts is how often the sink was started again.
+func (s *Sink) Restarts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.restarts
+}

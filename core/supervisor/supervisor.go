@@ -237,6 +237,7 @@ func (j *Job) Run(ctx context.Context) int {
 		BeforeExit: sockets.closeAll,
 		Filename:   cfg.Filename,
 		OnChange:   onChange,
+		Details:    func() manager.Details { return details(cfg, tr) },
 	})
 
 	// Control connections never take the descriptors that spawning the
@@ -251,6 +252,25 @@ func (j *Job) Run(ctx context.Context) int {
 		log.Info(fmt.Sprintf("descriptors are scarce: at most %d control connections at once", maxConns))
 	}
 	return runGroup(ctx, mgr, sockets, cfg.SocketName, maxConns, n, log)
+}
+
+// details are the job's parts for "status -json".
+func details(cfg *config.Config, tr *transcriptPipe) manager.Details {
+	var d manager.Details
+	if cfg.Sink != nil {
+		d.Transcript = &manager.TranscriptInfo{Path: cfg.Transcript, Sink: cfg.Sink.Kind}
+		if p, ok := cfg.Sink.Settings["path"].(string); ok {
+			d.Transcript.Path = p
+		}
+	}
+	if tr != nil {
+		pi := manager.PluginInfo{Kind: "transcript", Name: cfg.Sink.Kind, Path: cfg.Sink.Plugin, Restarts: tr.sink.Restarts()}
+		if pids := tr.sink.Pids(); len(pids) > 0 {
+			pi.Pid = pids[0]
+		}
+		d.Plugins = append(d.Plugins, pi)
+	}
+	return d
 }
 
 // runGroup runs the job's long-lived parts as one group: the manager loop,

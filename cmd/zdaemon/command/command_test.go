@@ -29,9 +29,10 @@ func TestValidateCommand_Implements(t *testing.T)  { var _ cli.Command = &Valida
 func TestConvertCommand_Implements(t *testing.T)   { var _ cli.Command = &ConvertCommand{} }
 func TestRunCommand_Implements(t *testing.T)       { var _ cli.Command = &RunCommand{} }
 func TestExportCommand_Implements(t *testing.T)    { var _ cli.Command = &ExportCommand{} }
+func TestHistoryCommand_Implements(t *testing.T)   { var _ cli.Command = &HistoryCommand{} }
 func TestCommandsAreAllListed_Implements(t *testing.T) {
-	if n := len(newTestMeta().commands()); n != 17 {
-		t.Errorf("%d commands, want 17: add the new one's _Implements check", n)
+	if n := len(newTestMeta().commands()); n != 18 {
+		t.Errorf("%d commands, want 18: add the new one's _Implements check", n)
 	}
 }
 

@@ -1,31 +1,39 @@
 package command
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/manager"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
 	"github.com/zdaemon/zdaemon/core/signame"
 )
 
-// StatusCommand is "status [-l]".
+// StatusCommand is "status [-l | -json]".
 type StatusCommand struct{ *Meta }
 
-// StatusArgs are status's: -l adds the raw status reply.
-type StatusArgs struct{ Long bool }
+// StatusArgs are status's: -l adds the raw status reply, -json prints
+// the status as one JSON object instead.
+type StatusArgs struct{ Long, JSON bool }
 
 func (c *StatusCommand) Synopsis() string { return "Print status for the daemon process" }
 func (c *StatusCommand) Help() string {
-	return helpText("status [-l]", "status", "", "0  the manager is running (whether or not the program is)\n1  bad argument\n3  the manager is not running\n4  the manager does not answer (it holds the socket, no reply within 5s)")
+	return helpText("status [-l | -json]", "status", `-json prints the job's status as one JSON object (schema in the README):
+state, pids, uptime, starts, back-off, the last exit, plugins, transcript.`,
+		"0  the manager is running (whether or not the program is)\n1  bad argument, or -json against a manager without it\n3  the manager is not running\n4  the manager does not answer (it holds the socket, no reply within 5s)")
 }
 
 func (c *StatusCommand) Run(args []string) int {
@@ -40,15 +48,137 @@ func (c *StatusCommand) Run(args []string) int {
 // answer (on stdout, exit 1).
 func (c *StatusCommand) ParseArgs(args []string) (*StatusArgs, int) {
 	arg := joinArg(args)
-	if arg != "" && arg != "-l" {
+	if arg != "" && arg != "-l" && arg != "-json" {
 		fmt.Fprintln(c.Out, "status argument must be absent or -l")
 		return nil, 1
 	}
-	return &StatusArgs{Long: arg == "-l"}, 0
+	return &StatusArgs{Long: arg == "-l", JSON: arg == "-json"}, 0
 }
 
 func (c *StatusCommand) RunContext(_ context.Context, a *StatusArgs) int {
+	if a.JSON {
+		return c.jsonReply("status-json", "status -json", 3)
+	}
 	return c.status(a.Long)
+}
+
+// jsonReply sends a command whose reply is JSON and prints it indented.
+// No manager: {"schema":1,"state":"manager-not-running"} and downCode; a
+// manager without the command (an older one): an error, exit 1.
+func (m *Meta) jsonReply(line, what string, downCode int) int {
+	reply, err := m.send(line)
+	switch {
+	case m.stalled != nil:
+		fmt.Fprintln(m.Err, "Error: "+m.notResponding())
+		return exitNotResponding
+	case err != nil || reply == "":
+		fmt.Fprintf(m.Out, "{\n  \"schema\": %d,\n  \"state\": \"manager-not-running\"\n}\n", manager.StatusSchema)
+		return downCode
+	case control.IsUnknown(reply):
+		fmt.Fprintf(m.Err, "Error: the daemon manager on %s does not support %s (it is an older one)\n", m.Socket, what)
+		return 1
+	}
+	var b bytes.Buffer
+	if err := json.Indent(&b, []byte(reply), "", "  "); err != nil {
+		fmt.Fprintf(m.Err, "Error: the daemon manager answered: %s\n", strings.TrimSpace(reply))
+		return 1
+	}
+	b.WriteByte('\n')
+	_, _ = m.Out.Write(b.Bytes())
+	return 0
+}
+
+// HistoryCommand is "history [-json] [N]": the last runs of the program.
+type HistoryCommand struct{ *Meta }
+
+// HistoryArgs are history's: how many runs, and JSON or a table.
+type HistoryArgs struct {
+	N    int
+	JSON bool
+}
+
+func (c *HistoryCommand) Synopsis() string { return "Print the program's last runs" }
+func (c *HistoryCommand) Help() string {
+	return `Usage: zdaemon [options] history [-json] [N]
+
+  Prints the program's last N runs (default 20; the manager remembers 100):
+  when each started, how long it ran, how it ended (exit status, signal,
+  stop, restart, the manager's shutdown) and the back-off before the next
+  start. -json prints them as one JSON object (schema in the README).
+
+Exit status:
+  0  printed
+  1  bad argument, or a manager without history (an older one)
+  3  the manager is not running`
+}
+
+func (c *HistoryCommand) Run(args []string) int {
+	a, code := c.ParseArgs(args)
+	if a == nil {
+		return code
+	}
+	return c.RunContext(context.Background(), a)
+}
+
+// ParseArgs takes -json and a count, in any order.
+func (c *HistoryCommand) ParseArgs(args []string) (*HistoryArgs, int) {
+	a := &HistoryArgs{N: 20}
+	for _, w := range words(args) {
+		if w == "-json" {
+			a.JSON = true
+			continue
+		}
+		n, err := strconv.Atoi(w)
+		if err != nil || n < 1 {
+			c.Ui.Error(fmt.Sprintf("Error: history takes a number of runs (1 or more) and -json, not %q\n", w) + c.Help())
+			return nil, 1
+		}
+		a.N = n
+	}
+	return a, 0
+}
+
+func (c *HistoryCommand) RunContext(_ context.Context, a *HistoryArgs) int {
+	line := fmt.Sprintf("history %d", a.N)
+	if a.JSON {
+		return c.jsonReply(line, "history", 3)
+	}
+	reply, err := c.send(line)
+	switch {
+	case c.stalled != nil:
+		fmt.Fprintln(c.Err, "Error: "+c.notResponding())
+		return exitNotResponding
+	case err != nil || reply == "":
+		fmt.Fprintln(c.Out, "daemon manager not running")
+		return 3
+	case control.IsUnknown(reply):
+		fmt.Fprintf(c.Err, "Error: the daemon manager on %s does not support history (it is an older one)\n", c.Socket)
+		return 1
+	}
+	var h struct {
+		Runs []manager.Run `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(reply), &h); err != nil {
+		fmt.Fprintf(c.Err, "Error: the daemon manager answered: %s\n", strings.TrimSpace(reply))
+		return 1
+	}
+	fmt.Fprintf(c.Out, "%-25s  %7s  %-8s  %-12s  %s\n", "STARTED", "PID", "RAN", "ENDED", "NEXT START")
+	for _, r := range h.Runs {
+		ended := r.Ended
+		switch {
+		case r.Signal != "":
+			ended += " " + r.Signal
+		case r.ExitCode != nil:
+			ended += " " + strconv.Itoa(*r.ExitCode)
+		}
+		next := "-"
+		if r.NextDelaySeconds != nil {
+			next = fmt.Sprintf("after %gs", *r.NextDelaySeconds)
+		}
+		fmt.Fprintf(c.Out, "%-25s  %7d  %-8s  %-12s  %s\n", r.Start.Format(time.RFC3339), r.Pid,
+			(time.Duration(r.RanSeconds * float64(time.Second))).Round(time.Millisecond).String(), ended, next)
+	}
+	return 0
 }
 
 // status prints the status lines and returns the status exit code.

@@ -167,7 +167,7 @@ var actions = []string{"fg", "foreground", "help", "kill", "logreopen", "logtail
 
 // commandActions are the action words of the command line: the original's
 // and ours.
-var commandActions = append(slices.Clip(actions), "validate", "convert", "run", "export")
+var commandActions = append(slices.Clip(actions), "validate", "convert", "run", "export", "history")
 
 // cliArgs turns an action line into mitchellh/cli's arguments: the
 // command word, then its words. The words after start, restart, fg and
@@ -282,6 +282,7 @@ func (m *Meta) commands() map[string]cli.CommandFactory {
 		"convert":           mk(&ConvertCommand{Meta: m}),
 		"run":               mk(&RunCommand{Meta: m}),
 		"export":            mk(&ExportCommand{Meta: m}),
+		"history":           mk(&HistoryCommand{Meta: m}),
 	}
 }
 

@@ -1,0 +1,128 @@
+package manager
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/zdaemon/zdaemon/core/child"
+	"github.com/zdaemon/zdaemon/core/signame"
+)
+
+// keptRuns is how many runs the manager remembers for "history".
+const keptRuns = 100
+
+// How a run ended (Run.Ended).
+const (
+	EndedRunning    = "running"     // it still runs
+	EndedExit       = "exit"        // it exited by itself (ExitCode)
+	EndedSignal     = "signal"      // a signal nobody asked for ended it (Signal)
+	EndedExecFailed = "exec-failed" // it could not be executed (exit status 127)
+	EndedStop       = "stop"        // stopped: the stop action
+	EndedRestart    = "restart"     // stopped by the restart action
+	EndedShutdown   = "shutdown"    // stopped because the manager was told to exit (SIGTERM, ...)
+)
+
+// Run is one run of the program, as "history" reports it.
+type Run struct {
+	Start time.Time `json:"start"`
+	Pid   int       `json:"pid,omitempty"`
+	// End is zero while the program runs.
+	End        time.Time `json:"end,omitzero"`
+	RanSeconds float64   `json:"ran_seconds"`
+	Ended      string    `json:"ended"`
+	ExitCode   *int      `json:"exit_code,omitempty"`
+	Signal     string    `json:"signal,omitempty"`
+	// NextDelaySeconds is the back-off before the next start, when one was
+	// scheduled after this run.
+	NextDelaySeconds *float64 `json:"next_delay_seconds,omitempty"`
+}
+
+// history is the manager's memory of runs, oldest first; loop only.
+type history struct {
+	runs   []Run
+	starts int // every start, also those no longer kept
+}
+
+// started records a new run.
+func (h *history) started(pid int, at time.Time) {
+	h.starts++
+	if len(h.runs) == keptRuns {
+		h.runs = append(h.runs[:0], h.runs[1:]...)
+	}
+	h.runs = append(h.runs, Run{Start: at, Pid: pid, Ended: EndedRunning})
+}
+
+// ended closes the current run: how, with the exit status when there was
+// one (asked stops keep it too).
+func (h *history) ended(how string, st *child.ExitStatus, at time.Time) {
+	r := h.current()
+	if r == nil {
+		return
+	}
+	r.End, r.Ended = at, how
+	r.RanSeconds = at.Sub(r.Start).Seconds()
+	if st != nil {
+		if st.Signal != 0 {
+			r.Signal = signame.ManagerName(st.Signal)
+		} else {
+			code := st.Code
+			r.ExitCode = &code
+		}
+	}
+}
+
+// delayed notes the back-off before the next start.
+func (h *history) delayed(d time.Duration) {
+	if r := h.last(); r != nil && r.Ended != EndedRunning {
+		s := d.Seconds()
+		r.NextDelaySeconds = &s
+	}
+}
+
+func (h *history) last() *Run {
+	if len(h.runs) == 0 {
+		return nil
+	}
+	return &h.runs[len(h.runs)-1]
+}
+
+// current is the run still going, nil if none.
+func (h *history) current() *Run {
+	if r := h.last(); r != nil && r.Ended == EndedRunning {
+		return r
+	}
+	return nil
+}
+
+// lastEnded is the last run that ended, nil if none.
+func (h *history) lastEnded() *Run {
+	for i := len(h.runs) - 1; i >= 0; i-- {
+		if h.runs[i].Ended != EndedRunning {
+			return &h.runs[i]
+		}
+	}
+	return nil
+}
+
+// reply is the "history [N]" reply: the last n runs as JSON, with the
+// ran time of a running one up to now.
+func (h *history) reply(n int, now time.Time) string {
+	if n <= 0 || n > len(h.runs) {
+		n = len(h.runs)
+	}
+	runs := append([]Run(nil), h.runs[len(h.runs)-n:]...)
+	for i := range runs {
+		if runs[i].Ended == EndedRunning {
+			runs[i].RanSeconds = now.Sub(runs[i].Start).Seconds()
+		}
+	}
+	out, _ := json.Marshal(struct {
+		Schema int   `json:"schema"`
+		Starts int   `json:"starts"`
+		Runs   []Run `json:"runs"`
+	}{HistorySchema, h.starts, runs})
+	return string(out)
+}
+
+// HistorySchema is the version of the "history" reply's JSON.
+const HistorySchema = 1
