@@ -290,3 +290,61 @@ transcript "syslog" {
 		t.Fatalf("stderr %q", r.err)
 	}
 }
+
+// The program's output goes from the pipe to the sink without waking the
+// manager, which neither reads nor writes it: while the program writes
+// 64 MiB, the manager's threads are switched in and out a few times (its
+// idle timers), not once per chunk as when the pipe sat in its poller.
+func TestTranscriptLeavesManagerIdle(t *testing.T) {
+	j := newJob(t)
+	const size = 64 << 20
+	script := j.write("out.sh", fmt.Sprintf("while [ ! -e go ]; do sleep 0.01; done\nhead -c %d /dev/zero\nexec sleep 1000\n", size))
+	conf := j.write("job.hcl", fmt.Sprintf(`runner {
+  program = ["sh", %q]
+}
+transcript "file" {
+  path = "out.log"
+}
+eventlog {
+  logfile {
+    path = "event.log"
+  }
+}
+`, script))
+	j.startOK("-C", conf)
+	manager, _ := strconv.Atoi(j.statusMap("-C", conf)["manager"])
+	before := contextSwitches(t, manager)
+	j.write("go", "")
+	eventually(t, 60*time.Second, "the program's 64 MiB in the transcript", func() bool {
+		st, _ := os.Stat(j.path("out.log"))
+		return st != nil && st.Size() >= size
+	})
+	woken := contextSwitches(t, manager) - before
+	j.stopOK("-C", conf)
+	// With the pipe in its poller: about 2,000 here (one per chunk each
+	// way); without: about 5.
+	if woken > 100 {
+		t.Fatalf("the manager was switched in %d times while the program wrote 64 MiB", woken)
+	}
+}
+
+// contextSwitches sums the voluntary and involuntary context switches of
+// every thread of pid.
+func contextSwitches(t *testing.T, pid int) int {
+	t.Helper()
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	if err != nil || len(tasks) == 0 {
+		t.Fatalf("threads of the manager (pid %d): %v", pid, err)
+	}
+	n := 0
+	for _, path := range tasks {
+		data, _ := os.ReadFile(path)
+		for _, line := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
+				c, _ := strconv.Atoi(strings.TrimSpace(v))
+				n += c
+			}
+		}
+	}
+	return n
+}
