@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +18,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // syncBuffer is a bytes.Buffer a process writes while the test reads it.
@@ -369,4 +376,122 @@ func TestStatusJSONOriginalManager(t *testing.T) {
 		}
 	}
 	j.must(0, append(args, "status")...)
+}
+
+// metricValue is the value of the sample name{labels} in families.
+func metricValue(t *testing.T, families map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
+	t.Helper()
+	mf, ok := families[name]
+	if !ok {
+		t.Fatalf("no metric %s", name)
+	}
+	for _, m := range mf.GetMetric() {
+		match := true
+		for _, lp := range m.GetLabel() {
+			if v, ok := labels[lp.GetName()]; ok && v != lp.GetValue() {
+				match = false
+			}
+		}
+		if !match {
+			continue
+		}
+		switch {
+		case m.Counter != nil:
+			return m.GetCounter().GetValue()
+		case m.Gauge != nil:
+			return m.GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no sample %s%v", name, labels)
+	return 0
+}
+
+// zdaemon metrics after a crash loop shows the starts and the exits by
+// reason that history shows; the Prometheus library's own text parser
+// reads it, and the HTTP endpoint serves the same; an idle manager with
+// the endpoint wakes up for nothing.
+func TestMetrics(t *testing.T) {
+	j := newJob(t)
+	prog := j.write("crash-twice.sh", `#!/bin/sh
+n=$(cat count 2>/dev/null || echo 0); echo $((n+1)) > count
+if [ "$n" -lt 2 ]; then sleep 0.2; exit 5; fi
+exec sleep 1000
+`)
+	os.Chmod(prog, 0o755)
+	addr := freePort(t)
+	conf := j.write("job.hcl", fmt.Sprintf(`runner {
+  program     = "%s"
+  socket-name = "zdsock"
+  transcript  = "out.log"
+}
+metrics {
+  address = "%s"
+}
+`, prog, addr))
+	j.must(0, "-C", conf, "start")
+	defer j.run("-C", conf, "stop")
+	eventually(t, 30*time.Second, "the third run", func() bool {
+		r := j.run("-C", conf, "history", "-json")
+		return strings.Count(r.out, `"pid"`) == 3 && strings.Contains(r.out, `"ended": "running"`)
+	})
+	r := j.must(0, "-C", conf, "metrics")
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(r.out))
+	if err != nil {
+		t.Fatalf("the Prometheus parser rejects the metrics: %v\n%s", err, r.out)
+	}
+	var h struct{ Starts int }
+	_ = json.Unmarshal([]byte(j.must(0, "-C", conf, "history", "-json").out), &h)
+	if got := metricValue(t, families, "zdaemon_program_starts_total", nil); got != 3 || h.Starts != 3 {
+		t.Errorf("starts: metrics %v, history %d", got, h.Starts)
+	}
+	for reason, want := range map[string]float64{"exit": 2, "signal": 0, "stop": 0} {
+		if got := metricValue(t, families, "zdaemon_program_exits_total", map[string]string{"reason": reason}); got != want {
+			t.Errorf("exits{reason=%q} = %v, want %v", reason, got, want)
+		}
+	}
+	if got := metricValue(t, families, "zdaemon_program_last_exit_code", nil); got != 5 {
+		t.Errorf("last exit code %v", got)
+	}
+	if got := metricValue(t, families, "zdaemon_program_up", nil); got != 1 {
+		t.Errorf("up %v", got)
+	}
+	if got := metricValue(t, families, "zdaemon_program_state", map[string]string{"state": "running"}); got != 1 {
+		t.Errorf("state running %v", got)
+	}
+	metricValue(t, families, "zdaemon_transcript_sink_restarts_total", nil)
+	metricValue(t, families, "process_resident_memory_bytes", nil)
+
+	// The same over HTTP.
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	viaHTTP, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /metrics: %d %v\n%s", resp.StatusCode, err, body)
+	}
+	if got := metricValue(t, viaHTTP, "zdaemon_program_starts_total", nil); got != 3 {
+		t.Errorf("starts over HTTP %v", got)
+	}
+
+	// Idle with the endpoint open: no context switch in 3 s.
+	mgr, _ := strconv.Atoi(j.statusMap("-C", conf)["manager"])
+	before := contextSwitches(t, mgr)
+	time.Sleep(3 * time.Second) // a window of idleness, not a wait for something
+	if after := contextSwitches(t, mgr); after != before {
+		t.Errorf("the idle manager switched %d times in 3 s", after-before)
+	}
+	// An address in use is a start-up error.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	conf2 := j.write("busy.hcl", fmt.Sprintf("runner {\n  program = \"sleep 100\"\n  socket-name = \"zdsock2\"\n}\nmetrics {\n  address = %q\n}\n", busy.Addr().String()))
+	if r := j.run("-C", conf2, "start"); r.code != 1 || !strings.Contains(r.err, "address already in use") {
+		t.Errorf("start with a busy metrics address: exit %d %q %q", r.code, r.out, r.err)
+	}
 }

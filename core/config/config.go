@@ -98,6 +98,9 @@ type Config struct {
 	Environment []EnvVar `json:"environment,omitempty"`
 	// EventLog configures the manager's own log; nil = warnings to stderr.
 	EventLog *EventLog `json:"eventlog,omitempty"`
+	// Metrics is the HTTP endpoint of the job's metrics; nil = none (the
+	// control socket's "metrics" command answers either way).
+	Metrics *Metrics `json:"metrics,omitempty"`
 
 	// Sources maps a setting a job file gave to the range of its value
 	// there, for CheckHost: "runner/<key>" and "eventlog/logfile/<i>/path"
@@ -165,6 +168,11 @@ type PluginBlock struct {
 type EnvVar struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
+}
+
+// Metrics is the metrics block: Prometheus text at http://Address/metrics.
+type Metrics struct {
+	Address string `json:"address"`
 }
 
 // EventLog is the manager's event log (the original's <eventlog>).

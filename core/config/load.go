@@ -2,10 +2,11 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
-
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -22,6 +23,7 @@ const (
 	logfileBlock     = "logfile"
 	healthcheckBlock = "healthcheck"
 	transcriptBlock  = "transcript"
+	metricsBlock     = "metrics"
 )
 
 var topSchema = &hcl.BodySchema{
@@ -31,7 +33,12 @@ var topSchema = &hcl.BodySchema{
 		{Type: eventlogBlock},
 		{Type: healthcheckBlock, LabelNames: []string{"kind"}},
 		{Type: transcriptBlock, LabelNames: []string{"kind"}},
+		{Type: metricsBlock},
 	},
+}
+
+var metricsSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "address", Required: true}},
 }
 
 var runnerSchema = func() *hcl.BodySchema {
@@ -96,9 +103,11 @@ func Parse(src []byte, filename string) (*Config, map[string]*hcl.File, hcl.Diag
 	cfg := Default()
 
 	var runners []*hcl.Block
-	var envs, logs []*hcl.Block
+	var envs, logs, metrics []*hcl.Block
 	for _, b := range content.Blocks {
 		switch b.Type {
+		case metricsBlock:
+			metrics = append(metrics, b)
 		case runnerBlock:
 			runners = append(runners, b)
 		case environmentBlock:
@@ -127,6 +136,10 @@ func Parse(src []byte, filename string) (*Config, map[string]*hcl.File, hcl.Diag
 	diags = append(diags, once(runners, "runner", file.Body.MissingItemRange(), true)...)
 	diags = append(diags, once(envs, "environment", hcl.Range{}, false)...)
 	diags = append(diags, once(logs, "eventlog", hcl.Range{}, false)...)
+	diags = append(diags, once(metrics, "metrics", hcl.Range{}, false)...)
+	if len(metrics) > 0 {
+		diags = append(diags, decodeMetrics(cfg, metrics[0])...)
+	}
 	if len(runners) > 0 {
 		diags = append(diags, decodeRunner(cfg, runners[0])...)
 	}
@@ -382,4 +395,43 @@ func decodePluginBlock(b *hcl.Block, filename string, schema *hcl.BodySchema) (*
 		pb.Plugin, pb.PluginRange = s, a.Expr.Range()
 	}
 	return pb, diags
+}
+
+// decodeMetrics reads the metrics block: the HTTP endpoint's address,
+// host:port with a numeric port ("127.0.0.1:9150", "[::1]:9150", ":9150").
+func decodeMetrics(cfg *Config, b *hcl.Block) hcl.Diagnostics {
+	content, diags := b.Body.Content(metricsSchema)
+	a, ok := content.Attributes["address"]
+	if !ok {
+		return diags
+	}
+	addr, more := stringAttr(a)
+	diags = append(diags, more...)
+	if more.HasErrors() {
+		return diags
+	}
+	if err := checkHostPort(addr); err != nil {
+		return append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid metrics address",
+			Detail:   fmt.Sprintf("address must be host:port, such as \"127.0.0.1:9150\": %s.", err),
+			Subject:  a.Expr.Range().Ptr(),
+		})
+	}
+	cfg.Metrics = &Metrics{Address: addr}
+	cfg.source("metrics/address", a.Expr.Range())
+	return diags
+}
+
+// checkHostPort checks host:port with a port number from 1 to 65535.
+func checkHostPort(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q has no port", addr)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("port %q is not a number from 1 to 65535", port)
+	}
+	return nil
 }

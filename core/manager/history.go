@@ -35,12 +35,14 @@ type Run struct {
 	// NextDelaySeconds is the back-off before the next start, when one was
 	// scheduled after this run.
 	NextDelaySeconds *float64 `json:"next_delay_seconds,omitempty"`
+	signo            int      // the signal's number, for metrics
 }
 
 // history is the manager's memory of runs, oldest first; loop only.
 type history struct {
 	runs   []Run
-	starts int // every start, also those no longer kept
+	starts int            // every start, also those no longer kept
+	exits  map[string]int // every end, by how
 }
 
 // started records a new run.
@@ -61,9 +63,14 @@ func (h *history) ended(how string, st *child.ExitStatus, at time.Time) {
 	}
 	r.End, r.Ended = at, how
 	r.RanSeconds = at.Sub(r.Start).Seconds()
+	if h.exits == nil {
+		h.exits = map[string]int{}
+	}
+	h.exits[how]++
 	if st != nil {
 		if st.Signal != 0 {
 			r.Signal = signame.ManagerName(st.Signal)
+			r.signo = int(st.Signal)
 		} else {
 			code := st.Code
 			r.ExitCode = &code

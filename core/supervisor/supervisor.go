@@ -30,6 +30,7 @@ import (
 	"github.com/zdaemon/zdaemon/core/daemon"
 	"github.com/zdaemon/zdaemon/core/eventlog"
 	"github.com/zdaemon/zdaemon/core/manager"
+	"github.com/zdaemon/zdaemon/core/metrics"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
 
@@ -187,6 +188,8 @@ func (j *Job) Run(ctx context.Context) int {
 	if prober != nil {
 		probe = prober
 	}
+	// The metrics registry reads the manager, so it is made after it.
+	var renderMetrics func() (string, error)
 	// A manager in the foreground under a service manager tells it when
 	// the job is ready (Type=notify).
 	var onChange func(manager.State, control.Status)
@@ -238,6 +241,7 @@ func (j *Job) Run(ctx context.Context) int {
 		Filename:   cfg.Filename,
 		OnChange:   onChange,
 		Details:    func() manager.Details { return details(cfg, tr) },
+		Metrics:    func() (string, error) { return renderMetrics() },
 	})
 
 	// Control connections never take the descriptors that spawning the
@@ -251,7 +255,37 @@ func (j *Job) Run(ctx context.Context) int {
 	if maxConns < control.DefaultMaxConns {
 		log.Info(fmt.Sprintf("descriptors are scarce: at most %d control connections at once", maxConns))
 	}
-	return runGroup(ctx, mgr, sockets, cfg.SocketName, maxConns, n, log)
+	// The metrics: on the control socket always, over HTTP when asked
+	// (bound now, so that an address in use is a start-up error).
+	reg := metrics.Registry(metrics.Source{Manager: mgr.Snapshot, SinkRestarts: sinkRestarts(tr)})
+	renderMetrics = func() (string, error) { return metrics.Text(reg) }
+	var groups []func(*run.Group)
+	if cfg.Metrics != nil {
+		l, err := metrics.Listen(cfg.Metrics.Address)
+		if err != nil {
+			log.Error(err.Error())
+			return fail(1, "Error: "+err.Error())
+		}
+		groups = append(groups, func(g *run.Group) {
+			mctx, stop := context.WithCancel(context.Background())
+			g.Add(func() error {
+				if err := metrics.Serve(mctx, l, reg, log); err != nil {
+					log.Error(fmt.Sprintf("metrics endpoint: %v", err))
+				}
+				<-mctx.Done()
+				return nil
+			}, func(error) { stop() })
+		})
+	}
+	return runGroup(ctx, mgr, sockets, cfg.SocketName, maxConns, n, log, groups...)
+}
+
+// sinkRestarts counts the transcript sink's restarts; nil without one.
+func sinkRestarts(tr *transcriptPipe) func() int {
+	if tr == nil {
+		return nil
+	}
+	return tr.sink.Restarts
 }
 
 // details are the job's parts for "status -json".
@@ -277,9 +311,12 @@ func details(cfg *config.Config, tr *transcriptPipe) manager.Details {
 // the control servers, the watch on the socket's path and the signals. The
 // manager loop ends the group: when it returns, the others are
 // interrupted and the group waits for them.
-func runGroup(ctx context.Context, mgr *manager.Manager, sockets *socketKeeper, path string, maxConns int, n *daemon.Notifier, log *slog.Logger) int {
+func runGroup(ctx context.Context, mgr *manager.Manager, sockets *socketKeeper, path string, maxConns int, n *daemon.Notifier, log *slog.Logger, more ...func(*run.Group)) int {
 	var g run.Group
 	code := 1
+	for _, add := range more {
+		add(&g)
+	}
 	g.Add(func() error {
 		if n != nil {
 			n.Ready()

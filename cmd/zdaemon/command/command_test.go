@@ -30,9 +30,10 @@ func TestConvertCommand_Implements(t *testing.T)   { var _ cli.Command = &Conver
 func TestRunCommand_Implements(t *testing.T)       { var _ cli.Command = &RunCommand{} }
 func TestExportCommand_Implements(t *testing.T)    { var _ cli.Command = &ExportCommand{} }
 func TestHistoryCommand_Implements(t *testing.T)   { var _ cli.Command = &HistoryCommand{} }
+func TestMetricsCommand_Implements(t *testing.T)   { var _ cli.Command = &MetricsCommand{} }
 func TestCommandsAreAllListed_Implements(t *testing.T) {
-	if n := len(newTestMeta().commands()); n != 18 {
-		t.Errorf("%d commands, want 18: add the new one's _Implements check", n)
+	if n := len(newTestMeta().commands()); n != 19 {
+		t.Errorf("%d commands, want 19: add the new one's _Implements check", n)
 	}
 }
 

@@ -66,17 +66,14 @@ func (c *StatusCommand) RunContext(_ context.Context, a *StatusArgs) int {
 // No manager: {"schema":1,"state":"manager-not-running"} and downCode; a
 // manager without the command (an older one): an error, exit 1.
 func (m *Meta) jsonReply(line, what string, downCode int) int {
-	reply, err := m.send(line)
-	switch {
-	case m.stalled != nil:
-		fmt.Fprintln(m.Err, "Error: "+m.notResponding())
-		return exitNotResponding
-	case err != nil || reply == "":
+	reply, code, ok := m.sendAdded(line, what, func() {
 		fmt.Fprintf(m.Out, "{\n  \"schema\": %d,\n  \"state\": \"manager-not-running\"\n}\n", manager.StatusSchema)
-		return downCode
-	case control.IsUnknown(reply):
-		fmt.Fprintf(m.Err, "Error: the daemon manager on %s does not support %s (it is an older one)\n", m.Socket, what)
-		return 1
+	})
+	if !ok {
+		if code == 3 {
+			code = downCode
+		}
+		return code
 	}
 	var b bytes.Buffer
 	if err := json.Indent(&b, []byte(reply), "", "  "); err != nil {
@@ -87,6 +84,28 @@ func (m *Meta) jsonReply(line, what string, downCode int) int {
 	_, _ = m.Out.Write(b.Bytes())
 	return 0
 }
+
+// sendAdded sends a command that only our managers know. When there is
+// no answer to print it says why and returns the exit status: down() then
+// 3 without a manager, 4 for one that does not answer, 1 for an older
+// manager (the original's) that does not know the command.
+func (m *Meta) sendAdded(line, what string, down func()) (reply string, code int, ok bool) {
+	reply, err := m.send(line)
+	switch {
+	case m.stalled != nil:
+		fmt.Fprintln(m.Err, "Error: "+m.notResponding())
+		return "", exitNotResponding, false
+	case err != nil || reply == "":
+		down()
+		return "", 3, false
+	case control.IsUnknown(reply):
+		fmt.Fprintf(m.Err, "Error: the daemon manager on %s does not support %s (it is an older one)\n", m.Socket, what)
+		return "", 1, false
+	}
+	return reply, 0, true
+}
+
+func (m *Meta) sayNotRunning() { fmt.Fprintln(m.Out, "daemon manager not running") }
 
 // HistoryCommand is "history [-json] [N]": the last runs of the program.
 type HistoryCommand struct{ *Meta }
@@ -143,17 +162,9 @@ func (c *HistoryCommand) RunContext(_ context.Context, a *HistoryArgs) int {
 	if a.JSON {
 		return c.jsonReply(line, "history", 3)
 	}
-	reply, err := c.send(line)
-	switch {
-	case c.stalled != nil:
-		fmt.Fprintln(c.Err, "Error: "+c.notResponding())
-		return exitNotResponding
-	case err != nil || reply == "":
-		fmt.Fprintln(c.Out, "daemon manager not running")
-		return 3
-	case control.IsUnknown(reply):
-		fmt.Fprintf(c.Err, "Error: the daemon manager on %s does not support history (it is an older one)\n", c.Socket)
-		return 1
+	reply, code, ok := c.sendAdded(line, "history", c.sayNotRunning)
+	if !ok {
+		return code
 	}
 	var h struct {
 		Runs []manager.Run `json:"runs"`
@@ -536,4 +547,45 @@ func intList(xs []int) string {
 		parts[i] = fmt.Sprint(x)
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// MetricsCommand is "metrics": the job's metrics, as a Prometheus scrape
+// of the manager gets them.
+type MetricsCommand struct{ *Meta }
+
+func (c *MetricsCommand) Synopsis() string { return "Print the job's metrics (Prometheus text)" }
+func (c *MetricsCommand) Help() string {
+	return `Usage: zdaemon [options] metrics
+
+  Prints the job's metrics in the Prometheus text format, as a scrape of
+  the manager's metrics endpoint gets them (metrics { address = ... } in
+  the job file serves them over HTTP at /metrics): the program up, starts,
+  exits by reason, the last exit code, uptime, back-off, the transcript
+  sink's restarts, control requests, and the manager process's own.
+
+Exit status:
+  0  printed
+  1  a manager without metrics (an older one), or an error
+  3  the manager is not running`
+}
+
+func (c *MetricsCommand) Run(args []string) int {
+	if len(words(args)) > 0 {
+		c.Ui.Error(c.Help())
+		return 1
+	}
+	return c.RunContext(context.Background())
+}
+
+func (c *MetricsCommand) RunContext(_ context.Context) int {
+	reply, code, ok := c.sendAdded("metrics", "metrics", c.sayNotRunning)
+	switch {
+	case !ok:
+		return code
+	case strings.HasPrefix(reply, "Error: "):
+		fmt.Fprintln(c.Err, strings.TrimSpace(reply))
+		return 1
+	}
+	fmt.Fprint(c.Out, reply)
+	return 0
 }

@@ -1,0 +1,6 @@
+runner {
+  program = "a"
+}
+metrics {
+  address = "localhost"
+}

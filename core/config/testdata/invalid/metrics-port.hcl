@@ -1,0 +1,6 @@
+runner {
+  program = "a"
+}
+metrics {
+  address = "127.0.0.1:99999"
+}

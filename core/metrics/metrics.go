@@ -1,0 +1,226 @@
+// Package metrics exposes a job's metrics in the Prometheus/OpenMetrics
+// text format, with the Prometheus client library: for the control
+// socket's "metrics" command and, when the job asks for it, over HTTP at
+// /metrics. Values are read when a scrape asks for them (a collector over
+// the manager's snapshot), so an idle manager never wakes up for metrics.
+//
+// It links the Prometheus client (and protobuf, through its data model),
+// so it lives in the manager executable only.
+package metrics
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/zdaemon/zdaemon/core/manager"
+)
+
+// Source is where the metrics come from.
+type Source struct {
+	// Manager takes the manager's snapshot; false when it did not answer.
+	Manager func(ctx context.Context) (manager.Snapshot, bool)
+	// SinkRestarts is how often the transcript sink was restarted (nil:
+	// no sink).
+	SinkRestarts func() int
+	// ControlRequests counts the control socket's requests (nil: unknown).
+	ControlRequests func() uint64
+}
+
+// Reasons are the "reason" label values of zdaemon_program_exits_total,
+// all present from the start (a counter that appears late breaks rate()).
+var Reasons = []string{manager.EndedExit, manager.EndedSignal, manager.EndedExecFailed,
+	manager.EndedStop, manager.EndedRestart, manager.EndedShutdown}
+
+var (
+	descUp = prometheus.NewDesc("zdaemon_program_up",
+		"1 when the program runs and passed its start tests, else 0.", nil, nil)
+	descState = prometheus.NewDesc("zdaemon_program_state",
+		"The manager's state: 1 for the current one.", []string{"state"}, nil)
+	descStarts = prometheus.NewDesc("zdaemon_program_starts_total",
+		"Times the program was started.", nil, nil)
+	descExits = prometheus.NewDesc("zdaemon_program_exits_total",
+		"Runs of the program that ended, by how.", []string{"reason"}, nil)
+	descLastExit = prometheus.NewDesc("zdaemon_program_last_exit_code",
+		"The last run's exit status (128+N when signal N ended it).", nil, nil)
+	descUptime = prometheus.NewDesc("zdaemon_program_uptime_seconds",
+		"How long the current run has lasted (0 when none runs).", nil, nil)
+	descProgStart = prometheus.NewDesc("zdaemon_program_start_time_seconds",
+		"When the current run started, in seconds since the epoch.", nil, nil)
+	descBackoff = prometheus.NewDesc("zdaemon_backoff_delay_seconds",
+		"Time left until the next start while in back-off, else 0.", nil, nil)
+	descBackoffCount = prometheus.NewDesc("zdaemon_backoff_count",
+		"The restart governor's count (status -l's backoff).", nil, nil)
+	descMgrStart = prometheus.NewDesc("zdaemon_manager_start_time_seconds",
+		"When the manager started, in seconds since the epoch.", nil, nil)
+	descSinkRestarts = prometheus.NewDesc("zdaemon_transcript_sink_restarts_total",
+		"Times the transcript sink was started again after it ended.", nil, nil)
+	descControl = prometheus.NewDesc("zdaemon_control_requests_total",
+		"Requests on the control socket.", nil, nil)
+)
+
+// collector reads the source at each scrape.
+type collector struct{ src Source }
+
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descUp, descState, descStarts, descExits, descLastExit,
+		descUptime, descProgStart, descBackoff, descBackoffCount, descMgrStart} {
+		ch <- d
+	}
+	if c.src.SinkRestarts != nil {
+		ch <- descSinkRestarts
+	}
+	if c.src.ControlRequests != nil {
+		ch <- descControl
+	}
+}
+
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if s, ok := c.src.Manager(ctx); ok {
+		gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+		}
+		gauge(descUp, b2f(s.Up))
+		for st := manager.Stopped; st <= manager.Exiting; st++ {
+			gauge(descState, b2f(s.State == st), st.String())
+		}
+		ch <- prometheus.MustNewConstMetric(descStarts, prometheus.CounterValue, float64(s.Starts))
+		reasons := append([]string(nil), Reasons...)
+		for r := range s.Exits {
+			if !contains(reasons, r) {
+				reasons = append(reasons, r)
+			}
+		}
+		sort.Strings(reasons)
+		for _, r := range reasons {
+			ch <- prometheus.MustNewConstMetric(descExits, prometheus.CounterValue, float64(s.Exits[r]), r)
+		}
+		if s.HasExit {
+			gauge(descLastExit, float64(s.LastExitCode))
+		}
+		uptime, start := 0.0, 0.0
+		if !s.ProgramStart.IsZero() {
+			uptime = time.Since(s.ProgramStart).Seconds()
+			start = float64(s.ProgramStart.UnixNano()) / 1e9
+		}
+		gauge(descUptime, uptime)
+		gauge(descProgStart, start)
+		gauge(descBackoff, s.BackoffDelay.Seconds())
+		gauge(descBackoffCount, float64(s.BackoffCount))
+		gauge(descMgrStart, float64(s.ManagerStart.UnixNano())/1e9)
+	}
+	if c.src.SinkRestarts != nil {
+		ch <- prometheus.MustNewConstMetric(descSinkRestarts, prometheus.CounterValue, float64(c.src.SinkRestarts()))
+	}
+	if c.src.ControlRequests != nil {
+		ch <- prometheus.MustNewConstMetric(descControl, prometheus.CounterValue, float64(c.src.ControlRequests()))
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Registry holds the job's collector and the manager process's own
+// (process_*: CPU, memory, descriptors, read from /proc at each scrape).
+func Registry(src Source) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collector{src}, collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// Text renders every metric of reg in the text exposition format, as a
+// scrape gets it (the "metrics" control command).
+func Text(reg prometheus.Gatherer) (string, error) {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return "", fmt.Errorf("gather metrics: %w", err)
+	}
+	var b bytes.Buffer
+	enc := expfmt.NewEncoder(&b, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			return "", fmt.Errorf("encode metrics: %w", err)
+		}
+	}
+	return b.String(), nil
+}
+
+// Listen binds the HTTP endpoint's address (before the manager reports
+// it started, so that an address in use is a start-up error).
+func Listen(address string) (net.Listener, error) {
+	l, err := net.Listen("tcp", address)
+	if err != nil {
+		return nil, fmt.Errorf("metrics endpoint %s: %w", address, err)
+	}
+	return l, nil
+}
+
+// Serve answers GET /metrics on l until ctx ends. Timeouts bound slow
+// clients; an idle server holds no timer.
+func Serve(ctx context.Context, l net.Listener, reg prometheus.Gatherer, log *slog.Logger) error {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog:            slogPrinter{log},
+		MaxRequestsInFlight: 4,
+		Timeout:             10 * time.Second,
+		EnableOpenMetrics:   true,
+	}))
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    8 << 10,
+		ErrorLog:          nil,
+	}
+	stopped, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		case <-stopped: // Serve failed by itself
+		}
+	}()
+	err := srv.Serve(l)
+	close(stopped)
+	<-done
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// slogPrinter is promhttp's error log, into the event log.
+type slogPrinter struct{ log *slog.Logger }
+
+func (p slogPrinter) Println(v ...any) { p.log.Warn("metrics: " + fmt.Sprint(v...)) }

@@ -1,0 +1,62 @@
+package metrics
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/zdaemon/zdaemon/core/manager"
+)
+
+func TestText(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		snap manager.Snapshot
+		ok   bool
+		want []string
+		not  []string
+	}{
+		{name: "running", ok: true, snap: manager.Snapshot{State: manager.Running, Up: true, Starts: 3,
+			Exits: map[string]int{manager.EndedExit: 2}, HasExit: true, LastExitCode: 5,
+			ProgramStart: time.Now().Add(-time.Minute), ManagerStart: time.Now().Add(-time.Hour)},
+			want: []string{"zdaemon_program_up 1\n", "zdaemon_program_starts_total 3\n", `zdaemon_program_exits_total{reason="exit"} 2`,
+				`zdaemon_program_exits_total{reason="signal"} 0`, "zdaemon_program_last_exit_code 5\n",
+				`zdaemon_program_state{state="running"} 1`, `zdaemon_program_state{state="backoff"} 0`,
+				"zdaemon_transcript_sink_restarts_total 4\n", "zdaemon_control_requests_total 9\n"}},
+		{name: "backoff", ok: true, snap: manager.Snapshot{State: manager.Backoff, Starts: 1, BackoffDelay: 2 * time.Second, BackoffCount: 1},
+			want: []string{"zdaemon_program_up 0\n", "zdaemon_backoff_delay_seconds 2\n", "zdaemon_program_uptime_seconds 0\n"},
+			not:  []string{"zdaemon_program_last_exit_code"}},
+		{name: "manager gone", ok: false, want: []string{"zdaemon_transcript_sink_restarts_total 4\n"},
+			not: []string{"zdaemon_program_up"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := Registry(Source{
+				Manager:         func(context.Context) (manager.Snapshot, bool) { return tc.snap, tc.ok },
+				SinkRestarts:    func() int { return 4 },
+				ControlRequests: func() uint64 { return 9 },
+			})
+			text, err := Text(reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := expfmt.NewTextParser(model.UTF8Validation)
+			if _, err := p.TextToMetricFamilies(strings.NewReader(text)); err != nil {
+				t.Fatalf("the Prometheus parser rejects it: %v\n%s", err, text)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("no %q in\n%s", w, text)
+				}
+			}
+			for _, w := range tc.not {
+				if strings.Contains(text, w) {
+					t.Errorf("%q in\n%s", w, text)
+				}
+			}
+		})
+	}
+}
