@@ -1,21 +1,30 @@
 // Command zdrun is zdaemon's manager executable, as zdrun was the
-// original's: the manager that supervises one job, the plugin host and the
-// built-in plugins. The zdaemon client runs it; nobody needs to by hand.
+// original's: the manager that supervises one job. The zdaemon client runs
+// it; nobody needs to by hand.
 //
 //	zdrun --handoff            a manager spawned by "zdaemon start"
 //	zdrun --attached           a manager in the foreground ("zdaemon run")
 //	zdrun describe             plugin schemas and validation, for the client
-//	zdrun plugin KIND NAME     a built-in plugin, started by the plugin host
+//	zdrun plugin KIND NAME     a built-in plugin
+//
+// zdrun links no plugin stack (go-plugin, gRPC, protobuf), so that the
+// manager of a job without plugins stays small. A job with plugins (a
+// transcript sink, start tests), describe and the built-in plugins are
+// the work of zdrun-plugins beside it, which this process becomes (exec,
+// same pid, same descriptors) when it is given such work.
 //
 // The configuration arrives on descriptor 3 (see core/daemon).
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/zdaemon/zdaemon/core/daemon"
 	"github.com/zdaemon/zdaemon/core/supervisor"
@@ -27,11 +36,14 @@ const usage = `Usage: zdrun --handoff | --attached | describe | plugin KIND NAME
   job ("zdaemon start", "zdaemon run"), to check plugin blocks ("zdaemon
   validate") and to serve the built-in plugins. Run zdaemon instead.`
 
+// pluginsName is the manager with the plugin host, found next to zdrun.
+const pluginsName = "zdrun-plugins"
+
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stderr))
 }
 
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func run(args []string, stderr io.Writer) int {
 	exe, err := os.Executable()
 	if err == nil {
 		exe, err = filepath.EvalSymlinks(exe)
@@ -40,6 +52,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Error: find the manager executable: %v\n", err)
 		return 1
 	}
+	plugins := filepath.Join(filepath.Dir(exe), pluginsName)
 	switch {
 	case len(args) == 1 && args[0] == "--handoff":
 		cfg, n, err := daemon.ReadHandoff()
@@ -47,25 +60,38 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "Error: %v\n", err)
 			return 1
 		}
-		return (&supervisor.Job{Config: cfg, Notifier: n, Stderr: stderr, Exe: exe}).Run(context.Background())
+		if supervisor.NeedsPlugins(cfg) {
+			err := daemon.Forward(plugins, args, cfg, n)
+			n.Fail(1, forwardError(err, plugins))
+			return 1
+		}
+		return (&supervisor.Job{Config: cfg, Notifier: n, Stderr: stderr}).Run(context.Background())
 	case len(args) == 1 && args[0] == "--attached":
 		cfg, err := daemon.ReadConfig()
 		if err != nil {
 			fmt.Fprintf(stderr, "Error: %v\n", err)
 			return 1
 		}
-		return (&supervisor.Job{Config: cfg, Stderr: stderr, Exe: exe}).Run(context.Background())
-	case len(args) == 1 && args[0] == "describe":
-		if err := supervisor.Describe(stdin, stdout, exe); err != nil {
-			fmt.Fprintf(stderr, "Error: %v\n", err)
+		if supervisor.NeedsPlugins(cfg) {
+			err := daemon.Forward(plugins, args, cfg, nil)
+			fmt.Fprintln(stderr, forwardError(err, plugins))
 			return 1
 		}
-		return 0
-	case len(args) == 3 && args[0] == "plugin":
-		if supervisor.ServePlugin(args[1], args[2]) {
-			return 0
-		}
+		return (&supervisor.Job{Config: cfg, Stderr: stderr}).Run(context.Background())
+	case len(args) == 1 && args[0] == "describe", len(args) == 3 && args[0] == "plugin":
+		err := syscall.Exec(plugins, append([]string{plugins}, args...), os.Environ())
+		fmt.Fprintln(stderr, forwardError(err, plugins))
+		return 1
 	}
 	fmt.Fprintln(stderr, usage)
 	return 1
+}
+
+// forwardError is what the user reads when zdrun-plugins, at path,
+// could not take over.
+func forwardError(err error, path string) string {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Sprintf("Error: cannot find %s next to %s: it runs the plugins of a job (a transcript sink, start tests) and checks plugin blocks; build it beside zdrun (go build -o DIR/ ./cmd/zdaemon ./cmd/zdrun ./cmd/zdrun-plugins)", pluginsName, filepath.Join(filepath.Dir(path), "zdrun"))
+	}
+	return "Error: " + err.Error()
 }

@@ -42,15 +42,16 @@ type Job struct {
 	// then go to Stderr.
 	Notifier *daemon.Notifier
 	Stderr   io.Writer
-	// Exe is the manager executable, which serves the built-in plugins.
-	Exe string
+	// Plugins starts the transcript sink and the start tests; nil runs
+	// only jobs without them (see NeedsPlugins).
+	Plugins Plugins
 }
 
 // Run is the manager's life: set the process up, listen, supervise, clean
 // up; it returns the manager's exit status. Cancelling ctx stops the job
 // as SIGTERM does.
 func (j *Job) Run(ctx context.Context) int {
-	cfg, n, stderr, exe := j.Config, j.Notifier, j.Stderr, j.Exe
+	cfg, n, stderr, plugins := j.Config, j.Notifier, j.Stderr, j.Plugins
 	fail := func(code int, msg string) int {
 		if n != nil {
 			n.Fail(code, msg)
@@ -72,6 +73,9 @@ func (j *Job) Run(ctx context.Context) int {
 	// round trips per second (and saves memory). GOMAXPROCS still wins.
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
+	}
+	if plugins == nil && NeedsPlugins(cfg) {
+		return fail(1, "Error: "+errNoPlugins.Error())
 	}
 	if cfg.Daemon {
 		// Before any file is created, so the event log gets it too.
@@ -143,7 +147,7 @@ func (j *Job) Run(ctx context.Context) int {
 	// it lives, so the program never gets a broken pipe.
 	var tr *transcriptPipe
 	if cfg.Sink != nil && cfg.Daemon {
-		tr, err = startTranscript(pctx, exe, cfg, reaper, log)
+		tr, err = startTranscript(pctx, plugins, cfg, reaper, log)
 		if err != nil {
 			log.Error(err.Error())
 			return fail(1, "Error: "+pluginMessage(err))
@@ -156,7 +160,7 @@ func (j *Job) Run(ctx context.Context) int {
 	})
 
 	// Start tests, with the notification channels the manager keeps.
-	checks, err := startChecks(pctx, exe, cfg, reaper, log)
+	checks, err := startChecks(pctx, plugins, cfg, reaper, log)
 	if err != nil {
 		log.Error(err.Error())
 		return fail(1, "Error: "+pluginMessage(err))

@@ -11,19 +11,18 @@ import (
 
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/config"
-	"github.com/zdaemon/zdaemon/core/pluginhost"
 )
 
 // transcriptPipe is the output pipe and the sink draining it.
 type transcriptPipe struct {
 	r, w *os.File
-	sink *pluginhost.Sink
+	sink Sink
 }
 
 // pipeSize absorbs a sink restart without slowing the program.
 const pipeSize = 1 << 20
 
-func startTranscript(ctx context.Context, exe string, cfg *config.Config, reaper *child.Reaper, log *slog.Logger) (*transcriptPipe, error) {
+func startTranscript(ctx context.Context, plugins Plugins, cfg *config.Config, reaper *child.Reaper, log *slog.Logger) (*transcriptPipe, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("transcript pipe: %w", err)
@@ -31,8 +30,7 @@ func startTranscript(ctx context.Context, exe string, cfg *config.Config, reaper
 	if _, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, pipeSize); err != nil {
 		log.Debug(fmt.Sprintf("transcript pipe size: %v", err))
 	}
-	host := &pluginhost.Host{Exe: exe, Reaper: reaper, Logger: log}
-	sink, err := host.StartSink(ctx, pluginhost.Spec{Kind: cfg.Sink.Kind, Path: cfg.Sink.Plugin}, cfg.Sink.Settings, r)
+	sink, err := plugins.StartSink(ctx, reaper, log, *cfg.Sink, r)
 	if err != nil {
 		r.Close()
 		w.Close()
@@ -58,10 +56,10 @@ func (t *transcriptPipe) finish(log *slog.Logger) {
 	t.w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
-	if st, err := t.sink.Drain(ctx); err != nil {
+	if writeErr, err := t.sink.Drain(ctx); err != nil {
 		log.Error(fmt.Sprintf("transcript sink did not drain: %v", err))
-	} else if st.Error != "" {
-		log.Error(fmt.Sprintf("transcript sink: %s", st.Error))
+	} else if writeErr != "" {
+		log.Error(fmt.Sprintf("transcript sink: %s", writeErr))
 	}
 	t.sink.Close()
 	t.r.Close()
