@@ -91,7 +91,7 @@ func run(args []string, stderr io.Writer) int {
 // could not take over.
 func forwardError(err error, path string) string {
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Sprintf("Error: cannot find %s next to %s: it runs the plugins of a job (a transcript sink, start tests) and checks plugin blocks; build it beside zdrun (go build -o DIR/ ./cmd/zdaemon ./cmd/zdrun ./cmd/zdrun-plugins)", pluginsName, filepath.Join(filepath.Dir(path), "zdrun"))
+		return fmt.Sprintf("Error: cannot find %s next to %s: it runs the jobs with plugins (a transcript file, start tests) and checks plugin blocks; build it beside zdrun (go build -o DIR/ ./cmd/zdaemon ./cmd/zdrun ./cmd/zdrun-plugins)", pluginsName, filepath.Join(filepath.Dir(path), "zdrun"))
 	}
 	return "Error: " + err.Error()
 }

@@ -111,3 +111,47 @@ func TestJobRunStop(t *testing.T) {
 		})
 	}
 }
+
+// A job with plugins given to a manager without them fails before it
+// listens or runs anything, and says why.
+func TestJobWithPluginsNeedsPlugins(t *testing.T) {
+	tests := []struct {
+		name string
+		set  func(*config.Config)
+		need bool
+	}{
+		{"no plugins", func(*config.Config) {}, false},
+		{"transcript, attached", func(c *config.Config) { c.Sink = &config.PluginConfig{Kind: "file"}; c.Daemon = false }, false},
+		{"transcript, daemon", func(c *config.Config) { c.Sink = &config.PluginConfig{Kind: "file"}; c.Daemon = true }, true},
+		{"start test", func(c *config.Config) { c.StartTest = &config.CheckConfig{PluginConfig: config.PluginConfig{Kind: "program"}} }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, err := os.MkdirTemp("", "zds") // sun_path is 108 bytes
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer os.RemoveAll(dir)
+			cfg := config.Default()
+			cfg.Daemon = false
+			tt.set(cfg)
+			cfg.SocketName = filepath.Join(dir, "sock")
+			if got := NeedsPlugins(cfg); got != tt.need {
+				t.Fatalf("NeedsPlugins = %v, want %v", got, tt.need)
+			}
+			if !tt.need {
+				return
+			}
+			var stderr strings.Builder
+			if code := (&Job{Config: cfg, Stderr: &stderr}).Run(context.Background()); code != 1 {
+				t.Errorf("exit %d, want 1", code)
+			}
+			if want := "Error: " + errNoPlugins.Error() + "\n"; stderr.String() != want {
+				t.Errorf("stderr %q, want %q", stderr.String(), want)
+			}
+			if _, err := os.Stat(cfg.SocketName); err == nil {
+				t.Error("the job created its socket")
+			}
+		})
+	}
+}
