@@ -16,9 +16,9 @@ import (
 // keeps for them.
 type jobChecks struct {
 	prober    Prober      // nil without checks
-	progFiles []*os.File         // the program's descriptors 3...
-	env       []string           // added to the program's environment
-	inputs    []drainable        // the manager's ends, drained before each spawn
+	progFiles []*os.File  // the program's descriptors 3...
+	env       []string    // added to the program's environment
+	inputs    []drainable // the manager's ends, drained before each spawn
 	closers   []func()
 }
 

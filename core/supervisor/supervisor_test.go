@@ -123,7 +123,9 @@ func TestJobWithPluginsNeedsPlugins(t *testing.T) {
 		{"no plugins", func(*config.Config) {}, false},
 		{"transcript, attached", func(c *config.Config) { c.Sink = &config.PluginConfig{Kind: "file"}; c.Daemon = false }, false},
 		{"transcript, daemon", func(c *config.Config) { c.Sink = &config.PluginConfig{Kind: "file"}; c.Daemon = true }, true},
-		{"start test", func(c *config.Config) { c.StartTest = &config.CheckConfig{PluginConfig: config.PluginConfig{Kind: "program"}} }, true},
+		{"start test", func(c *config.Config) {
+			c.StartTest = &config.CheckConfig{PluginConfig: config.PluginConfig{Kind: "program"}}
+		}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
