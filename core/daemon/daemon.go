@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -49,6 +50,38 @@ type SpawnSpec struct {
 	// Detach starts a new session with stdio on /dev/null; otherwise the
 	// manager shares the caller's terminal and stdio.
 	Detach bool
+}
+
+// procsAdded marks a GOMAXPROCS=1 that managerEnv added.
+const procsAdded = "ZDAEMON_GOMAXPROCS=added"
+
+// managerEnv is the environment to start a manager with: env, plus
+// GOMAXPROCS=1 when env sets none. The manager does its work on one P
+// (see package supervisor); told so before it starts, the Go runtime sets
+// up one P and one fewer thread instead of shrinking later, which saves
+// an idle manager about 400 KB. A marker lets the manager take the
+// variable away again (RestoreEnv), so that its program and plugins get
+// env unchanged.
+func managerEnv(env []string) []string {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "GOMAXPROCS=") {
+			return env
+		}
+	}
+	return append(slices.Clip(env), "GOMAXPROCS=1", procsAdded)
+}
+
+// RestoreEnv removes what managerEnv added from this process's
+// environment, before anything inherits it; it says whether there was
+// anything (the runtime then started with one P).
+func RestoreEnv() bool {
+	k, v, _ := strings.Cut(procsAdded, "=")
+	if os.Getenv(k) != v {
+		return false
+	}
+	os.Unsetenv(k)
+	os.Unsetenv("GOMAXPROCS")
+	return true
 }
 
 // Manager is a started manager process.
@@ -80,7 +113,7 @@ func Spawn(spec SpawnSpec, cfg *config.Config) (*Manager, error) {
 	defer notW.Close()
 
 	cmd := exec.Command(exe, spec.Args...)
-	cmd.Env = spec.Env
+	cmd.Env = managerEnv(spec.Env)
 	cmd.Dir = spec.Dir
 	cmd.ExtraFiles = []*os.File{cfgR, notW}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: spec.Credential}

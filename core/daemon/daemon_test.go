@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -48,6 +49,49 @@ func TestHandoffMessages(t *testing.T) {
 				}
 			case !errors.Is(err, tt.err) || (tt.err == nil && err != nil):
 				t.Errorf("error %v, want %v", err, tt.err)
+			}
+		})
+	}
+}
+
+// A manager starts on one P unless the caller's environment says
+// otherwise, and takes its GOMAXPROCS away again before anything inherits
+// its environment.
+func TestManagerEnv(t *testing.T) {
+	tests := []struct {
+		name     string
+		env      []string
+		want     []string
+		restored bool
+	}{
+		{"none set", []string{"A=1"}, []string{"A=1", "GOMAXPROCS=1", procsAdded}, true},
+		{"the caller's wins", []string{"GOMAXPROCS=4", "A=1"}, []string{"GOMAXPROCS=4", "A=1"}, false},
+		{"empty", nil, []string{"GOMAXPROCS=1", procsAdded}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := managerEnv(tt.env)
+			if !slices.Equal(env, tt.want) {
+				t.Fatalf("managerEnv(%q) = %q, want %q", tt.env, env, tt.want)
+			}
+			for _, kv := range []string{"GOMAXPROCS", "ZDAEMON_GOMAXPROCS"} {
+				t.Setenv(kv, "") // restored after the test
+				os.Unsetenv(kv)
+			}
+			for _, kv := range env {
+				k, v, _ := strings.Cut(kv, "=")
+				if strings.Contains(k, "GOMAXPROCS") {
+					os.Setenv(k, v)
+				}
+			}
+			if got := RestoreEnv(); got != tt.restored {
+				t.Errorf("RestoreEnv() = %v, want %v", got, tt.restored)
+			}
+			if _, ok := os.LookupEnv("ZDAEMON_GOMAXPROCS"); ok {
+				t.Error("the marker is still set")
+			}
+			if _, ok := os.LookupEnv("GOMAXPROCS"); ok == tt.restored {
+				t.Errorf("GOMAXPROCS set: %v, want %v", ok, !tt.restored)
 			}
 		})
 	}

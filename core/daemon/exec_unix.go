@@ -23,7 +23,7 @@ func Exec(exe string, args, env []string, cfg *config.Config) error {
 		return err
 	}
 	defer r.Close()
-	err = syscall.Exec(exe, append([]string{exe}, args...), env)
+	err = syscall.Exec(exe, append([]string{exe}, args...), managerEnv(env))
 	return fmt.Errorf("run the manager executable %s: %w", exe, err)
 }
 

@@ -71,7 +71,8 @@ func (j *Job) Run(ctx context.Context) int {
 	// P, handing a request from the connection to the loop and back needs
 	// no cross-thread wake-up, which nearly doubles the control socket's
 	// round trips per second (and saves memory). GOMAXPROCS still wins.
-	if os.Getenv("GOMAXPROCS") == "" {
+	// (The client starts the manager with GOMAXPROCS=1 for that.)
+	if !daemon.RestoreEnv() && os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}
 	if plugins == nil && NeedsPlugins(cfg) {
