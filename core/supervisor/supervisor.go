@@ -2,7 +2,8 @@
 // the event log, the control server and the keeper of its socket, the
 // reaper, the transcript pipe and its sink, the notification endpoints and
 // start tests, and the manager loop, run as one group. It is what the
-// manager executable (zdrun) runs; the client never links it.
+// manager executables (zdrun, and zdrun-plugins with Plugins) run; the
+// client never links it.
 package supervisor
 
 import (
