@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/zdaemon/zdaemon/core/daemon"
 	"github.com/zdaemon/zdaemon/core/jobplugins"
@@ -35,30 +34,20 @@ func main() {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	exe, err := os.Executable()
-	if err == nil {
-		exe, err = filepath.EvalSymlinks(exe)
-	}
+	exe, err := daemon.Executable()
 	if err != nil {
-		fmt.Fprintf(stderr, "Error: find the manager executable: %v\n", err)
+		fmt.Fprintf(stderr, "Error: %v\n", err)
 		return 1
 	}
 	plugins := jobplugins.Plugins{Exe: exe}
 	switch {
-	case len(args) == 1 && args[0] == "--handoff":
-		cfg, n, err := daemon.ReadHandoff()
+	case len(args) == 1 && (args[0] == "--handoff" || args[0] == "--attached"):
+		cfg, n, err := daemon.ReadStart(args[0] == "--attached")
 		if err != nil {
 			fmt.Fprintf(stderr, "Error: %v\n", err)
 			return 1
 		}
 		return (&supervisor.Job{Config: cfg, Notifier: n, Stderr: stderr, Plugins: plugins}).Run(context.Background())
-	case len(args) == 1 && args[0] == "--attached":
-		cfg, err := daemon.ReadConfig()
-		if err != nil {
-			fmt.Fprintf(stderr, "Error: %v\n", err)
-			return 1
-		}
-		return (&supervisor.Job{Config: cfg, Stderr: stderr, Plugins: plugins}).Run(context.Background())
 	case len(args) == 1 && args[0] == "describe":
 		if err := jobplugins.Describe(stdin, stdout, exe); err != nil {
 			fmt.Fprintf(stderr, "Error: %v\n", err)

@@ -44,46 +44,40 @@ func main() {
 }
 
 func run(args []string, stderr io.Writer) int {
-	exe, err := os.Executable()
-	if err == nil {
-		exe, err = filepath.EvalSymlinks(exe)
-	}
+	exe, err := daemon.Executable()
 	if err != nil {
-		fmt.Fprintf(stderr, "Error: find the manager executable: %v\n", err)
+		fmt.Fprintf(stderr, "Error: %v\n", err)
 		return 1
 	}
 	plugins := filepath.Join(filepath.Dir(exe), pluginsName)
 	switch {
-	case len(args) == 1 && args[0] == "--handoff":
-		cfg, n, err := daemon.ReadHandoff()
-		if err != nil {
-			fmt.Fprintf(stderr, "Error: %v\n", err)
-			return 1
-		}
-		if supervisor.NeedsPlugins(cfg) {
-			err := daemon.Forward(plugins, args, cfg, n)
-			n.Fail(1, forwardError(err, plugins))
-			return 1
-		}
-		return (&supervisor.Job{Config: cfg, Notifier: n, Stderr: stderr}).Run(context.Background())
-	case len(args) == 1 && args[0] == "--attached":
-		cfg, err := daemon.ReadConfig()
-		if err != nil {
-			fmt.Fprintf(stderr, "Error: %v\n", err)
-			return 1
-		}
-		if supervisor.NeedsPlugins(cfg) {
-			err := daemon.Forward(plugins, args, cfg, nil)
-			fmt.Fprintln(stderr, forwardError(err, plugins))
-			return 1
-		}
-		return (&supervisor.Job{Config: cfg, Stderr: stderr}).Run(context.Background())
+	case len(args) == 1 && (args[0] == "--handoff" || args[0] == "--attached"):
+		return manage(args, plugins, stderr)
 	case len(args) == 1 && args[0] == "describe", len(args) == 3 && args[0] == "plugin":
 		err := syscall.Exec(plugins, append([]string{plugins}, args...), os.Environ())
 		fmt.Fprintln(stderr, forwardError(err, plugins))
 		return 1
 	}
 	fmt.Fprintln(stderr, usage)
+	return 1
+}
+
+// manage runs the job handed to this manager, or hands it on to
+// zdrun-plugins (at plugins) when it has plugins.
+func manage(args []string, plugins string, stderr io.Writer) int {
+	cfg, n, err := daemon.ReadStart(args[0] == "--attached")
+	if err == nil && !supervisor.NeedsPlugins(cfg) {
+		return (&supervisor.Job{Config: cfg, Notifier: n, Stderr: stderr}).Run(context.Background())
+	}
+	msg := "Error: " + fmt.Sprint(err)
+	if err == nil {
+		msg = forwardError(daemon.Forward(plugins, args, cfg, n), plugins)
+	}
+	if n != nil {
+		n.Fail(1, msg)
+	} else {
+		fmt.Fprintln(stderr, msg)
+	}
 	return 1
 }
 

@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -232,6 +233,31 @@ func ReadConfig() (*config.Config, error) {
 		return nil, fmt.Errorf("read configuration: %w", err)
 	}
 	return cfg, nil
+}
+
+// Executable is this process's executable, symlinks resolved: the
+// manager executables find each other and serve the built-in plugins by
+// it.
+func Executable() (string, error) {
+	exe, err := os.Executable()
+	if err == nil {
+		exe, err = filepath.EvalSymlinks(exe)
+	}
+	if err != nil {
+		return "", fmt.Errorf("find the manager executable: %w", err)
+	}
+	return exe, nil
+}
+
+// ReadStart reads what a manager was handed at its start: the
+// configuration, and unless it runs attached ("zdaemon run", see Exec) the
+// notifier; n is nil then.
+func ReadStart(attached bool) (cfg *config.Config, n *Notifier, err error) {
+	if attached {
+		cfg, err = ReadConfig()
+		return cfg, nil, err
+	}
+	return ReadHandoff()
 }
 
 // Warn passes a warning to the client's terminal.

@@ -40,12 +40,7 @@ func TestJobRunStop(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir, err := os.MkdirTemp("", "zds") // sun_path is 108 bytes
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer os.RemoveAll(dir)
-			sock := filepath.Join(dir, "sock")
+			sock := shortSocket(t)
 			cfg := config.Default()
 			cfg.Program = []string{"sleep", "100"}
 			cfg.Filename = sleep
@@ -105,7 +100,7 @@ func TestJobRunStop(t *testing.T) {
 			if _, err := os.Lstat(sock); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("socket left behind: %v", err)
 			}
-			if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) > 0 {
+			if left, _ := filepath.Glob(filepath.Join(filepath.Dir(sock), "*")); len(left) > 0 {
 				t.Errorf("files left behind: %s", strings.Join(left, " "))
 			}
 		})
@@ -129,15 +124,10 @@ func TestJobWithPluginsNeedsPlugins(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir, err := os.MkdirTemp("", "zds") // sun_path is 108 bytes
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer os.RemoveAll(dir)
 			cfg := config.Default()
 			cfg.Daemon = false
 			tt.set(cfg)
-			cfg.SocketName = filepath.Join(dir, "sock")
+			cfg.SocketName = shortSocket(t)
 			if got := NeedsPlugins(cfg); got != tt.need {
 				t.Fatalf("NeedsPlugins = %v, want %v", got, tt.need)
 			}
@@ -156,4 +146,16 @@ func TestJobWithPluginsNeedsPlugins(t *testing.T) {
 			}
 		})
 	}
+}
+
+// shortSocket is a socket path in a new temporary directory that the test
+// removes: t.TempDir's paths can outgrow sun_path's 108 bytes.
+func shortSocket(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "zds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return filepath.Join(dir, "sock")
 }
