@@ -36,9 +36,6 @@ const usage = `Usage: zdrun --handoff | --attached | describe | plugin KIND NAME
   job ("zdaemon start", "zdaemon run"), to check plugin blocks ("zdaemon
   validate") and to serve the built-in plugins. Run zdaemon instead.`
 
-// pluginsName is the manager with the plugin host, found next to zdrun.
-const pluginsName = "zdrun-plugins"
-
 func main() {
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
@@ -49,7 +46,7 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Error: %v\n", err)
 		return 1
 	}
-	plugins := filepath.Join(filepath.Dir(exe), pluginsName)
+	plugins := filepath.Join(filepath.Dir(exe), daemon.PluginsName)
 	switch {
 	case len(args) == 1 && (args[0] == "--handoff" || args[0] == "--attached"):
 		return manage(args, plugins, stderr)
@@ -66,7 +63,7 @@ func run(args []string, stderr io.Writer) int {
 // zdrun-plugins (at plugins) when it has plugins.
 func manage(args []string, plugins string, stderr io.Writer) int {
 	cfg, n, err := daemon.ReadStart(args[0] == "--attached")
-	if err == nil && !supervisor.NeedsPlugins(cfg) {
+	if err == nil && !daemon.NeedsPlugins(cfg) {
 		return (&supervisor.Job{Config: cfg, Notifier: n, Stderr: stderr}).Run(context.Background())
 	}
 	msg := "Error: " + fmt.Sprint(err)
@@ -85,7 +82,7 @@ func manage(args []string, plugins string, stderr io.Writer) int {
 // could not take over.
 func forwardError(err error, path string) string {
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Sprintf("Error: cannot find %s next to %s: it runs the jobs with plugins (a transcript file, start tests) and checks plugin blocks; build it beside zdrun (go build -o DIR/ ./cmd/zdaemon ./cmd/zdrun ./cmd/zdrun-plugins)", pluginsName, filepath.Join(filepath.Dir(path), "zdrun"))
+		return fmt.Sprintf("Error: cannot find %s next to %s: it runs the jobs with plugins (a transcript file, start tests) and checks plugin blocks; build it beside zdrun (go build -o DIR/ ./cmd/zdaemon ./cmd/zdrun ./cmd/zdrun-plugins)", daemon.PluginsName, filepath.Join(filepath.Dir(path), "zdrun"))
 	}
 	return "Error: " + err.Error()
 }

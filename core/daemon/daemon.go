@@ -92,7 +92,8 @@ type Manager struct {
 	nf     *os.File
 }
 
-// Spawn starts the manager executable and sends it cfg.
+// Spawn starts the manager executable (zdrun-plugins beside it for a job
+// with plugins, see PluginHost) and sends it cfg.
 func Spawn(spec SpawnSpec, cfg *config.Config) (*Manager, error) {
 	exe := spec.Exe
 	if exe == "" {
@@ -113,7 +114,7 @@ func Spawn(spec SpawnSpec, cfg *config.Config) (*Manager, error) {
 	}
 	defer notW.Close()
 
-	cmd := exec.Command(exe, spec.Args...)
+	cmd := exec.Command(managerFor(exe, cfg), spec.Args...)
 	cmd.Env = managerEnv(spec.Env)
 	cmd.Dir = spec.Dir
 	cmd.ExtraFiles = []*os.File{cfgR, notW}
@@ -233,6 +234,37 @@ func ReadConfig() (*config.Config, error) {
 		return nil, fmt.Errorf("read configuration: %w", err)
 	}
 	return cfg, nil
+}
+
+// PluginsName is the manager with the plugin host, zdrun-plugins, beside
+// the manager executable zdrun: zdrun links no plugin stack, and becomes
+// zdrun-plugins (Forward) for a job with plugins.
+const PluginsName = "zdrun-plugins"
+
+// NeedsPlugins says whether a job runs plugin processes: a transcript
+// sink (daemon mode only, as the original) or start tests.
+func NeedsPlugins(cfg *config.Config) bool {
+	return cfg.Sink != nil && cfg.Daemon || len(cfg.AllChecks()) > 0
+}
+
+// PluginHost is the manager with the plugin host beside the manager
+// executable exe when it is there, and exe otherwise (which hands the
+// work on, or says what is missing). Going to it at once saves zdrun's
+// start-up and an exec.
+func PluginHost(exe string) string {
+	p := filepath.Join(filepath.Dir(exe), PluginsName)
+	if fi, err := os.Stat(p); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return exe
+	}
+	return p
+}
+
+// managerFor is the executable to start a manager of cfg with.
+func managerFor(exe string, cfg *config.Config) string {
+	if NeedsPlugins(cfg) {
+		return PluginHost(exe)
+	}
+	return exe
 }
 
 // Executable is this process's executable, symlinks resolved: the

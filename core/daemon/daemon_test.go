@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"errors"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/zdaemon/zdaemon/core/config"
 )
 
 // The start-up messages a manager sends reach the client's Wait as they
@@ -92,6 +95,39 @@ func TestManagerEnv(t *testing.T) {
 			}
 			if _, ok := os.LookupEnv("GOMAXPROCS"); ok == tt.restored {
 				t.Errorf("GOMAXPROCS set: %v, want %v", ok, !tt.restored)
+			}
+		})
+	}
+}
+
+// A job with plugins goes straight to zdrun-plugins when it is beside
+// zdrun; without it, and for a job without plugins, zdrun it is.
+func TestManagerFor(t *testing.T) {
+	with, without := t.TempDir(), t.TempDir()
+	for _, dir := range []string{with, without} {
+		if err := os.WriteFile(filepath.Join(dir, "zdrun"), nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(with, PluginsName), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	plain := config.Default()
+	tested := config.Default()
+	tested.StartTest = &config.CheckConfig{PluginConfig: config.PluginConfig{Kind: "program"}}
+	tests := []struct {
+		name, dir string
+		cfg       *config.Config
+		want      string
+	}{
+		{"plugins, zdrun-plugins there", with, tested, PluginsName},
+		{"plugins, zdrun-plugins missing", without, tested, "zdrun"},
+		{"no plugins", with, plain, "zdrun"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := managerFor(filepath.Join(tt.dir, "zdrun"), tt.cfg); got != filepath.Join(tt.dir, tt.want) {
+				t.Errorf("managerFor = %s, want %s", got, filepath.Join(tt.dir, tt.want))
 			}
 		})
 	}

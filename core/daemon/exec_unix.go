@@ -13,11 +13,13 @@ import (
 	"github.com/zdaemon/zdaemon/core/config"
 )
 
-// Exec replaces this process with the manager executable exe (argv args
+// Exec replaces this process with the manager executable exe (zdrun-plugins
+// beside it for a job with plugins, see PluginHost; argv args
 // after it, environment env), attached to this process's terminal, with
 // cfg on ConfigFD as the hand-off carries it (ReadConfig reads it). It
 // returns only if the exec failed.
 func Exec(exe string, args, env []string, cfg *config.Config) error {
+	exe = managerFor(exe, cfg)
 	r, err := configPipe(cfg)
 	if err != nil {
 		return err

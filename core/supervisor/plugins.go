@@ -14,8 +14,8 @@ import (
 // Plugins starts a job's plugins: its transcript sink and its start
 // tests. The supervisor links no plugin stack itself (no go-plugin, gRPC
 // or protobuf), so that a manager of a job without plugins stays small:
-// zdrun runs with none, and hands a job that needs them (NeedsPlugins) to
-// zdrun-plugins, whose Plugins is package jobplugins.
+// zdrun runs with none, and hands a job that needs them (daemon.NeedsPlugins)
+// to zdrun-plugins, whose Plugins is package jobplugins.
 type Plugins interface {
 	// StartSink starts the sink sc on input, the read end of the output
 	// pipe, which the caller keeps open, and keeps it running.
@@ -55,12 +55,6 @@ type Prober interface {
 type Check struct {
 	config.CheckConfig
 	Files []*os.File
-}
-
-// NeedsPlugins says whether a job runs plugin processes: a transcript
-// sink (daemon mode only, as the original) or start tests.
-func NeedsPlugins(cfg *config.Config) bool {
-	return cfg.Sink != nil && cfg.Daemon || len(cfg.AllChecks()) > 0
 }
 
 // errNoPlugins is a job with plugins given to a manager without them.

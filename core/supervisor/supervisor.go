@@ -44,7 +44,7 @@ type Job struct {
 	Notifier *daemon.Notifier
 	Stderr   io.Writer
 	// Plugins starts the transcript sink and the start tests; nil runs
-	// only jobs without them (see NeedsPlugins).
+	// only jobs without them (see daemon.NeedsPlugins).
 	Plugins Plugins
 }
 
@@ -76,7 +76,7 @@ func (j *Job) Run(ctx context.Context) int {
 	if !daemon.RestoreEnv() && os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}
-	if plugins == nil && NeedsPlugins(cfg) {
+	if plugins == nil && daemon.NeedsPlugins(cfg) {
 		return fail(1, "Error: "+errNoPlugins.Error())
 	}
 	if cfg.Daemon {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/daemon"
 )
 
 // A job runs in process on a short temporary socket with a real program:
@@ -128,7 +129,7 @@ func TestJobWithPluginsNeedsPlugins(t *testing.T) {
 			cfg.Daemon = false
 			tt.set(cfg)
 			cfg.SocketName = shortSocket(t)
-			if got := NeedsPlugins(cfg); got != tt.need {
+			if got := daemon.NeedsPlugins(cfg); got != tt.need {
 				t.Fatalf("NeedsPlugins = %v, want %v", got, tt.need)
 			}
 			if !tt.need {

@@ -12,6 +12,7 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/core/daemon"
 	"github.com/zdaemon/zdaemon/core/describe"
 )
 
@@ -46,7 +47,7 @@ func (d *describer) session() (*describe.Session, error) {
 	if d.sess == nil && d.err == nil {
 		exe, err := managerExecutable()
 		if err == nil {
-			d.sess, err = describe.Open(exe)
+			d.sess, err = describe.Open(daemon.PluginHost(exe))
 		}
 		d.err = err
 	}
