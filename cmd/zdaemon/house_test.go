@@ -104,9 +104,52 @@ func TestPluginManagerMissing(t *testing.T) {
 	}
 	// A manager handed a job with plugins (the client checked it with a
 	// zdrun-plugins that has gone since) says so, and runs nothing.
+	cmd, stderr := startAttached(t, j, filepath.Join(lone, "zdrun"), testedConfig(j))
+	err := cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 1 || stderr.String() != "Error: "+missing+"\n" {
+		t.Errorf("zdrun --attached with a start test: %v, exit %d, stderr %q", err, code, stderr.String())
+	}
+	if _, err := os.Stat(j.path("zdsock")); err == nil {
+		t.Error("the manager created its socket")
+	}
+}
+
+// zdrun handed a job with plugins becomes zdrun-plugins: the same
+// process, which runs the job with its start test.
+func TestZdrunHandsOnJobsWithPlugins(t *testing.T) {
+	j := newJob(t)
+	cmd, stderr := startAttached(t, j, zdrunBin, testedConfig(j))
+	args := []string{"-p", "sleep 100", "-s", j.path("zdsock")}
+	eventually(t, 30*time.Second, "the program running", func() bool {
+		r := j.run(append(args, "status")...)
+		return r.code == 0 && strings.HasPrefix(r.out, "program running")
+	})
+	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", cmd.Process.Pid)); exe != zdrunPluginsBin {
+		t.Errorf("the manager runs %s, want %s", exe, zdrunPluginsBin)
+	}
+	if mgr := j.statusMap(args...)["manager"]; mgr != fmt.Sprint(cmd.Process.Pid) {
+		t.Errorf("the manager is %s, want the process zdrun started as, %d", mgr, cmd.Process.Pid)
+	}
+	j.stopOK(args...)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("the manager: %v; stderr %q", err, stderr.String())
+	}
+}
+
+// testedConfig is a job with a start test (a plugin) in j.
+func testedConfig(j *job) *config.Config {
 	cfg := config.Default()
 	cfg.Program, cfg.Filename, cfg.SocketName = []string{"sleep", "100"}, "/bin/sleep", j.path("zdsock")
-	cfg.StartTest = &config.CheckConfig{PluginConfig: config.PluginConfig{Kind: "program", Settings: map[string]any{"program": []any{"true"}}}}
+	cfg.Daemon = false
+	cfg.StartTest = &config.CheckConfig{PluginConfig: config.PluginConfig{Kind: "program", Settings: map[string]any{"command": "true"}},
+		Interval: 100 * time.Millisecond, Timeout: 10 * time.Second}
+	return cfg
+}
+
+// startAttached starts the manager executable bin attached ("zdaemon run"
+// does so through an exec) with cfg on its descriptor 3, in j.
+func startAttached(t *testing.T, j *job, bin string, cfg *config.Config) (*exec.Cmd, *strings.Builder) {
+	t.Helper()
 	data, err := json.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -118,18 +161,17 @@ func TestPluginManagerMissing(t *testing.T) {
 	defer r.Close()
 	go func() { w.Write(data); w.Close() }()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(lone, "zdrun"), "--attached")
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, bin, "--attached")
+	cmd.Dir = j.dir
+	cmd.Env = append(os.Environ(), "ZD_TEST_JOB="+j.dir)
 	cmd.ExtraFiles = []*os.File{r}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	err = cmd.Run()
-	if code := cmd.ProcessState.ExitCode(); code != 1 || stderr.String() != "Error: "+missing+"\n" {
-		t.Errorf("zdrun --attached with a start test: %v, exit %d, stderr %q", err, code, stderr.String())
+	stderr := new(strings.Builder)
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := os.Stat(j.path("zdsock")); err == nil {
-		t.Error("the manager created its socket")
-	}
+	return cmd, stderr
 }
 
 // A client reached through a symlink finds the manager executable next to
