@@ -319,7 +319,6 @@ func cpuTicks(b *testing.B, pid int) int {
 	return u + s
 }
 
-// rssKB is VmRSS of pid.
 // memory is a process's resident memory in KiB (/proc/PID/smaps_rollup):
 // RSS counts every page it maps, PSS its share of shared pages, USS the
 // pages no other process maps (smem's definition: a lone process's own
@@ -327,7 +326,7 @@ func cpuTicks(b *testing.B, pid int) int {
 // stacks and other anonymous pages, which nothing but exiting returns.
 type memory struct{ rss, pss, uss, anon int }
 
-func memoryOf(b *testing.B, pid int) memory {
+func memoryOf(b testing.TB, pid int) memory {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
 	if err != nil {
 		b.Fatal(err)

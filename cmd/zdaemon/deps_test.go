@@ -33,3 +33,25 @@ func TestClientLinksNoPluginStack(t *testing.T) {
 		}
 	}
 }
+
+// The manager of a job without plugins is lean too: zdrun links no plugin
+// stack (its inits and their pages were most of an idle manager's
+// memory); zdrun-plugins, which it becomes for a job with plugins, does.
+func TestManagerLinksNoPluginStack(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "../zdrun").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	forbidden := []string{
+		"github.com/hashicorp/go-plugin", "google.golang.org/grpc", "google.golang.org/protobuf",
+		"net/http", "crypto/tls", "github.com/zdaemon/zdaemon/core/pluginhost",
+		"github.com/zdaemon/zdaemon/core/jobplugins", "github.com/zdaemon/zdaemon/plugins",
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		for _, f := range forbidden {
+			if pkg == f || strings.HasPrefix(pkg, f+"/") {
+				t.Errorf("zdrun links %s", pkg)
+			}
+		}
+	}
+}

@@ -16,11 +16,12 @@ import (
 	"time"
 )
 
-// zdaemonBin is the real client, built once by TestMain, and zdrunBin the
-// manager executable beside it; readyProg is the test program of the
+// zdaemonBin is the real client, built once by TestMain, zdrunBin the
+// manager executable beside it and zdrunPluginsBin the manager with the
+// plugin host; readyProg is the test program of the
 // health-check tests (testdata/readyprog), badPlugin the misbehaving
 // plugin of the reliability tests (testdata/badplugin).
-var zdaemonBin, zdrunBin, readyProg, badPlugin string
+var zdaemonBin, zdrunBin, zdrunPluginsBin, readyProg, badPlugin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "zdbin")
@@ -32,9 +33,10 @@ func TestMain(m *testing.M) {
 	_ = os.Chmod(dir, 0o755)
 	zdaemonBin = filepath.Join(dir, "zdaemon")
 	zdrunBin = filepath.Join(dir, "zdrun")
+	zdrunPluginsBin = filepath.Join(dir, "zdrun-plugins")
 	readyProg = filepath.Join(dir, "readyprog")
 	badPlugin = filepath.Join(dir, "badplugin")
-	for _, b := range [][2]string{{zdaemonBin, "."}, {zdrunBin, "../zdrun"}, {readyProg, "./testdata/readyprog"}, {badPlugin, "./testdata/badplugin"}} {
+	for _, b := range [][2]string{{zdaemonBin, "."}, {zdrunBin, "../zdrun"}, {zdrunPluginsBin, "../zdrun-plugins"}, {readyProg, "./testdata/readyprog"}, {badPlugin, "./testdata/badplugin"}} {
 		build := exec.Command("go", "build", "-o", b[0], b[1])
 		build.Env = append(os.Environ(), "CGO_ENABLED=0") // as the README builds it
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr

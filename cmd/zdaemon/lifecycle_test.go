@@ -238,6 +238,10 @@ environment {
 	if strings.Contains(string(env), "DAEMON_MANAGER_MODE") {
 		t.Error("DAEMON_MANAGER_MODE leaked into the program")
 	}
+	// The manager's own GOMAXPROCS=1 (see daemon.RestoreEnv) stays its own.
+	if os.Getenv("GOMAXPROCS") == "" && strings.Contains(string(env), "GOMAXPROCS") {
+		t.Error("the manager's GOMAXPROCS leaked into the program")
+	}
 	if u, _ := os.ReadFile(filepath.Join(work, "umask.out")); strings.TrimSpace(string(u)) != "0027" {
 		t.Errorf("umask %q", u)
 	}

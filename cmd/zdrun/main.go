@@ -1,74 +1,88 @@
 // Command zdrun is zdaemon's manager executable, as zdrun was the
-// original's: the manager that supervises one job, the plugin host and the
-// built-in plugins. The zdaemon client runs it; nobody needs to by hand.
+// original's: the manager that supervises one job. The zdaemon client runs
+// it; nobody needs to by hand.
 //
 //	zdrun --handoff            a manager spawned by "zdaemon start"
 //	zdrun --attached           a manager in the foreground ("zdaemon run")
 //	zdrun describe             plugin schemas and validation, for the client
-//	zdrun plugin KIND NAME     a built-in plugin, started by the plugin host
-//	zdrun export nomad         a Nomad job for "zdaemon export nomad"
+//	zdrun plugin KIND NAME     a built-in plugin
+//
+// zdrun links no plugin stack (go-plugin, gRPC, protobuf), so that the
+// manager of a job without plugins stays small. A job with plugins (a
+// transcript sink, start tests), describe and the built-in plugins are
+// the work of zdrun-plugins beside it, which this process becomes (exec,
+// same pid, same descriptors) when it is given such work.
 //
 // The configuration arrives on descriptor 3 (see core/daemon).
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/zdaemon/zdaemon/core/daemon"
 	"github.com/zdaemon/zdaemon/core/supervisor"
 )
 
-const usage = `Usage: zdrun --handoff | --attached | describe | plugin KIND NAME | export nomad
+const usage = `Usage: zdrun --handoff | --attached | describe | plugin KIND NAME
 
   zdrun is zdaemon's manager executable: zdaemon runs it to supervise a
   job ("zdaemon start", "zdaemon run"), to check plugin blocks ("zdaemon
   validate") and to serve the built-in plugins. Run zdaemon instead.`
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stderr))
 }
 
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	exe, err := os.Executable()
-	if err == nil {
-		exe, err = filepath.EvalSymlinks(exe)
-	}
+func run(args []string, stderr io.Writer) int {
+	exe, err := daemon.Executable()
 	if err != nil {
-		fmt.Fprintf(stderr, "Error: find the manager executable: %v\n", err)
+		fmt.Fprintf(stderr, "Error: %v\n", err)
 		return 1
 	}
+	plugins := filepath.Join(filepath.Dir(exe), daemon.PluginsName)
 	switch {
-	case len(args) == 1 && args[0] == "--handoff":
-		cfg, n, err := daemon.ReadHandoff()
-		if err != nil {
-			fmt.Fprintf(stderr, "Error: %v\n", err)
-			return 1
-		}
-		return (&supervisor.Job{Config: cfg, Notifier: n, Stderr: stderr, Exe: exe}).Run(context.Background())
-	case len(args) == 1 && args[0] == "--attached":
-		cfg, err := daemon.ReadConfig()
-		if err != nil {
-			fmt.Fprintf(stderr, "Error: %v\n", err)
-			return 1
-		}
-		return (&supervisor.Job{Config: cfg, Stderr: stderr, Exe: exe}).Run(context.Background())
-	case len(args) == 1 && args[0] == "describe":
-		if err := supervisor.Describe(stdin, stdout, exe); err != nil {
-			fmt.Fprintf(stderr, "Error: %v\n", err)
-			return 1
-		}
-		return 0
-	case len(args) == 2 && args[0] == "export" && args[1] == "nomad":
-		return exportNomad(stdin, stdout, stderr)
-	case len(args) == 3 && args[0] == "plugin":
-		if supervisor.ServePlugin(args[1], args[2]) {
-			return 0
-		}
+	case len(args) == 1 && (args[0] == "--handoff" || args[0] == "--attached"):
+		return manage(args, plugins, stderr)
+	case len(args) == 1 && args[0] == "describe", len(args) == 3 && args[0] == "plugin":
+		err := syscall.Exec(plugins, append([]string{plugins}, args...), os.Environ())
+		fmt.Fprintln(stderr, forwardError(err, plugins))
+		return 1
 	}
 	fmt.Fprintln(stderr, usage)
 	return 1
+}
+
+// manage runs the job handed to this manager, or hands it on to
+// zdrun-plugins (at plugins) when it has plugins.
+func manage(args []string, plugins string, stderr io.Writer) int {
+	cfg, n, err := daemon.ReadStart(args[0] == "--attached")
+	if err == nil && !daemon.NeedsPlugins(cfg) {
+		return (&supervisor.Job{Config: cfg, Notifier: n, Stderr: stderr}).Run(context.Background())
+	}
+	msg := "Error: " + fmt.Sprint(err)
+	if err == nil {
+		msg = forwardError(daemon.Forward(plugins, args, cfg, n), plugins)
+	}
+	if n != nil {
+		n.Fail(1, msg)
+	} else {
+		fmt.Fprintln(stderr, msg)
+	}
+	return 1
+}
+
+// forwardError is what the user reads when zdrun-plugins, at path,
+// could not take over.
+func forwardError(err error, path string) string {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Sprintf("Error: cannot find %s next to %s: it runs the jobs with plugins (a transcript file, start tests) and checks plugin blocks; build it beside zdrun (go build -o DIR/ ./cmd/zdaemon ./cmd/zdrun ./cmd/zdrun-plugins)", daemon.PluginsName, filepath.Join(filepath.Dir(path), "zdrun"))
+	}
+	return "Error: " + err.Error()
 }

@@ -21,6 +21,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -51,6 +53,38 @@ type SpawnSpec struct {
 	Detach bool
 }
 
+// procsAdded marks a GOMAXPROCS=1 that managerEnv added.
+const procsAdded = "ZDAEMON_GOMAXPROCS=added"
+
+// managerEnv is the environment to start a manager with: env, plus
+// GOMAXPROCS=1 when env sets none. The manager does its work on one P
+// (see package supervisor); told so before it starts, the Go runtime sets
+// up one P and one fewer thread instead of shrinking later, which saves
+// an idle manager about 400 KB. A marker lets the manager take the
+// variable away again (RestoreEnv), so that its program and plugins get
+// env unchanged.
+func managerEnv(env []string) []string {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "GOMAXPROCS=") {
+			return env
+		}
+	}
+	return append(slices.Clip(env), "GOMAXPROCS=1", procsAdded)
+}
+
+// RestoreEnv removes what managerEnv added from this process's
+// environment, before anything inherits it; it says whether there was
+// anything (the runtime then started with one P).
+func RestoreEnv() bool {
+	k, v, _ := strings.Cut(procsAdded, "=")
+	if os.Getenv(k) != v {
+		return false
+	}
+	os.Unsetenv(k)
+	os.Unsetenv("GOMAXPROCS")
+	return true
+}
+
 // Manager is a started manager process.
 type Manager struct {
 	Cmd    *exec.Cmd
@@ -58,7 +92,8 @@ type Manager struct {
 	nf     *os.File
 }
 
-// Spawn starts the manager executable and sends it cfg.
+// Spawn starts the manager executable (zdrun-plugins beside it for a job
+// with plugins, see PluginHost) and sends it cfg.
 func Spawn(spec SpawnSpec, cfg *config.Config) (*Manager, error) {
 	exe := spec.Exe
 	if exe == "" {
@@ -79,8 +114,8 @@ func Spawn(spec SpawnSpec, cfg *config.Config) (*Manager, error) {
 	}
 	defer notW.Close()
 
-	cmd := exec.Command(exe, spec.Args...)
-	cmd.Env = spec.Env
+	cmd := exec.Command(managerFor(exe, cfg), spec.Args...)
+	cmd.Env = managerEnv(spec.Env)
 	cmd.Dir = spec.Dir
 	cmd.ExtraFiles = []*os.File{cfgR, notW}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: spec.Credential}
@@ -199,6 +234,64 @@ func ReadConfig() (*config.Config, error) {
 		return nil, fmt.Errorf("read configuration: %w", err)
 	}
 	return cfg, nil
+}
+
+// PluginsName is the manager with the plugin host, zdrun-plugins, beside
+// the manager executable zdrun: zdrun links no plugin stack, and becomes
+// zdrun-plugins (Forward) for a job with plugins.
+const PluginsName = "zdrun-plugins"
+
+// NeedsPlugins says whether a job needs the plugin host's executable: it
+// runs plugin processes (a transcript sink, in daemon mode or under
+// "zdaemon run", or start tests) or serves its metrics over HTTP (the
+// Prometheus library is linked there only).
+func NeedsPlugins(cfg *config.Config) bool {
+	return cfg.Sink != nil && (cfg.Daemon || cfg.Foreground) || len(cfg.AllChecks()) > 0 || cfg.Metrics != nil
+}
+
+// PluginHost is the manager with the plugin host beside the manager
+// executable exe when it is there, and exe otherwise (which hands the
+// work on, or says what is missing). Going to it at once saves zdrun's
+// start-up and an exec.
+func PluginHost(exe string) string {
+	p := filepath.Join(filepath.Dir(exe), PluginsName)
+	if fi, err := os.Stat(p); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return exe
+	}
+	return p
+}
+
+// managerFor is the executable to start a manager of cfg with.
+func managerFor(exe string, cfg *config.Config) string {
+	if NeedsPlugins(cfg) {
+		return PluginHost(exe)
+	}
+	return exe
+}
+
+// Executable is this process's executable, symlinks resolved: the
+// manager executables find each other and serve the built-in plugins by
+// it.
+func Executable() (string, error) {
+	exe, err := os.Executable()
+	if err == nil {
+		exe, err = filepath.EvalSymlinks(exe)
+	}
+	if err != nil {
+		return "", fmt.Errorf("find the manager executable: %w", err)
+	}
+	return exe, nil
+}
+
+// ReadStart reads what a manager was handed at its start: the
+// configuration, and unless it runs attached ("zdaemon run", see Exec) the
+// notifier; n is nil then.
+func ReadStart(attached bool) (cfg *config.Config, n *Notifier, err error) {
+	if attached {
+		cfg, err = ReadConfig()
+		return cfg, nil, err
+	}
+	return ReadHandoff()
 }
 
 // Warn passes a warning to the client's terminal.

@@ -4,8 +4,12 @@ import (
 	"bufio"
 	"errors"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/zdaemon/zdaemon/core/config"
 )
 
 // The start-up messages a manager sends reach the client's Wait as they
@@ -48,6 +52,82 @@ func TestHandoffMessages(t *testing.T) {
 				}
 			case !errors.Is(err, tt.err) || (tt.err == nil && err != nil):
 				t.Errorf("error %v, want %v", err, tt.err)
+			}
+		})
+	}
+}
+
+// A manager starts on one P unless the caller's environment says
+// otherwise, and takes its GOMAXPROCS away again before anything inherits
+// its environment.
+func TestManagerEnv(t *testing.T) {
+	tests := []struct {
+		name     string
+		env      []string
+		want     []string
+		restored bool
+	}{
+		{"none set", []string{"A=1"}, []string{"A=1", "GOMAXPROCS=1", procsAdded}, true},
+		{"the caller's wins", []string{"GOMAXPROCS=4", "A=1"}, []string{"GOMAXPROCS=4", "A=1"}, false},
+		{"empty", nil, []string{"GOMAXPROCS=1", procsAdded}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := managerEnv(tt.env)
+			if !slices.Equal(env, tt.want) {
+				t.Fatalf("managerEnv(%q) = %q, want %q", tt.env, env, tt.want)
+			}
+			for _, kv := range []string{"GOMAXPROCS", "ZDAEMON_GOMAXPROCS"} {
+				t.Setenv(kv, "") // restored after the test
+				os.Unsetenv(kv)
+			}
+			for _, kv := range env {
+				k, v, _ := strings.Cut(kv, "=")
+				if strings.Contains(k, "GOMAXPROCS") {
+					os.Setenv(k, v)
+				}
+			}
+			if got := RestoreEnv(); got != tt.restored {
+				t.Errorf("RestoreEnv() = %v, want %v", got, tt.restored)
+			}
+			if _, ok := os.LookupEnv("ZDAEMON_GOMAXPROCS"); ok {
+				t.Error("the marker is still set")
+			}
+			if _, ok := os.LookupEnv("GOMAXPROCS"); ok == tt.restored {
+				t.Errorf("GOMAXPROCS set: %v, want %v", ok, !tt.restored)
+			}
+		})
+	}
+}
+
+// A job with plugins goes straight to zdrun-plugins when it is beside
+// zdrun; without it, and for a job without plugins, zdrun it is.
+func TestManagerFor(t *testing.T) {
+	with, without := t.TempDir(), t.TempDir()
+	for _, dir := range []string{with, without} {
+		if err := os.WriteFile(filepath.Join(dir, "zdrun"), nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(with, PluginsName), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	plain := config.Default()
+	tested := config.Default()
+	tested.StartTest = &config.CheckConfig{PluginConfig: config.PluginConfig{Kind: "program"}}
+	tests := []struct {
+		name, dir string
+		cfg       *config.Config
+		want      string
+	}{
+		{"plugins, zdrun-plugins there", with, tested, PluginsName},
+		{"plugins, zdrun-plugins missing", without, tested, "zdrun"},
+		{"no plugins", with, plain, "zdrun"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := managerFor(filepath.Join(tt.dir, "zdrun"), tt.cfg); got != filepath.Join(tt.dir, tt.want) {
+				t.Errorf("managerFor = %s, want %s", got, filepath.Join(tt.dir, tt.want))
 			}
 		})
 	}

@@ -107,9 +107,9 @@ type Options struct {
 	// Details are the job's parts for "status-json" (plugins, transcript).
 	// It runs in the loop and must not block.
 	Details func() Details
-	// Metrics renders the job's metrics for the "metrics" command (nil:
-	// the command is unknown). It runs on the request's goroutine.
-	Metrics func() (string, error)
+	// Extra completes a metrics snapshot with what the supervisor knows
+	// (the sink's restarts, the process's figures); not in the loop.
+	Extra func(*Snapshot)
 	// Version is the manager executable's version, for "status-json".
 	Version string
 	// OnChange runs in the loop after an event changed the state, the
@@ -407,16 +407,8 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 		return m.await(ctx, req.Args)
 	case "status-json":
 		return m.query(ctx, m.info)
-	case "metrics":
-		if m.opts.Metrics == nil {
-			return control.ReplyUnknown(req.Name)
-		}
-		text, err := m.opts.Metrics()
-		if err != nil {
-			m.log.Error(err.Error())
-			return "Error: " + err.Error()
-		}
-		return text
+	case "metrics-json":
+		return m.snapshotJSON(ctx)
 	case "history":
 		n := 20
 		if len(req.Args) > 0 {
@@ -446,7 +438,7 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 // control.QuickHandler.
 func (m *Manager) Quick(req control.Request) bool {
 	switch req.Name {
-	case "await", "reopen_transcript", "plugins", "metrics":
+	case "await", "reopen_transcript", "plugins", "metrics-json":
 		return false
 	}
 	return true

@@ -2,23 +2,40 @@ package manager
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
-// Snapshot is the manager's part of the job's metrics, taken in the loop.
+// Snapshot is the job's metrics at one moment, taken in the loop: what
+// "metrics-json" answers, and what package metrics renders for
+// Prometheus. It is plain data (JSON), so that the lean manager needs no
+// metrics library: the client has zdrun-plugins render it.
 type Snapshot struct {
-	State   State
-	Up      bool // running and past its start tests
-	Starts  int
-	Exits   map[string]int // by how runs ended (EndedExit, EndedSignal, ...)
-	HasExit bool           // LastExitCode is set
+	State   string         `json:"state"`
+	Up      bool           `json:"up"` // running and past its start tests
+	Starts  int            `json:"starts"`
+	Exits   map[string]int `json:"exits"` // by how runs ended (EndedExit, EndedSignal, ...)
+	HasExit bool           `json:"has_exit"`
 	// LastExitCode is the last ended run's status as a shell reports it:
 	// its exit code, or 128 plus the signal that ended it.
-	LastExitCode int
-	ProgramStart time.Time // of the current run; zero when none runs
-	ManagerStart time.Time
-	BackoffCount int
-	BackoffDelay time.Duration // until the next start, in back-off
+	LastExitCode int       `json:"last_exit_code"`
+	ProgramStart time.Time `json:"program_start,omitzero"` // of the current run
+	ManagerStart time.Time `json:"manager_start"`
+	BackoffCount int       `json:"backoff_count"`
+	// BackoffDelay is the time left until the next start, in back-off.
+	BackoffDelay time.Duration `json:"backoff_delay_ns"`
+	// Filled by Options.Extra: the job's parts and the manager process.
+	SinkRestarts *int           `json:"sink_restarts,omitempty"`
+	Process      ProcessFigures `json:"process"`
+}
+
+// ProcessFigures are the manager process's own: what Prometheus's process
+// collector reports, read by the manager itself.
+type ProcessFigures struct {
+	CPUSeconds    float64 `json:"cpu_seconds"`
+	ResidentBytes int64   `json:"resident_bytes"`
+	OpenFDs       int     `json:"open_fds"`
+	MaxFDs        int     `json:"max_fds"`
 }
 
 // Snapshot takes the metrics snapshot through the loop; false when the
@@ -26,12 +43,25 @@ type Snapshot struct {
 func (m *Manager) Snapshot(ctx context.Context) (Snapshot, bool) {
 	var s Snapshot
 	ok := m.call(ctx, func() { s = m.snapshot() })
+	if ok && m.opts.Extra != nil {
+		m.opts.Extra(&s)
+	}
 	return s, ok
+}
+
+// snapshotJSON is the "metrics-json" reply.
+func (m *Manager) snapshotJSON(ctx context.Context) string {
+	s, ok := m.Snapshot(ctx)
+	if !ok {
+		return ""
+	}
+	out, _ := json.Marshal(s)
+	return string(out)
 }
 
 func (m *Manager) snapshot() Snapshot {
 	s := Snapshot{
-		State:        m.state,
+		State:        m.state.String(),
 		Up:           m.state == Running && m.probeUp == nil,
 		Starts:       m.hist.starts,
 		Exits:        make(map[string]int, len(m.hist.exits)),

@@ -20,23 +20,15 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/zdaemon/zdaemon/core/manager"
 )
 
-// Source is where the metrics come from.
-type Source struct {
-	// Manager takes the manager's snapshot; false when it did not answer.
-	Manager func(ctx context.Context) (manager.Snapshot, bool)
-	// SinkRestarts is how often the transcript sink was restarted (nil:
-	// no sink).
-	SinkRestarts func() int
-	// ControlRequests counts the control socket's requests (nil: unknown).
-	ControlRequests func() uint64
-}
+// Source takes a snapshot of the job; false when the manager did not
+// answer.
+type Source func(ctx context.Context) (manager.Snapshot, bool)
 
 // Reasons are the "reason" label values of zdaemon_program_exits_total,
 // all present from the start (a counter that appears late breaks rate()).
@@ -66,8 +58,16 @@ var (
 		"When the manager started, in seconds since the epoch.", nil, nil)
 	descSinkRestarts = prometheus.NewDesc("zdaemon_transcript_sink_restarts_total",
 		"Times the transcript sink was started again after it ended.", nil, nil)
-	descControl = prometheus.NewDesc("zdaemon_control_requests_total",
-		"Requests on the control socket.", nil, nil)
+	// The manager process's own, named as Prometheus's process collector
+	// names them (the manager reads them itself).
+	descCPU = prometheus.NewDesc("process_cpu_seconds_total",
+		"The manager's user and system CPU time.", nil, nil)
+	descRSS = prometheus.NewDesc("process_resident_memory_bytes",
+		"The manager's resident memory.", nil, nil)
+	descFDs = prometheus.NewDesc("process_open_fds",
+		"The manager's open descriptors.", nil, nil)
+	descMaxFDs = prometheus.NewDesc("process_max_fds",
+		"The manager's descriptor limit.", nil, nil)
 )
 
 // collector reads the source at each scrape.
@@ -75,59 +75,60 @@ type collector struct{ src Source }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descUp, descState, descStarts, descExits, descLastExit,
-		descUptime, descProgStart, descBackoff, descBackoffCount, descMgrStart} {
+		descUptime, descProgStart, descBackoff, descBackoffCount, descMgrStart, descSinkRestarts,
+		descCPU, descRSS, descFDs, descMaxFDs} {
 		ch <- d
-	}
-	if c.src.SinkRestarts != nil {
-		ch <- descSinkRestarts
-	}
-	if c.src.ControlRequests != nil {
-		ch <- descControl
 	}
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if s, ok := c.src.Manager(ctx); ok {
-		gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-		}
-		gauge(descUp, b2f(s.Up))
-		for st := manager.Stopped; st <= manager.Exiting; st++ {
-			gauge(descState, b2f(s.State == st), st.String())
-		}
-		ch <- prometheus.MustNewConstMetric(descStarts, prometheus.CounterValue, float64(s.Starts))
-		reasons := append([]string(nil), Reasons...)
-		for r := range s.Exits {
-			if !contains(reasons, r) {
-				reasons = append(reasons, r)
-			}
-		}
-		sort.Strings(reasons)
-		for _, r := range reasons {
-			ch <- prometheus.MustNewConstMetric(descExits, prometheus.CounterValue, float64(s.Exits[r]), r)
-		}
-		if s.HasExit {
-			gauge(descLastExit, float64(s.LastExitCode))
-		}
-		uptime, start := 0.0, 0.0
-		if !s.ProgramStart.IsZero() {
-			uptime = time.Since(s.ProgramStart).Seconds()
-			start = float64(s.ProgramStart.UnixNano()) / 1e9
-		}
-		gauge(descUptime, uptime)
-		gauge(descProgStart, start)
-		gauge(descBackoff, s.BackoffDelay.Seconds())
-		gauge(descBackoffCount, float64(s.BackoffCount))
-		gauge(descMgrStart, float64(s.ManagerStart.UnixNano())/1e9)
+	s, ok := c.src(ctx)
+	if !ok {
+		return
 	}
-	if c.src.SinkRestarts != nil {
-		ch <- prometheus.MustNewConstMetric(descSinkRestarts, prometheus.CounterValue, float64(c.src.SinkRestarts()))
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
-	if c.src.ControlRequests != nil {
-		ch <- prometheus.MustNewConstMetric(descControl, prometheus.CounterValue, float64(c.src.ControlRequests()))
+	counter := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
 	}
+	gauge(descUp, b2f(s.Up))
+	for st := manager.Stopped; st <= manager.Exiting; st++ {
+		gauge(descState, b2f(s.State == st.String()), st.String())
+	}
+	counter(descStarts, float64(s.Starts))
+	reasons := append([]string(nil), Reasons...)
+	for r := range s.Exits {
+		if !contains(reasons, r) {
+			reasons = append(reasons, r)
+		}
+	}
+	sort.Strings(reasons)
+	for _, r := range reasons {
+		counter(descExits, float64(s.Exits[r]), r)
+	}
+	if s.HasExit {
+		gauge(descLastExit, float64(s.LastExitCode))
+	}
+	uptime, start := 0.0, 0.0
+	if !s.ProgramStart.IsZero() {
+		uptime = time.Since(s.ProgramStart).Seconds()
+		start = float64(s.ProgramStart.UnixNano()) / 1e9
+	}
+	gauge(descUptime, uptime)
+	gauge(descProgStart, start)
+	gauge(descBackoff, s.BackoffDelay.Seconds())
+	gauge(descBackoffCount, float64(s.BackoffCount))
+	gauge(descMgrStart, float64(s.ManagerStart.UnixNano())/1e9)
+	if s.SinkRestarts != nil {
+		counter(descSinkRestarts, float64(*s.SinkRestarts))
+	}
+	counter(descCPU, s.Process.CPUSeconds)
+	gauge(descRSS, float64(s.Process.ResidentBytes))
+	gauge(descFDs, float64(s.Process.OpenFDs))
+	gauge(descMaxFDs, float64(s.Process.MaxFDs))
 }
 
 func b2f(b bool) float64 {
@@ -146,12 +147,17 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// Registry holds the job's collector and the manager process's own
-// (process_*: CPU, memory, descriptors, read from /proc at each scrape).
+// Registry holds the job's collector.
 func Registry(src Source) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collector{src}, collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collector{src})
 	return reg
+}
+
+// Render is one snapshot in the text format: what "zdaemon metrics"
+// prints of the snapshot a manager answered.
+func Render(s manager.Snapshot) (string, error) {
+	return Text(Registry(func(context.Context) (manager.Snapshot, bool) { return s, true }))
 }
 
 // Text renders every metric of reg in the text exposition format, as a
@@ -171,19 +177,10 @@ func Text(reg prometheus.Gatherer) (string, error) {
 	return b.String(), nil
 }
 
-// Listen binds the HTTP endpoint's address (before the manager reports
-// it started, so that an address in use is a start-up error).
-func Listen(address string) (net.Listener, error) {
-	l, err := net.Listen("tcp", address)
-	if err != nil {
-		return nil, fmt.Errorf("metrics endpoint %s: %w", address, err)
-	}
-	return l, nil
-}
-
 // Serve answers GET /metrics on l until ctx ends. Timeouts bound slow
 // clients; an idle server holds no timer.
-func Serve(ctx context.Context, l net.Listener, reg prometheus.Gatherer, log *slog.Logger) error {
+func Serve(ctx context.Context, l net.Listener, src Source, log *slog.Logger) error {
+	reg := Registry(src)
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:            slogPrinter{log},

@@ -13,6 +13,7 @@ import (
 )
 
 func TestText(t *testing.T) {
+	four := 4
 	for _, tc := range []struct {
 		name string
 		snap manager.Snapshot
@@ -20,25 +21,22 @@ func TestText(t *testing.T) {
 		want []string
 		not  []string
 	}{
-		{name: "running", ok: true, snap: manager.Snapshot{State: manager.Running, Up: true, Starts: 3,
+		{name: "running", ok: true, snap: manager.Snapshot{State: "running", Up: true, Starts: 3, SinkRestarts: &four,
 			Exits: map[string]int{manager.EndedExit: 2}, HasExit: true, LastExitCode: 5,
 			ProgramStart: time.Now().Add(-time.Minute), ManagerStart: time.Now().Add(-time.Hour)},
 			want: []string{"zdaemon_program_up 1\n", "zdaemon_program_starts_total 3\n", `zdaemon_program_exits_total{reason="exit"} 2`,
 				`zdaemon_program_exits_total{reason="signal"} 0`, "zdaemon_program_last_exit_code 5\n",
 				`zdaemon_program_state{state="running"} 1`, `zdaemon_program_state{state="backoff"} 0`,
-				"zdaemon_transcript_sink_restarts_total 4\n", "zdaemon_control_requests_total 9\n"}},
-		{name: "backoff", ok: true, snap: manager.Snapshot{State: manager.Backoff, Starts: 1, BackoffDelay: 2 * time.Second, BackoffCount: 1},
+				"zdaemon_transcript_sink_restarts_total 4\n", "process_open_fds 7\n"}},
+		{name: "backoff", ok: true, snap: manager.Snapshot{State: "backoff", Starts: 1, BackoffDelay: 2 * time.Second, BackoffCount: 1},
 			want: []string{"zdaemon_program_up 0\n", "zdaemon_backoff_delay_seconds 2\n", "zdaemon_program_uptime_seconds 0\n"},
-			not:  []string{"zdaemon_program_last_exit_code"}},
-		{name: "manager gone", ok: false, want: []string{"zdaemon_transcript_sink_restarts_total 4\n"},
-			not: []string{"zdaemon_program_up"}},
+			not:  []string{"zdaemon_program_last_exit_code", "zdaemon_transcript_sink_restarts_total"}},
+		{name: "manager gone", ok: false, not: []string{"zdaemon_program_up"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			reg := Registry(Source{
-				Manager:         func(context.Context) (manager.Snapshot, bool) { return tc.snap, tc.ok },
-				SinkRestarts:    func() int { return 4 },
-				ControlRequests: func() uint64 { return 9 },
-			})
+			snap := tc.snap
+			snap.Process.OpenFDs = 7
+			reg := Registry(func(context.Context) (manager.Snapshot, bool) { return snap, tc.ok })
 			text, err := Text(reg)
 			if err != nil {
 				t.Fatal(err)

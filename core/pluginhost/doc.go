@@ -2,11 +2,11 @@
 // plugin processes and hands the manager plain interfaces
 // (transcript.Sink) with nothing of go-plugin in them.
 //
-// Built-in plugins are the manager executable re-executed with a hidden command
-// ("zdrun plugin transcript file"); external ones are the executable a
+// Built-in plugins are the manager with the plugin host re-executed with a
+// hidden command ("zdrun-plugins plugin transcript file"); external ones are the executable a
 // job file names. In the manager, plugin processes are started through the
 // manager's single reaper (child.Reaper), so that go-plugin never races it
-// for exit statuses; in "zdrun describe" (for validate) through os/exec. Every
+// for exit statuses; in "zdrun describe" (for validate; zdrun-plugins answers it) through os/exec. Every
 // plugin runs in its own process group, and whenever it ends (it exits, a
 // failed handshake, Close) the whole group gets SIGKILL and our ends of
 // its stdout and stderr end after what they hold, so nothing waits for an

@@ -44,8 +44,9 @@ func (s Spec) String() string {
 
 // Host starts plugins.
 type Host struct {
-	// Exe is the manager executable (zdrun), which serves the built-in
-	// plugins when re-executed as "zdrun plugin KIND NAME".
+	// Exe is the manager with the plugin host (zdrun-plugins), which
+	// serves the built-in plugins when re-executed as "EXE plugin KIND
+	// NAME".
 	Exe string
 	// Reaper starts plugin processes in the manager; nil (in the client)
 	// means os/exec.

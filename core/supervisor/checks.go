@@ -10,16 +10,15 @@ import (
 
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/config"
-	"github.com/zdaemon/zdaemon/core/pluginhost"
 )
 
 // jobChecks are a manager's start tests and the notification channels it
 // keeps for them.
 type jobChecks struct {
-	prober    *pluginhost.Prober // nil without checks
-	progFiles []*os.File         // the program's descriptors 3...
-	env       []string           // added to the program's environment
-	inputs    []drainable        // the manager's ends, drained before each spawn
+	prober    Prober      // nil without checks
+	progFiles []*os.File  // the program's descriptors 3...
+	env       []string    // added to the program's environment
+	inputs    []drainable // the manager's ends, drained before each spawn
 	closers   []func()
 }
 
@@ -27,13 +26,13 @@ type jobChecks struct {
 // check the manager itself binds the notification socket (sd_notify) or
 // keeps the notification pipe (s6's fd = N), so that they exist before the
 // program starts and hold its report while no check process runs.
-func startChecks(ctx context.Context, exe string, cfg *config.Config, reaper *child.Reaper, log *slog.Logger) (*jobChecks, error) {
+func startChecks(ctx context.Context, plugins Plugins, cfg *config.Config, reaper *child.Reaper, log *slog.Logger) (*jobChecks, error) {
 	jc := &jobChecks{}
 	cfgs := cfg.AllChecks()
 	if len(cfgs) == 0 {
 		return jc, nil
 	}
-	checks := make([]pluginhost.Check, len(cfgs))
+	checks := make([]Check, len(cfgs))
 	for i, cc := range cfgs {
 		checks[i].CheckConfig = cc
 		if cc.Kind != "notify" || cc.Plugin != "" {
@@ -50,8 +49,7 @@ func startChecks(ctx context.Context, exe string, cfg *config.Config, reaper *ch
 			return nil, err
 		}
 	}
-	host := &pluginhost.Host{Exe: exe, Reaper: reaper, Logger: log}
-	prober, err := host.StartProber(ctx, checks)
+	prober, err := plugins.StartProber(ctx, reaper, log, checks)
 	if err != nil {
 		jc.close()
 		return nil, err

@@ -1,174 +1,78 @@
 package supervisor
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
+	"log/slog"
+	"net"
 	"os"
-	"path/filepath"
-	"time"
 
-	"github.com/hashicorp/go-hclog"
-
-	"github.com/zdaemon/zdaemon/core/describe"
-	"github.com/zdaemon/zdaemon/core/pluginhost"
-	"github.com/zdaemon/zdaemon/plugins/healthcheck"
-	"github.com/zdaemon/zdaemon/plugins/healthcheck/builtin"
-	"github.com/zdaemon/zdaemon/plugins/schema"
-	"github.com/zdaemon/zdaemon/plugins/transcript"
-	"github.com/zdaemon/zdaemon/plugins/transcript/logfile"
+	"github.com/zdaemon/zdaemon/core/child"
+	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/core/manager"
 )
 
-// builtinSinks are the transcript sinks the manager executable serves
-// itself.
-var builtinSinks = map[string]struct {
-	schema   func() transcript.Schema
-	validate func(transcript.Config) []transcript.FieldError
-	serve    func()
-}{
-	"file": {logfile.Schema, logfile.Validate, func() { transcript.Serve(&logfile.Sink{Logger: pluginLogger()}, nil) }},
+// Plugins starts a job's plugins: its transcript sink and its start
+// tests. The supervisor links no plugin stack itself (no go-plugin, gRPC
+// or protobuf), so that a manager of a job without plugins stays small:
+// zdrun runs with none, and hands a job that needs them (daemon.NeedsPlugins)
+// to zdrun-plugins, whose Plugins is package jobplugins.
+type Plugins interface {
+	// StartSink starts the sink sc on input, the read end of the output
+	// pipe, which the caller keeps open, and keeps it running.
+	StartSink(ctx context.Context, reaper *child.Reaper, log *slog.Logger, sc config.PluginConfig, input *os.File) (Sink, error)
+	// StartProber starts the prober of the start tests.
+	StartProber(ctx context.Context, reaper *child.Reaper, log *slog.Logger, checks []Check) (Prober, error)
+	// ServeMetrics answers HTTP scrapes of /metrics on l until ctx ends,
+	// with the snapshots snap takes.
+	ServeMetrics(ctx context.Context, l net.Listener, snap func(context.Context) (manager.Snapshot, bool), log *slog.Logger) error
 }
 
-// ServePlugin serves the built-in plugin of a kind ("transcript",
-// "healthcheck") and name over go-plugin's protocol, until its host lets
-// it go; false says there is no such built-in.
-func ServePlugin(kind, name string) bool {
-	switch kind {
-	case "transcript":
-		if b, ok := builtinSinks[name]; ok {
-			b.serve()
-			return true
-		}
-	case "healthcheck":
-		if mk, ok := builtin.Checks[name]; ok {
-			healthcheck.Serve(mk(), pluginLogger())
-			return true
-		}
-	}
-	return false
+// Sink is a running transcript sink.
+type Sink interface {
+	// Reopen reopens the sink's file (reopen_transcript).
+	Reopen(ctx context.Context) error
+	// Drain waits until the sink has written everything (every writer of
+	// the pipe closed first); writeErr is a write error the sink is still
+	// retrying, "" when healthy.
+	Drain(ctx context.Context) (writeErr string, err error)
+	// Info describes the sink's process for "show".
+	Info() string
+	// Pids are the sink's process (group) ids.
+	Pids() []int
+	// Restarts is how often the sink was started again.
+	Restarts() int
+	// Close stops the sink.
+	Close()
 }
 
-// pluginLogger is a built-in plugin's logger: JSON lines on stderr, which
-// go-plugin forwards into the manager's event log.
-func pluginLogger() hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{Output: os.Stderr, JSONFormat: true, Level: hclog.Info})
+// Prober runs the start tests.
+type Prober interface {
+	manager.Prober
+	// Info describes the check processes for "show".
+	Info() []string
+	// Pids are the check processes' (group) ids.
+	Pids() []int
+	// Close stops the checks.
+	Close()
 }
 
-// builtinSchema describes a built-in plugin; ok is false when there is
-// none of that kind and name.
-func builtinSchema(kind, name string) (sch schema.Schema, validate func(schema.Config) []schema.FieldError, ok bool) {
-	switch kind {
-	case "transcript":
-		if b, ok := builtinSinks[name]; ok {
-			return b.schema(), b.validate, true
-		}
-	case "healthcheck":
-		if mk, ok := builtin.Checks[name]; ok {
-			c := mk()
-			sch, _ := c.Schema(context.Background())
-			return sch, func(cfg schema.Config) []schema.FieldError { return c.Validate(context.Background(), cfg) }, true
-		}
-	}
-	return schema.Schema{}, nil, false
+// Check is one start test and the descriptors its process inherits (3...).
+type Check struct {
+	config.CheckConfig
+	Files []*os.File
 }
 
-// describeTimeout bounds starting an external plugin and asking it for its
-// schema and verdict (the client bounds the session by more).
-const describeTimeout = 15 * time.Second
-
-// Describe answers a describe session (see package describe) read from r
-// and written to w: built-in plugins here, external ones in a throw-away
-// plugin process each; exe is the manager executable. It returns at the
-// end of r.
-func Describe(r io.Reader, w io.Writer, exe string) error {
-	in := bufio.NewScanner(r)
-	in.Buffer(nil, 16<<20)
-	enc := json.NewEncoder(w)
-	var validate func(schema.Config) []schema.FieldError
-	kill := func() {}
-	defer func() { kill() }()
-	for in.Scan() {
-		var req describe.Request
-		var resp describe.Response
-		if err := json.Unmarshal(in.Bytes(), &req); err != nil {
-			return fmt.Errorf("describe: bad request: %w", err)
-		}
-		switch req.Op {
-		case "schema":
-			kill()
-			kill, validate = func() {}, nil
-			var sch schema.Schema
-			var err error
-			sch, validate, kill, err = describePlugin(req, exe)
-			switch {
-			case errors.Is(err, describe.ErrUnknown):
-				resp.Unknown = true
-			case err != nil:
-				resp.Error = err.Error()
-			default:
-				resp.Schema = toWire(sch)
-			}
-		case "validate":
-			if validate == nil {
-				resp.Error = "no plugin described"
-				break
-			}
-			for _, fe := range validate(schema.Config(req.Settings)) {
-				resp.Errors = append(resp.Errors, describe.FieldError{Field: fe.Field, Message: fe.Message})
-			}
-		default:
-			return fmt.Errorf("describe: unknown request %q", req.Op)
-		}
-		if err := enc.Encode(resp); err != nil {
-			return fmt.Errorf("describe: %w", err)
-		}
-	}
-	return in.Err()
-}
-
-// describePlugin finds the schema and the validation of one plugin; kill
-// ends the plugin's process, if it has one.
-func describePlugin(req describe.Request, exe string) (schema.Schema, func(schema.Config) []schema.FieldError, func(), error) {
-	if req.Plugin == "" {
-		sch, validate, ok := builtinSchema(req.Kind, req.Label)
-		if !ok {
-			return schema.Schema{}, nil, func() {}, describe.ErrUnknown
-		}
-		return sch, validate, func() {}, nil
-	}
-	plugin := req.Plugin
-	if abs, err := filepath.Abs(plugin); err == nil {
-		plugin = abs
-	}
-	host := &pluginhost.Host{Exe: exe, StartTimeout: 10 * time.Second}
-	ctx, cancel := context.WithTimeout(context.Background(), describeTimeout)
-	sch, validate, kill, err := host.Describe(ctx, req.Kind, pluginhost.Spec{Kind: req.Label, Path: plugin})
-	if err != nil {
-		cancel()
-		return schema.Schema{}, nil, func() {}, err
-	}
-	return sch, validate, func() { kill(); cancel() }, nil
-}
-
-func toWire(sch schema.Schema) *describe.Schema {
-	out := &describe.Schema{Attributes: []describe.Attribute{}}
-	for _, a := range sch.Attributes {
-		out.Attributes = append(out.Attributes, describe.Attribute{Name: a.Name, Type: a.Type, Required: a.Required})
-	}
-	return out
-}
+// errNoPlugins is a job with plugins given to a manager without them.
+var errNoPlugins = errors.New("this job has plugins (a transcript sink, start tests or a metrics endpoint), and this manager executable runs none: run it with zdrun-plugins")
 
 // pluginMessage is what the user reads of a plugin's failure: the
-// plugin's own words when it refused a call (its open error names the
-// file), the whole chain otherwise (which plugin, which call, what became
-// of it).
+// plugin's own words when it gave them (an error with a UserMessage
+// method), the whole chain otherwise.
 func pluginMessage(err error) string {
-	var ce *schema.CallError
-	if errors.As(err, &ce) && ce.Own {
-		return ce.Msg
+	var um interface{ UserMessage() string }
+	if errors.As(err, &um) {
+		return um.UserMessage()
 	}
 	return err.Error()
 }

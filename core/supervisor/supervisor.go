@@ -2,7 +2,8 @@
 // the event log, the control server and the keeper of its socket, the
 // reaper, the transcript pipe and its sink, the notification endpoints and
 // start tests, and the manager loop, run as one group. It is what the
-// manager executable (zdrun) runs; the client never links it.
+// manager executables (zdrun, and zdrun-plugins with Plugins) run; the
+// client never links it.
 package supervisor
 
 import (
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -30,7 +32,6 @@ import (
 	"github.com/zdaemon/zdaemon/core/daemon"
 	"github.com/zdaemon/zdaemon/core/eventlog"
 	"github.com/zdaemon/zdaemon/core/manager"
-	"github.com/zdaemon/zdaemon/core/metrics"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
 
@@ -43,15 +44,16 @@ type Job struct {
 	// then go to Stderr.
 	Notifier *daemon.Notifier
 	Stderr   io.Writer
-	// Exe is the manager executable, which serves the built-in plugins.
-	Exe string
+	// Plugins starts the transcript sink and the start tests; nil runs
+	// only jobs without them (see daemon.NeedsPlugins).
+	Plugins Plugins
 }
 
 // Run is the manager's life: set the process up, listen, supervise, clean
 // up; it returns the manager's exit status. Cancelling ctx stops the job
 // as SIGTERM does.
 func (j *Job) Run(ctx context.Context) int {
-	cfg, n, stderr, exe := j.Config, j.Notifier, j.Stderr, j.Exe
+	cfg, n, stderr, plugins := j.Config, j.Notifier, j.Stderr, j.Plugins
 	fail := func(code int, msg string) int {
 		if n != nil {
 			n.Fail(code, msg)
@@ -71,8 +73,12 @@ func (j *Job) Run(ctx context.Context) int {
 	// P, handing a request from the connection to the loop and back needs
 	// no cross-thread wake-up, which nearly doubles the control socket's
 	// round trips per second (and saves memory). GOMAXPROCS still wins.
-	if os.Getenv("GOMAXPROCS") == "" {
+	// (The client starts the manager with GOMAXPROCS=1 for that.)
+	if !daemon.RestoreEnv() && os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
+	}
+	if plugins == nil && daemon.NeedsPlugins(cfg) {
+		return fail(1, "Error: "+errNoPlugins.Error())
 	}
 	if cfg.Daemon {
 		// Before any file is created, so the event log gets it too.
@@ -144,7 +150,7 @@ func (j *Job) Run(ctx context.Context) int {
 	// it lives, so the program never gets a broken pipe.
 	var tr *transcriptPipe
 	if cfg.Sink != nil && (cfg.Daemon || cfg.Foreground) {
-		tr, err = startTranscript(pctx, exe, cfg, reaper, log, cfg.Daemon)
+		tr, err = startTranscript(pctx, plugins, cfg, reaper, log, cfg.Daemon)
 		if err != nil {
 			log.Error(err.Error())
 			return fail(1, "Error: "+pluginMessage(err))
@@ -157,7 +163,7 @@ func (j *Job) Run(ctx context.Context) int {
 	})
 
 	// Start tests, with the notification channels the manager keeps.
-	checks, err := startChecks(pctx, exe, cfg, reaper, log)
+	checks, err := startChecks(pctx, plugins, cfg, reaper, log)
 	if err != nil {
 		log.Error(err.Error())
 		return fail(1, "Error: "+pluginMessage(err))
@@ -188,8 +194,6 @@ func (j *Job) Run(ctx context.Context) int {
 	if prober != nil {
 		probe = prober
 	}
-	// The metrics registry reads the manager, so it is made after it.
-	var renderMetrics func() (string, error)
 	// A manager in the foreground under a service manager tells it when
 	// the job is ready (Type=notify).
 	var onChange func(manager.State, control.Status)
@@ -241,7 +245,7 @@ func (j *Job) Run(ctx context.Context) int {
 		Filename:   cfg.Filename,
 		OnChange:   onChange,
 		Details:    func() manager.Details { return details(cfg, tr) },
-		Metrics:    func() (string, error) { return renderMetrics() },
+		Extra:      func(s *manager.Snapshot) { extra(s, tr) },
 	})
 
 	// Control connections never take the descriptors that spawning the
@@ -255,21 +259,21 @@ func (j *Job) Run(ctx context.Context) int {
 	if maxConns < control.DefaultMaxConns {
 		log.Info(fmt.Sprintf("descriptors are scarce: at most %d control connections at once", maxConns))
 	}
-	// The metrics: on the control socket always, over HTTP when asked
-	// (bound now, so that an address in use is a start-up error).
-	reg := metrics.Registry(metrics.Source{Manager: mgr.Snapshot, SinkRestarts: sinkRestarts(tr)})
-	renderMetrics = func() (string, error) { return metrics.Text(reg) }
+	// The metrics endpoint, when asked for (bound now, so that an address
+	// in use is a start-up error); the control socket's metrics-json
+	// answers either way.
 	var groups []func(*run.Group)
 	if cfg.Metrics != nil {
-		l, err := metrics.Listen(cfg.Metrics.Address)
+		l, err := net.Listen("tcp", cfg.Metrics.Address)
 		if err != nil {
-			log.Error(err.Error())
-			return fail(1, "Error: "+err.Error())
+			msg := fmt.Sprintf("metrics endpoint %s: %v", cfg.Metrics.Address, err)
+			log.Error(msg)
+			return fail(1, "Error: "+msg)
 		}
 		groups = append(groups, func(g *run.Group) {
 			mctx, stop := context.WithCancel(context.Background())
 			g.Add(func() error {
-				if err := metrics.Serve(mctx, l, reg, log); err != nil {
+				if err := plugins.ServeMetrics(mctx, l, mgr.Snapshot, log); err != nil {
 					log.Error(fmt.Sprintf("metrics endpoint: %v", err))
 				}
 				<-mctx.Done()
@@ -280,12 +284,14 @@ func (j *Job) Run(ctx context.Context) int {
 	return runGroup(ctx, mgr, sockets, cfg.SocketName, maxConns, n, log, groups...)
 }
 
-// sinkRestarts counts the transcript sink's restarts; nil without one.
-func sinkRestarts(tr *transcriptPipe) func() int {
-	if tr == nil {
-		return nil
+// extra adds the job's parts and the manager process's own figures to a
+// metrics snapshot.
+func extra(s *manager.Snapshot, tr *transcriptPipe) {
+	if tr != nil {
+		n := tr.sink.Restarts()
+		s.SinkRestarts = &n
 	}
-	return tr.sink.Restarts
+	s.Process = processFigures()
 }
 
 // details are the job's parts for "status -json".

@@ -13,6 +13,7 @@ import (
 
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/daemon"
 )
 
 // A job runs in process on a short temporary socket with a real program:
@@ -33,19 +34,16 @@ func TestJobRunStop(t *testing.T) {
 			_, err := control.Do(ctx, sock, "stop")
 			return err
 		}, 0},
+		// A cancelled job stops its program as SIGTERM does, and exits with
+		// the program's status: it died of the SIGTERM, 128+15.
 		{"context cancelled", func(_ context.Context, cancel context.CancelFunc, _ string) error {
 			cancel()
 			return nil
-		}, 1},
+		}, 143},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir, err := os.MkdirTemp("", "zds") // sun_path is 108 bytes
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer os.RemoveAll(dir)
-			sock := filepath.Join(dir, "sock")
+			sock := shortSocket(t)
 			cfg := config.Default()
 			cfg.Program = []string{"sleep", "100"}
 			cfg.Filename = sleep
@@ -105,9 +103,62 @@ func TestJobRunStop(t *testing.T) {
 			if _, err := os.Lstat(sock); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("socket left behind: %v", err)
 			}
-			if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) > 0 {
+			if left, _ := filepath.Glob(filepath.Join(filepath.Dir(sock), "*")); len(left) > 0 {
 				t.Errorf("files left behind: %s", strings.Join(left, " "))
 			}
 		})
 	}
+}
+
+// A job with plugins given to a manager without them fails before it
+// listens or runs anything, and says why.
+func TestJobWithPluginsNeedsPlugins(t *testing.T) {
+	tests := []struct {
+		name string
+		set  func(*config.Config)
+		need bool
+	}{
+		{"no plugins", func(*config.Config) {}, false},
+		{"transcript, attached", func(c *config.Config) { c.Sink = &config.PluginConfig{Kind: "file"}; c.Daemon = false }, false},
+		{"transcript, daemon", func(c *config.Config) { c.Sink = &config.PluginConfig{Kind: "file"}; c.Daemon = true }, true},
+		{"start test", func(c *config.Config) {
+			c.StartTest = &config.CheckConfig{PluginConfig: config.PluginConfig{Kind: "program"}}
+		}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := config.Default()
+			cfg.Daemon = false
+			tt.set(cfg)
+			cfg.SocketName = shortSocket(t)
+			if got := daemon.NeedsPlugins(cfg); got != tt.need {
+				t.Fatalf("NeedsPlugins = %v, want %v", got, tt.need)
+			}
+			if !tt.need {
+				return
+			}
+			var stderr strings.Builder
+			if code := (&Job{Config: cfg, Stderr: &stderr}).Run(context.Background()); code != 1 {
+				t.Errorf("exit %d, want 1", code)
+			}
+			if want := "Error: " + errNoPlugins.Error() + "\n"; stderr.String() != want {
+				t.Errorf("stderr %q, want %q", stderr.String(), want)
+			}
+			if _, err := os.Stat(cfg.SocketName); err == nil {
+				t.Error("the job created its socket")
+			}
+		})
+	}
+}
+
+// shortSocket is a socket path in a new temporary directory that the test
+// removes: t.TempDir's paths can outgrow sun_path's 108 bytes.
+func shortSocket(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "zds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return filepath.Join(dir, "sock")
 }

@@ -11,13 +11,12 @@ import (
 
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/config"
-	"github.com/zdaemon/zdaemon/core/pluginhost"
 )
 
 // transcriptPipe is the output pipe and the sink draining it.
 type transcriptPipe struct {
 	r, w *os.File
-	sink *pluginhost.Sink
+	sink Sink
 	own  bool // fds 1 and 2 point into the pipe
 }
 
@@ -26,7 +25,7 @@ const pipeSize = 1 << 20
 
 // startTranscript creates the pipe and its sink; with own, the manager's
 // stdout and stderr join the program's output (a daemon has no other).
-func startTranscript(ctx context.Context, exe string, cfg *config.Config, reaper *child.Reaper, log *slog.Logger, own bool) (*transcriptPipe, error) {
+func startTranscript(ctx context.Context, plugins Plugins, cfg *config.Config, reaper *child.Reaper, log *slog.Logger, own bool) (*transcriptPipe, error) {
 	r, w, err := blockingPipe()
 	if err != nil {
 		return nil, fmt.Errorf("transcript pipe: %w", err)
@@ -34,8 +33,7 @@ func startTranscript(ctx context.Context, exe string, cfg *config.Config, reaper
 	if _, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, pipeSize); err != nil {
 		log.Debug(fmt.Sprintf("transcript pipe size: %v", err))
 	}
-	host := &pluginhost.Host{Exe: exe, Reaper: reaper, Logger: log}
-	sink, err := host.StartSink(ctx, pluginhost.Spec{Kind: cfg.Sink.Kind, Path: cfg.Sink.Plugin}, cfg.Sink.Settings, r)
+	sink, err := plugins.StartSink(ctx, reaper, log, *cfg.Sink, r)
 	if err != nil {
 		r.Close()
 		w.Close()
@@ -76,10 +74,10 @@ func (t *transcriptPipe) finish(log *slog.Logger) {
 	t.w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
-	if st, err := t.sink.Drain(ctx); err != nil {
+	if writeErr, err := t.sink.Drain(ctx); err != nil {
 		log.Error(fmt.Sprintf("transcript sink did not drain: %v", err))
-	} else if st.Error != "" {
-		log.Error(fmt.Sprintf("transcript sink: %s", st.Error))
+	} else if writeErr != "" {
+		log.Error(fmt.Sprintf("transcript sink: %s", writeErr))
 	}
 	t.sink.Close()
 	t.r.Close()

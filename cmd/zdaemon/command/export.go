@@ -152,8 +152,8 @@ func (c *ExportCommand) clientPath() (string, error) {
 	return filepath.Abs(p)
 }
 
-// exportNomad asks the manager executable, which links Nomad's API types,
-// to build the Nomad job ("zdrun export nomad", the request as JSON on its
+// exportNomad asks the plugin host's executable, which links Nomad's API
+// types, to build the Nomad job ("zdrun-plugins export nomad", the request as JSON on its
 // stdin); the job file goes along as HCL (a legacy file converted).
 func (c *ExportCommand) exportNomad(job export.Job) int {
 	src, err := config.ReadFile(job.File)
@@ -168,7 +168,7 @@ func (c *ExportCommand) exportNomad(job export.Job) int {
 		}
 		src = out
 	}
-	exe, err := managerExecutable()
+	exe, err := pluginHostExecutable("export nomad")
 	if err != nil {
 		return c.exit(err)
 	}

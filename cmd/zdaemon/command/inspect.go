@@ -578,14 +578,24 @@ func (c *MetricsCommand) Run(args []string) int {
 }
 
 func (c *MetricsCommand) RunContext(_ context.Context) int {
-	reply, code, ok := c.sendAdded("metrics", "metrics", c.sayNotRunning)
-	switch {
-	case !ok:
+	reply, code, ok := c.sendAdded("metrics-json", "metrics", c.sayNotRunning)
+	if !ok {
 		return code
-	case strings.HasPrefix(reply, "Error: "):
-		fmt.Fprintln(c.Err, strings.TrimSpace(reply))
-		return 1
 	}
-	fmt.Fprint(c.Out, reply)
+	// The manager answers a snapshot as data; the plugin host's
+	// executable, which links the Prometheus library, renders it.
+	exe, err := pluginHostExecutable("metrics")
+	if err != nil {
+		return c.exit(err)
+	}
+	cmd := exec.Command(exe, "metrics")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(reply), c.Out, c.Err
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.ExitCode() > 0 {
+			return ee.ExitCode()
+		}
+		return c.exit(fmt.Errorf("cannot run %s metrics: %w", exe, err))
+	}
 	return 0
 }

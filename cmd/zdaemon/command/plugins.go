@@ -12,6 +12,7 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/core/daemon"
 	"github.com/zdaemon/zdaemon/core/describe"
 )
 
@@ -35,6 +36,20 @@ func managerExecutable() (string, error) {
 	return exe, nil
 }
 
+// pluginHostExecutable is zdrun-plugins beside the manager executable, or
+// an error saying that what needs it cannot be done without it.
+func pluginHostExecutable(what string) (string, error) {
+	exe, err := managerExecutable()
+	if err != nil {
+		return "", err
+	}
+	host := daemon.PluginHost(exe)
+	if host == exe {
+		return "", fmt.Errorf("%s needs %s next to %s (go build -o DIR/ ./cmd/...)", what, daemon.PluginsName, exe)
+	}
+	return host, nil
+}
+
 // describer asks the manager executable about plugins, starting one
 // "zdrun describe" session when first needed.
 type describer struct {
@@ -46,7 +61,7 @@ func (d *describer) session() (*describe.Session, error) {
 	if d.sess == nil && d.err == nil {
 		exe, err := managerExecutable()
 		if err == nil {
-			d.sess, err = describe.Open(exe)
+			d.sess, err = describe.Open(daemon.PluginHost(exe))
 		}
 		d.err = err
 	}

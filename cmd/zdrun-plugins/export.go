@@ -6,6 +6,8 @@ import (
 	"io"
 
 	"github.com/zdaemon/zdaemon/core/export/nomad"
+	"github.com/zdaemon/zdaemon/core/manager"
+	"github.com/zdaemon/zdaemon/core/metrics"
 )
 
 // exportNomad reads a nomad.Request (JSON) and prints the Nomad job, the
@@ -31,5 +33,22 @@ func exportNomad(stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Warning: %s\n", w)
 	}
 	_, _ = stdout.Write(out)
+	return 0
+}
+
+// renderMetrics reads a manager's metrics snapshot (its "metrics-json"
+// reply) and prints it in the Prometheus text format.
+func renderMetrics(stdin io.Reader, stdout, stderr io.Writer) int {
+	var s manager.Snapshot
+	if err := json.NewDecoder(io.LimitReader(stdin, 1<<20)).Decode(&s); err != nil {
+		fmt.Fprintf(stderr, "Error: read the metrics snapshot: %v\n", err)
+		return 1
+	}
+	text, err := metrics.Render(s)
+	if err != nil {
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		return 1
+	}
+	fmt.Fprint(stdout, text)
 	return 0
 }

@@ -1,0 +1,70 @@
+// Command zdrun-plugins is the manager with the plugin host: zdrun, the
+// manager, becomes it (exec, same pid) for a job with plugins (a
+// transcript sink, start tests), for "zdaemon validate"'s describe
+// sessions and for the built-in plugins, which it serves itself when the
+// plugin host re-executes it. Nobody runs it by hand.
+//
+//	zdrun-plugins --handoff            a manager spawned by "zdaemon start"
+//	zdrun-plugins --attached           a manager in the foreground ("zdaemon run")
+//	zdrun-plugins describe             plugin schemas and validation, for the client
+//	zdrun-plugins plugin KIND NAME     a built-in plugin, started by the plugin host
+//	zdrun-plugins metrics              a metrics snapshot (JSON on stdin) as Prometheus text
+//	zdrun-plugins export nomad         a Nomad job for "zdaemon export nomad"
+//
+// The configuration arrives on descriptor 3 (see core/daemon).
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/zdaemon/zdaemon/core/daemon"
+	"github.com/zdaemon/zdaemon/core/jobplugins"
+	"github.com/zdaemon/zdaemon/core/supervisor"
+)
+
+const usage = `Usage: zdrun-plugins --handoff | --attached | describe | plugin KIND NAME | metrics | export nomad
+
+  zdrun-plugins is the manager with the plugin host: zdrun hands it the
+  jobs with plugins, the describe sessions of "zdaemon validate" and the
+  built-in plugins. Run zdaemon instead.`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	exe, err := daemon.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		return 1
+	}
+	plugins := jobplugins.Plugins{Exe: exe}
+	switch {
+	case len(args) == 1 && (args[0] == "--handoff" || args[0] == "--attached"):
+		cfg, n, err := daemon.ReadStart(args[0] == "--attached")
+		if err != nil {
+			fmt.Fprintf(stderr, "Error: %v\n", err)
+			return 1
+		}
+		return (&supervisor.Job{Config: cfg, Notifier: n, Stderr: stderr, Plugins: plugins}).Run(context.Background())
+	case len(args) == 1 && args[0] == "describe":
+		if err := jobplugins.Describe(stdin, stdout, exe); err != nil {
+			fmt.Fprintf(stderr, "Error: %v\n", err)
+			return 1
+		}
+		return 0
+	case len(args) == 1 && args[0] == "metrics":
+		return renderMetrics(stdin, stdout, stderr)
+	case len(args) == 2 && args[0] == "export" && args[1] == "nomad":
+		return exportNomad(stdin, stdout, stderr)
+	case len(args) == 3 && args[0] == "plugin":
+		if jobplugins.ServePlugin(args[1], args[2]) {
+			return 0
+		}
+	}
+	fmt.Fprintln(stderr, usage)
+	return 1
+}
