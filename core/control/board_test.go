@@ -59,10 +59,17 @@ func TestBoardReplyIsFormat(t *testing.T) {
 }
 
 // boardHandler answers "status" from a Board on the accept loop, as the
-// manager does.
+// manager does (AppendQuick; Serve when asked through a goroutine).
 type boardHandler struct{ b *Board }
 
 func (h boardHandler) Quick(Request) bool { return true }
+
+func (h boardHandler) AppendQuick(dst []byte, req Request) ([]byte, bool) {
+	if req.Name != "status" {
+		return dst, false
+	}
+	return h.b.AppendReply(dst, time.Now())
+}
 
 func (h boardHandler) Serve(_ context.Context, req Request) string {
 	if req.Name != "status" {

@@ -12,7 +12,6 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -25,6 +24,13 @@ import (
 type QuickHandler interface {
 	Handler
 	Quick(req Request) bool
+}
+
+// QuickAppender is a QuickHandler that can write some quick replies
+// straight into the accept loop's buffer ("status", from a Board): no
+// allocation per request. ok is false for a request it leaves to Serve.
+type QuickAppender interface {
+	AppendQuick(dst []byte, req Request) (reply []byte, ok bool)
 }
 
 // quickRead is the most the accept loop reads of a new connection: a whole
@@ -271,22 +277,34 @@ func (s *Server) answerAtOnce(ctx context.Context, fd int, buf []byte, q QuickHa
 		return 0, quickHandOver
 	}
 	data := buf[:n]
-	if bytes.IndexByte(data, '\n') < 0 {
+	i := bytes.IndexByte(data, '\n')
+	if i < 0 {
 		return n, quickHandOver
 	}
-	req, errReply := ReadRequest(bytes.NewReader(data))
+	req, errReply := parseLine(data[:i])
 	if errReply == "" && !q.Quick(req) {
 		return n, quickHandOver
 	}
-	reply := errReply
-	if reply == "" {
-		reply = serveSafely(ctx, q, req, logger)
+	// The request is parsed: buf holds the reply from here on.
+	reply, appended := append(buf[:0], errReply...), errReply != ""
+	if a, ok := q.(QuickAppender); ok && !appended {
+		reply, appended = a.AppendQuick(buf[:0], req)
 	}
-	if reply != "" && !strings.HasSuffix(reply, "\n") {
-		reply += "\n"
+	if !appended {
+		reply = append(buf[:0], serveSafely(ctx, q, req, logger)...)
 	}
+	if len(reply) > 0 && reply[len(reply)-1] != '\n' {
+		reply = append(reply, '\n')
+	}
+	s.writeReply(fd, reply, logger)
+	return 0, quickAnswered
+}
+
+// writeReply writes a quick reply to fd and closes it; what does not fit
+// the socket's buffer is written off the accept loop.
+func (s *Server) writeReply(fd int, reply []byte, logger *slog.Logger) {
 	for len(reply) > 0 {
-		w, err := unix.Write(fd, []byte(reply))
+		w, err := unix.Write(fd, reply)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
@@ -294,8 +312,8 @@ func (s *Server) answerAtOnce(ctx context.Context, fd int, buf []byte, q QuickHa
 			// A reply larger than the socket's buffer, to a client
 			// that does not read yet: the rest is written with a
 			// deadline, off the accept loop.
-			s.finishReply(fd, reply, logger)
-			return 0, quickAnswered
+			s.finishReply(fd, string(reply), logger)
+			return
 		}
 		if err != nil {
 			logger.Warn(fmt.Sprintf("Error sending reply: %v", err))
@@ -304,7 +322,6 @@ func (s *Server) answerAtOnce(ctx context.Context, fd int, buf []byte, q QuickHa
 		reply = reply[w:]
 	}
 	unix.Close(fd)
-	return 0, quickAnswered
 }
 
 // finishReply writes the rest of a reply to fd and closes it, from a

@@ -409,6 +409,17 @@ func (m *Manager) Quick(req control.Request) bool {
 	return true
 }
 
+// AppendQuick appends the reply to "status", from the board, to dst:
+// the accept loop answers it with no allocation. Other requests, and a
+// status before the loop's first step, are left to Serve. It implements
+// control.QuickAppender.
+func (m *Manager) AppendQuick(dst []byte, req control.Request) ([]byte, bool) {
+	if req.Name != "status" {
+		return dst, false
+	}
+	return m.board.AppendReply(dst, time.Now())
+}
+
 // query runs fn on the loop and returns its reply; "" when the manager is
 // gone.
 func (m *Manager) query(ctx context.Context, fn func() string) string {
@@ -529,3 +540,8 @@ func startError(err error) string {
 	}
 	return fmt.Sprintf("cannot start program: %v", err)
 }
+
+var (
+	_ control.QuickHandler  = (*Manager)(nil)
+	_ control.QuickAppender = (*Manager)(nil)
+)

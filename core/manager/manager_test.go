@@ -747,6 +747,14 @@ func TestStatusWithoutTheLoop(t *testing.T) {
 		if st, _ := control.ParseStatus(req(m, "status")); !st.ShouldBeUp || st.Application != up.Application {
 			t.Fatalf("status while the loop is busy: %+v", st)
 		}
+		// The accept loop's way: appended to its buffer, the same reply.
+		quick, ok := m.AppendQuick([]byte("x"), control.Request{Line: "status", Name: "status"})
+		if want := req(m, "status"); !ok || string(quick) != "x"+want {
+			t.Fatalf("AppendQuick: %q, %v; Serve: %q", quick, ok, want)
+		}
+		if _, ok := m.AppendQuick(nil, control.Request{Line: "stop", Name: "stop"}); ok {
+			t.Fatal("AppendQuick answered stop")
+		}
 		close(release)
 		again, _ := control.ParseStatus(req(m, fmt.Sprintf("await up %d", up.Application)))
 		if st, _ := control.ParseStatus(req(m, "status")); st.Application != again.Application || st.Application == up.Application {
