@@ -66,12 +66,14 @@ func (j *Job) Run(ctx context.Context) int {
 			fmt.Fprintln(stderr, msg)
 		}
 	}
-	// The manager's work is one loop and short-lived connections: on one
-	// P, handing a request from the connection to the loop and back needs
-	// no cross-thread wake-up, which nearly doubles the control socket's
-	// round trips per second (and saves memory). GOMAXPROCS still wins.
+	// The manager's work is one loop and short-lived connections, which
+	// the control server's accept loop answers on a thread of its own,
+	// blocked in epoll_wait. Two Ps: with one, the runtime takes the P
+	// from that blocked thread after 20 µs and wakes its monitor thread
+	// to give it back on every request; with a second one idle, the
+	// thread keeps its P. GOMAXPROCS still wins.
 	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(1)
+		runtime.GOMAXPROCS(2)
 	}
 	if cfg.Daemon {
 		// Before any file is created, so the event log gets it too.
