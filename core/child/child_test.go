@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -225,5 +226,54 @@ func TestSweepFindsEscapedDescendants(t *testing.T) {
 		if !found {
 			t.Errorf("pid %d not swept (killed %v)", pid, killed)
 		}
+	}
+}
+
+// The children files of our threads and theirs find the same descendants
+// as the parents of every process in /proc, with their process groups.
+func TestDescendantsFromChildrenFiles(t *testing.T) {
+	if _, ok := childrenOf(os.Getpid(), make([]byte, 4096)); !ok {
+		t.Skip("no /proc/PID/task/TID/children on this kernel")
+	}
+	r := startReaper(t)
+	p, err := r.Start(spec(t, "sh", "-c", "sleep 100 & (setsid sleep 100 & wait) & wait"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if _, err := Sweep(os.Getpid(), nil); err != nil {
+			t.Error(err)
+		}
+		wait(t, p)
+	}()
+	key := func(ds []descendant) map[descendant]bool {
+		m := map[descendant]bool{}
+		for _, d := range ds {
+			m[d] = true
+		}
+		return m
+	}
+	var got, want map[descendant]bool
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		tree, err := descendants(os.Getpid(), make([]byte, 4096))
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := descendantsFromAll(os.Getpid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want = key(tree), key(all)
+		// sh, its two children, and the subshell's sleep (setsid ran
+		// and exec'd, or is still about to).
+		if len(want) >= 4 && maps.Equal(got, want) {
+			break
+		}
+	}
+	if len(want) < 4 || !maps.Equal(got, want) {
+		t.Fatalf("children files found %v, /proc's parents %v", got, want)
+	}
+	if !got[descendant{pid: p.Pid(), pgid: p.Pid()}] {
+		t.Fatalf("the child %d (its own group) not among %v", p.Pid(), got)
 	}
 }

@@ -36,41 +36,64 @@ func readProcs() (map[int]procInfo, error) {
 		if !ok {
 			continue // gone meanwhile
 		}
-		// pid (comm) state ppid pgrp ...; comm may contain anything.
-		i := bytes.LastIndexByte(data, ')')
-		if i < 0 {
+		st, ok := parseStat(data)
+		if !ok || st.zombie {
 			continue
 		}
-		f := bytes.Fields(data[i+1:])
-		if len(f) < 3 || string(f[0]) == "Z" {
-			continue
-		}
-		ppid, _ := strconv.Atoi(string(f[1]))
-		pgid, _ := strconv.Atoi(string(f[2]))
-		procs[pid] = procInfo{ppid: ppid, pgid: pgid}
+		procs[pid] = procInfo{ppid: st.ppid, pgid: st.pgid}
 	}
 	return procs, nil
+}
+
+// statFields are the fields of /proc/PID/stat a sweep needs.
+type statFields struct {
+	ppid, pgid int
+	zombie     bool
+}
+
+// parseStat reads "pid (comm) state ppid pgrp ..."; comm may contain
+// anything.
+func parseStat(data []byte) (statFields, bool) {
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return statFields{}, false
+	}
+	f := bytes.Fields(data[i+1:])
+	if len(f) < 3 {
+		return statFields{}, false
+	}
+	ppid, _ := strconv.Atoi(string(f[1]))
+	pgid, _ := strconv.Atoi(string(f[2]))
+	return statFields{ppid: ppid, pgid: pgid, zombie: string(f[0]) == "Z"}, true
 }
 
 // readStat reads the start of /proc/<pid>/stat into buf (the fields
 // wanted come within the first few hundred bytes).
 func readStat(pid int, buf []byte) ([]byte, bool) {
-	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	data, err := readSmall("/proc/"+strconv.Itoa(pid)+"/stat", buf)
+	return data, err == nil
+}
+
+// readSmall reads the start of a small file into buf with bare
+// open/read/close (three system calls, not the ten of os.ReadFile): a
+// stop waits for this.
+func readSmall(path string, buf []byte) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	for errors.Is(err, unix.EINTR) {
-		fd, err = unix.Open("/proc/"+strconv.Itoa(pid)+"/stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	}
 	if err != nil {
-		return nil, false
+		return nil, err
 	}
 	defer unix.Close(fd)
 	n, err := unix.Read(fd, buf)
 	for errors.Is(err, unix.EINTR) {
 		n, err = unix.Read(fd, buf)
 	}
-	if err != nil || n <= 0 {
-		return nil, false
+	if err != nil {
+		return nil, err
 	}
-	return buf[:n], true
+	return buf[:n], nil
 }
 
 // Sweep kills, with SIGKILL, every live descendant of root except those in
@@ -79,12 +102,16 @@ func readStat(pid int, buf []byte) ([]byte, bool) {
 // what the program leaves behind, including children that left its process
 // group with setsid, so after a stop this finds all of them.
 //
-// A process killed between two reads of /proc may have forked a child the
-// first read did not see, so the sweep repeats until a pass finds nothing.
-// Each process is signalled through a pidfd (never a recycled pid), and the
-// sweep returns only once every one of them has exited (or sweepWait has
-// passed), so a caller that answers "stopped" afterwards tells the truth
-// even on a machine too loaded to run the dying processes at once.
+// The descendants are found through the children files of root's threads
+// and theirs (/proc/PID/task/TID/children), reading nothing of processes
+// that are not ours; on a kernel without them, from every process's
+// parent in /proc. A process killed between two reads may have forked a
+// child the first read did not see, so the sweep repeats until a pass
+// finds nothing. Each process is signalled through a pidfd (never a
+// recycled pid), and the sweep returns only once every one of them has
+// exited (or sweepWait has passed), so a caller that answers "stopped"
+// afterwards tells the truth even on a machine too loaded to run the
+// dying processes at once.
 func Sweep(root int, keep []int) ([]int, error) {
 	kept := map[int]bool{}
 	for _, k := range keep {
@@ -93,25 +120,18 @@ func Sweep(root int, keep []int) ([]int, error) {
 	seen := map[int]bool{}
 	var killed []int
 	deadline := time.Now().Add(sweepWait)
+	buf := make([]byte, 16<<10) // a children file of a thousand pids fits
 	for range sweepPasses {
-		procs, err := readProcs()
+		tree, err := descendants(root, buf)
 		if err != nil {
 			return killed, err
 		}
-		children := map[int][]int{}
-		for pid, p := range procs {
-			children[p.ppid] = append(children[p.ppid], pid)
-		}
 		var fds []int
-		stack := append([]int(nil), children[root]...)
-		for len(stack) > 0 {
-			pid := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			stack = append(stack, children[pid]...)
-			if kept[procs[pid].pgid] {
+		for _, d := range tree {
+			if kept[d.pgid] {
 				continue
 			}
-			fd, err := killPid(pid)
+			fd, err := killPid(d.pid)
 			if err != nil {
 				closeAll(fds)
 				return killed, err
@@ -120,9 +140,9 @@ func Sweep(root int, keep []int) ([]int, error) {
 				continue // gone meanwhile
 			}
 			fds = append(fds, fd)
-			if !seen[pid] {
-				seen[pid] = true
-				killed = append(killed, pid)
+			if !seen[d.pid] {
+				seen[d.pid] = true
+				killed = append(killed, d.pid)
 			}
 		}
 		if len(fds) == 0 {
@@ -132,6 +152,82 @@ func Sweep(root int, keep []int) ([]int, error) {
 		closeAll(fds)
 	}
 	return killed, nil
+}
+
+// descendant is a live (not zombie) descendant of a sweep's root.
+type descendant struct{ pid, pgid int }
+
+// descendants lists the live descendants of root, parents before their
+// children; zombies (and what they may still hold) are left out.
+func descendants(root int, buf []byte) ([]descendant, error) {
+	kids, ok := childrenOf(root, buf)
+	if !ok {
+		return descendantsFromAll(root)
+	}
+	var out []descendant
+	for stack := kids; len(stack) > 0; {
+		pid := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		data, ok := readStat(pid, buf)
+		if !ok {
+			continue // gone meanwhile
+		}
+		st, ok := parseStat(data)
+		if !ok || st.zombie {
+			continue
+		}
+		out = append(out, descendant{pid: pid, pgid: st.pgid})
+		more, _ := childrenOf(pid, buf)
+		stack = append(stack, more...)
+	}
+	return out, nil
+}
+
+// childrenOf returns the children of pid from the children files of its
+// threads; ok is false when the kernel has no such files (built without
+// CONFIG_PROC_CHILDREN) or pid is gone.
+func childrenOf(pid int, buf []byte) (kids []int, ok bool) {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task/"
+	tids, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, false
+	}
+	for _, t := range tids {
+		data, err := readSmall(dir+t.Name()+"/children", buf)
+		if err != nil {
+			if errors.Is(err, unix.ENOENT) && t.Name() == strconv.Itoa(pid) {
+				return nil, false // no children files on this kernel
+			}
+			continue // the thread ended meanwhile
+		}
+		for f := range bytes.FieldsSeq(data) {
+			if n, err := strconv.Atoi(string(f)); err == nil {
+				kids = append(kids, n)
+			}
+		}
+	}
+	return kids, true
+}
+
+// descendantsFromAll lists the live descendants of root from the parent
+// of every process in /proc.
+func descendantsFromAll(root int) ([]descendant, error) {
+	procs, err := readProcs()
+	if err != nil {
+		return nil, err
+	}
+	children := map[int][]int{}
+	for pid, p := range procs {
+		children[p.ppid] = append(children[p.ppid], pid)
+	}
+	var out []descendant
+	for stack := append([]int(nil), children[root]...); len(stack) > 0; {
+		pid := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		stack = append(stack, children[pid]...)
+		out = append(out, descendant{pid: pid, pgid: procs[pid].pgid})
+	}
+	return out, nil
 }
 
 // How long Sweep waits for the processes it killed, and how often it looks

@@ -5,6 +5,9 @@
 // The server side binds the socket safely (temporary name, mode 0700,
 // link(2) into place, stale sockets removed only when they refuse
 // connections), checks every peer's credentials, serves many clients at
-// once, and hands each request to a Handler. The package also formats and
-// parses the status reply, in the original's Python-shaped key=value lines.
+// once, and hands each request to a Handler. Short requests are answered
+// on the accept loop itself, a thread of its own blocked in epoll_wait;
+// "status" comes from a Board its owner publishes to, with no hop to the
+// owner's goroutine. The package also formats and parses the status
+// reply, in the original's Python-shaped key=value lines.
 package control

@@ -10,8 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strings"
-	"syscall"
+	"runtime"
+	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -26,71 +26,206 @@ type QuickHandler interface {
 	Quick(req Request) bool
 }
 
+// QuickAppender is a QuickHandler that can write some quick replies
+// straight into the accept loop's buffer ("status", from a Board): no
+// allocation per request. ok is false for a request it leaves to Serve.
+type QuickAppender interface {
+	AppendQuick(dst []byte, req Request) (reply []byte, ok bool)
+}
+
 // quickRead is the most the accept loop reads of a new connection: a whole
 // request (MaxLine and its newline) fits.
 const quickRead = MaxLine + 1
 
-// acceptConn returns the listener's descriptor for acceptRaw: a
-// duplicate in Go's poller (a listener's own RawConn cannot wait), closed
-// by Close.
-func (s *Server) acceptConn() (syscall.RawConn, error) {
+// A connection accepted before its request arrived (the client writes
+// right after connect returns, and the accept loop may be quicker) waits
+// in the accept loop's epoll set, costing the loop nothing, for at most
+// quickWait; then, or when more than maxPending wait, a goroutine of its
+// own takes it over, with the read timeout and eviction of any other.
+const (
+	quickWait  = 20 * time.Millisecond
+	maxPending = 16
+)
+
+// pendingConn is an accepted connection whose request has not arrived.
+type pendingConn struct {
+	fd       int
+	deadline time.Time
+}
+
+// acceptLoop accepts connections until the listener is shut down (Close)
+// and answers quick requests itself, as a single-threaded C server does:
+// on a thread of its own, blocked in epoll_wait on the listener and the
+// pending connections, then accept4, a check of the peer, read, write,
+// close. No wake-up goes through Go's poller or another goroutine.
+// Everything else goes to a goroutine of its own (a.handOver).
+func (s *Server) acceptLoop(a *acceptor) error {
+	lfd, err := s.acceptFD()
+	if err != nil {
+		return fmt.Errorf("control socket: %w", err)
+	}
+	defer func() { // under mu: Close never shuts down a reused descriptor
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.acceptFd = -1
+		unix.Close(lfd)
+	}()
+	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("control socket: epoll: %w", err)
+	}
+	defer unix.Close(ep)
+	if err := epollCtl(ep, unix.EPOLL_CTL_ADD, lfd); err != nil {
+		return fmt.Errorf("control socket: %w", err)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	q, _ := a.h.(QuickHandler)
+	buf := make([]byte, quickRead)
+	events := make([]unix.EpollEvent, maxPending+1)
+	var pending []pendingConn // oldest first
+	defer func() {
+		for _, p := range pending {
+			unix.Close(p.fd)
+			s.hold(-1)
+		}
+	}()
+	// release takes a pending connection out of the epoll set and the
+	// count; a goroutine or the loop serves it next.
+	release := func(i int) int {
+		fd := pending[i].fd
+		pending = slices.Delete(pending, i, i+1)
+		_ = epollCtl(ep, unix.EPOLL_CTL_DEL, fd)
+		s.hold(-1)
+		return fd
+	}
+	for {
+		timeout := -1
+		if len(pending) > 0 {
+			timeout = max(0, int((time.Until(pending[0].deadline)+time.Millisecond-1)/time.Millisecond))
+		}
+		n, err := unix.EpollWait(ep, events, timeout)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("wait on control socket: %w", err)
+		}
+		for _, ev := range events[:n] {
+			if int(ev.Fd) != lfd { // a pending connection spoke, or hung up
+				i := slices.IndexFunc(pending, func(p pendingConn) bool { return p.fd == int(ev.Fd) })
+				if i < 0 {
+					continue
+				}
+				fd := release(i)
+				if n, res := s.answerAtOnce(a.ctx, fd, buf, q, a.logger); res != quickAnswered {
+					if err := a.handOver(fd, buf[:n]); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			fd, err := acceptRaw(lfd)
+			if errors.Is(err, unix.EAGAIN) {
+				if s.isClosed() { // shut down: readable, with nothing to accept
+					return nil
+				}
+				continue
+			}
+			if err != nil {
+				if err := a.failed(err); err != nil {
+					return err
+				}
+				continue
+			}
+			a.accepted()
+			n, res := 0, quickHandOver
+			if q != nil && peerIsOwner(fd) {
+				n, res = s.answerAtOnce(a.ctx, fd, buf, q, a.logger)
+			}
+			if res == quickNotYet && len(pending) < maxPending && s.hold(1) {
+				if err := epollCtl(ep, unix.EPOLL_CTL_ADD, fd); err == nil {
+					pending = append(pending, pendingConn{fd: fd, deadline: time.Now().Add(quickWait)})
+					continue
+				}
+				s.hold(-1)
+			}
+			if res != quickAnswered {
+				if err := a.handOver(fd, buf[:n]); err != nil {
+					return err
+				}
+			}
+		}
+		for now := time.Now(); len(pending) > 0 && !now.Before(pending[0].deadline); {
+			if err := a.handOver(release(0), nil); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// acceptFD returns the descriptor the accept loop waits on: a duplicate
+// of the listener's (a listener's own RawConn cannot wait). Close shuts
+// the socket down, which wakes the loop; the loop closes the descriptor
+// when it returns.
+func (s *Server) acceptFD() (int, error) {
 	rc, err := s.l.SyscallConn()
 	if err != nil {
-		return nil, err
+		return -1, err
 	}
 	fd := -1
 	var derr error
 	if err := rc.Control(func(lfd uintptr) {
 		fd, derr = unix.FcntlInt(lfd, unix.F_DUPFD_CLOEXEC, 0)
 	}); err != nil {
-		return nil, err
+		return -1, err
 	}
 	if derr != nil {
-		return nil, derr
+		return -1, derr
 	}
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return nil, err
-	}
-	f := os.NewFile(uintptr(fd), "control-listener")
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
-		s.mu.Unlock()
-		f.Close()
-		return nil, net.ErrClosed
+		unix.Close(fd)
+		return -1, net.ErrClosed
 	}
-	s.acceptFile = f
-	s.mu.Unlock()
-	return f.SyscallConn()
+	s.acceptFd = fd
+	return fd, nil
+}
+
+// wakeAccept ends the accept loop waiting on fd: the shut-down listener
+// reports itself readable, with nothing to accept.
+func wakeAccept(fd int) { _ = unix.Shutdown(fd, unix.SHUT_RDWR) }
+
+// epollCtl adds (or removes) fd to the epoll set ep, for reading, with
+// fd itself as the event's data.
+func epollCtl(ep, op, fd int) error {
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}
+	return unix.EpollCtl(ep, op, fd, &ev)
 }
 
 // acceptRaw accepts one connection as a bare non-blocking descriptor
-// (close-on-exec), waiting in Go's poller while none is pending.
-func acceptRaw(l syscall.RawConn) (int, error) {
-	fd := -1
-	var aerr error
-	err := l.Read(func(lfd uintptr) bool {
-		for {
-			// No address asked for: our peers have none, and x/sys
-			// refuses to decode an unnamed one.
-			r, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, lfd, 0, 0, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
-			fd, aerr = int(r), nil
-			if errno != 0 {
-				fd, aerr = -1, errno
-			}
-			if errors.Is(aerr, unix.EINTR) || errors.Is(aerr, unix.ECONNABORTED) {
-				continue
-			}
-			return !errors.Is(aerr, unix.EAGAIN)
+// (close-on-exec); EAGAIN when none is pending.
+func acceptRaw(lfd int) (int, error) {
+	for {
+		// No address asked for: our peers have none, and x/sys refuses
+		// to decode an unnamed one.
+		r, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(lfd), 0, 0, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+		if errno == 0 {
+			return int(r), nil
 		}
-	})
-	if err != nil {
-		return -1, err
+		if errno == unix.EINTR || errno == unix.ECONNABORTED {
+			continue
+		}
+		return -1, errno
 	}
-	if aerr != nil {
-		return -1, aerr
-	}
-	return fd, nil
+}
+
+// peerIsOwner says whether the peer of fd runs as the owner (or root).
+// Others are refused, and told so, by a goroutine.
+func peerIsOwner(fd int) bool {
+	cred, err := unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
+	return err == nil && (cred.Uid == 0 || int(cred.Uid) == os.Geteuid())
 }
 
 // adopt makes a connection of an accepted descriptor, for a goroutine to
@@ -110,49 +245,66 @@ func adopt(fd int) (*net.UnixConn, error) {
 	return uc, nil
 }
 
-// answerAtOnce serves a new connection on the accept loop when it can:
-// the peer is the owner (or root), its whole request line is there
-// already, the handler answers it at once and the reply fits the socket's
-// buffer. It then closes fd and reports done. Otherwise it returns what
-// it read of the request (buf[:n]), and the connection is served as
-// before, by a goroutine of its own.
-func (s *Server) answerAtOnce(ctx context.Context, fd int, buf []byte, h Handler, logger *slog.Logger) (n int, done bool) {
-	q, ok := h.(QuickHandler)
-	if !ok {
-		return 0, false
-	}
-	cred, err := unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
-	if err != nil || (cred.Uid != 0 && int(cred.Uid) != os.Geteuid()) {
-		return 0, false // refused (and said so) by the goroutine
-	}
+// quickResult is what answerAtOnce made of a connection.
+type quickResult int
+
+const (
+	quickAnswered quickResult = iota // answered and closed
+	quickNotYet                      // its request has not arrived yet
+	quickHandOver                    // for a goroutine of its own
+)
+
+// answerAtOnce serves a connection of the owner on the accept loop when
+// it can: its whole request line is there, the handler answers it at
+// once and the reply fits the socket's buffer. It then closes fd. When
+// nothing has arrived yet it says so; otherwise it returns what it read of
+// the request (buf[:n]), and the connection is served as before, by a
+// goroutine of its own.
+func (s *Server) answerAtOnce(ctx context.Context, fd int, buf []byte, q QuickHandler, logger *slog.Logger) (n int, res quickResult) {
+	var err error
 	for {
 		n, err = unix.Read(fd, buf)
 		if !errors.Is(err, unix.EINTR) {
 			break
 		}
 	}
+	if errors.Is(err, unix.EAGAIN) {
+		return 0, quickNotYet
+	}
 	if err != nil || n <= 0 {
-		// Not there yet (EAGAIN), or end of file: the goroutine reads
-		// again and says what is wrong.
-		return 0, false
+		// End of file, or an error: the goroutine reads again and says
+		// what is wrong.
+		return 0, quickHandOver
 	}
 	data := buf[:n]
-	if bytes.IndexByte(data, '\n') < 0 {
-		return n, false
+	i := bytes.IndexByte(data, '\n')
+	if i < 0 {
+		return n, quickHandOver
 	}
-	req, errReply := ReadRequest(bytes.NewReader(data))
+	req, errReply := parseLine(data[:i])
 	if errReply == "" && !q.Quick(req) {
-		return n, false
+		return n, quickHandOver
 	}
-	reply := errReply
-	if reply == "" {
-		reply = serveSafely(ctx, h, req, logger)
+	// The request is parsed: buf holds the reply from here on.
+	reply, appended := append(buf[:0], errReply...), errReply != ""
+	if a, ok := q.(QuickAppender); ok && !appended {
+		reply, appended = a.AppendQuick(buf[:0], req)
 	}
-	if reply != "" && !strings.HasSuffix(reply, "\n") {
-		reply += "\n"
+	if !appended {
+		reply = append(buf[:0], serveSafely(ctx, q, req, logger)...)
 	}
+	if len(reply) > 0 && reply[len(reply)-1] != '\n' {
+		reply = append(reply, '\n')
+	}
+	s.writeReply(fd, reply, logger)
+	return 0, quickAnswered
+}
+
+// writeReply writes a quick reply to fd and closes it; what does not fit
+// the socket's buffer is written off the accept loop.
+func (s *Server) writeReply(fd int, reply []byte, logger *slog.Logger) {
 	for len(reply) > 0 {
-		w, err := unix.Write(fd, []byte(reply))
+		w, err := unix.Write(fd, reply)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
@@ -160,8 +312,8 @@ func (s *Server) answerAtOnce(ctx context.Context, fd int, buf []byte, h Handler
 			// A reply larger than the socket's buffer, to a client
 			// that does not read yet: the rest is written with a
 			// deadline, off the accept loop.
-			s.finishReply(fd, reply, logger)
-			return 0, true
+			s.finishReply(fd, string(reply), logger)
+			return
 		}
 		if err != nil {
 			logger.Warn(fmt.Sprintf("Error sending reply: %v", err))
@@ -170,7 +322,6 @@ func (s *Server) answerAtOnce(ctx context.Context, fd int, buf []byte, h Handler
 		reply = reply[w:]
 	}
 	unix.Close(fd)
-	return 0, true
 }
 
 // finishReply writes the rest of a reply to fd and closes it, from a

@@ -101,3 +101,31 @@ func TestQuickServerHeldRequestSeesHangup(t *testing.T) {
 		t.Fatal("the held handler of a client that hung up still runs")
 	}
 }
+
+// A request that arrives a moment after its connection (the accept loop
+// was quicker than the client's write) is still answered by the accept
+// loop, not handed to a goroutine.
+func TestQuickServerWaitsForALateLine(t *testing.T) {
+	path := tempSock(t)
+	s := serve(t, path, quickEcho{ended: make(chan string, 1)}, nil)
+	for range 3 {
+		c := dial(t, path)
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		// The connection is accepted (and finds nothing to read) before
+		// the line is written: a status on another connection is
+		// answered after this one was accepted.
+		if got := do(t, path, "status"); got != "got status\n" {
+			t.Fatalf("got %q", got)
+		}
+		c.Write([]byte("status\n"))
+		c.CloseWrite()
+		got, _ := io.ReadAll(c)
+		c.Close()
+		if string(got) != "got status\n" {
+			t.Fatalf("late line: got %q", got)
+		}
+	}
+	if n := s.handedOver.Load(); n != 0 {
+		t.Fatalf("%d connections handed to goroutines, want none", n)
+	}
+}

@@ -73,12 +73,7 @@ func ReadRequest(r io.Reader) (Request, string) {
 				if len(buf)+i > MaxLine {
 					return Request{}, ReplyTooLong
 				}
-				line := string(append(buf, data[:i]...))
-				words := strings.Fields(line)
-				if len(words) == 0 {
-					return Request{Line: line}, ReplyEmpty
-				}
-				return Request{Line: line, Name: words[0], Args: words[1:]}, ""
+				return parseLine(append(buf, data[:i]...))
 			}
 			if len(buf)+n > MaxLine {
 				return Request{}, ReplyTooLong
@@ -89,4 +84,15 @@ func ReadRequest(r io.Reader) (Request, string) {
 			return Request{}, ReplyNotTerminated
 		}
 	}
+}
+
+// parseLine makes a request of a command line without its newline (at
+// most MaxLine bytes), or returns the error reply to send instead.
+func parseLine(b []byte) (Request, string) {
+	line := string(b)
+	words := strings.Fields(line)
+	if len(words) == 0 {
+		return Request{Line: line}, ReplyEmpty
+	}
+	return Request{Line: line, Name: words[0], Args: words[1:]}, ""
 }

@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -72,8 +73,11 @@ type Server struct {
 	// writers finish replies the accept loop began (see finishReply).
 	writers sync.WaitGroup
 
-	mu         sync.Mutex
-	acceptFile *os.File // the listener's descriptor the accept loop waits on
+	mu       sync.Mutex
+	acceptFd int // the listener's descriptor the accept loop waits on, -1 if none
+	// handedOver counts the connections served by goroutines of their
+	// own (for tests and benchmarks of the accept loop's quick path).
+	handedOver atomic.Int64
 	closed     bool
 	ino        uint64 // the socket inode we created, 0 if unknown
 	dev        uint64
@@ -128,7 +132,7 @@ func Listen(path string, onStale func(path string)) (*Server, error) {
 			return nil, fmt.Errorf("remove stale socket %s: %w", path, err)
 		}
 	}
-	s := &Server{l: l, path: path, stopped: make(chan struct{}), freed: make(chan struct{}, 1)}
+	s := &Server{l: l, path: path, acceptFd: -1, stopped: make(chan struct{}), freed: make(chan struct{}, 1)}
 	var st unix.Stat_t
 	if err := unix.Stat(path, &st); err == nil {
 		s.ino, s.dev = st.Ino, uint64(st.Dev)
@@ -205,10 +209,7 @@ func (s *Server) Serve(ctx context.Context, h Handler) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	maxConns := s.MaxConns
-	if maxConns <= 0 {
-		maxConns = DefaultMaxConns
-	}
+	maxConns := s.maxConns()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer s.writers.Wait()
@@ -221,78 +222,98 @@ func (s *Server) Serve(ctx context.Context, h Handler) error {
 	}
 	stop := context.AfterFunc(ctx, func() { _ = s.Close() })
 	defer stop()
-	var exhausted, refusing bool // for saying so once, not on every accept
-	lraw, err := s.acceptConn()
+	a := &acceptor{s: s, ctx: ctx, h: h, hup: hup, logger: logger, maxConns: maxConns, wg: &wg}
+	err = s.acceptLoop(a)
+	if s.isClosed() || ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// acceptor is what the accept loop needs to hand connections over to
+// goroutines of their own and to weather accept errors.
+type acceptor struct {
+	s        *Server
+	ctx      context.Context
+	h        Handler
+	hup      *hangupWatcher
+	logger   *slog.Logger
+	maxConns int
+	wg       *sync.WaitGroup
+
+	exhausted, refusing bool // for saying so once, not on every accept
+}
+
+// failed handles an accept error: it returns nil when accepting may go
+// on (descriptors ran out: it made room or waited for a connection to
+// end), the error otherwise.
+func (a *acceptor) failed(err error) error {
+	s := a.s
+	if s.isClosed() || a.ctx.Err() != nil {
+		return err
+	}
+	if !errors.Is(err, syscall.EMFILE) && !errors.Is(err, syscall.ENFILE) {
+		return fmt.Errorf("accept on control socket: %w", err)
+	}
+	select { // forget ends seen before this shortage
+	case <-s.freed:
+	default:
+	}
+	if !s.evictSilent() && !a.exhausted {
+		a.exhausted = true
+		a.logger.Error(fmt.Sprintf("accept on control socket: %v; waiting for a connection to end", err))
+	}
+	select { // not polling: the end of a connection wakes us
+	case <-s.freed:
+	case <-time.After(time.Second): // descriptors held elsewhere
+	case <-s.stopped:
+	}
+	return nil
+}
+
+// accepted says that accept works (again).
+func (a *acceptor) accepted() {
+	if a.exhausted {
+		a.exhausted = false
+		a.logger.Info("control socket accepts connections again")
+	}
+}
+
+// handOver serves an accepted descriptor in a goroutine of its own;
+// prefix is what the accept loop read of its request already. It returns
+// an error only when the descriptor could not be adopted.
+func (a *acceptor) handOver(fd int, prefix []byte) error {
+	s := a.s
+	s.handedOver.Add(1)
+	c, err := adopt(fd)
 	if err != nil {
-		if s.isClosed() || ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("control socket: %w", err)
+		return a.failed(err)
 	}
-	buf := make([]byte, quickRead)
-	for {
-		fd, err := acceptRaw(lraw)
-		var c *net.UnixConn
-		var prefix []byte
-		if err == nil {
-			n, done := s.answerAtOnce(ctx, fd, buf, h, logger)
-			if done {
-				continue
-			}
-			prefix = buf[:n]
-			c, err = adopt(fd)
+	cn, evicted, ok := s.track(c, a.maxConns)
+	if !ok {
+		if !a.refusing {
+			a.refusing = true
+			a.logger.Warn(fmt.Sprintf("control socket: %d clients are waiting for answers; refusing new connections until one ends", a.maxConns))
 		}
-		if err != nil {
-			if s.isClosed() || ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
-				select { // forget ends seen before this shortage
-				case <-s.freed:
-				default:
-				}
-				if !s.evictSilent() && !exhausted {
-					exhausted = true
-					logger.Error(fmt.Sprintf("accept on control socket: %v; waiting for a connection to end", err))
-				}
-				select { // not polling: the end of a connection wakes us
-				case <-s.freed:
-				case <-time.After(time.Second): // descriptors held elsewhere
-				case <-s.stopped:
-				}
-				continue
-			}
-			return fmt.Errorf("accept on control socket: %w", err)
-		}
-		if exhausted {
-			exhausted = false
-			logger.Info("control socket accepts connections again")
-		}
-		cn, evicted, ok := s.track(c, maxConns)
-		if !ok {
-			if !refusing {
-				refusing = true
-				logger.Warn(fmt.Sprintf("control socket: %d clients are waiting for answers; refusing new connections until one ends", maxConns))
-			}
-			_ = c.Close()
-			continue
-		}
-		refusing = false
-		cn.prefix = append([]byte(nil), prefix...)
-		wg.Go(func() {
-			defer s.untrack(cn)
-			s.serveConn(ctx, cn, h, hup, logger)
-		})
-		if evicted {
-			// The evicted connection's descriptor is released when its
-			// goroutine lets go of it: wait for that, so that a burst of
-			// silent connections never holds more than the bound.
-			select {
-			case <-s.freed:
-			case <-s.stopped:
-			}
+		_ = c.Close()
+		return nil
+	}
+	a.refusing = false
+	cn.prefix = append([]byte(nil), prefix...)
+	a.wg.Go(func() {
+		defer s.untrack(cn)
+		s.serveConn(a.ctx, cn, a.h, a.hup, a.logger)
+	})
+	if evicted {
+		// The evicted connection's descriptor is released when its
+		// goroutine lets go of it: wait for that, so that a burst of
+		// silent connections never holds more than the bound.
+		select {
+		case <-s.freed:
+		case <-s.stopped:
 		}
 	}
+	return nil
 }
 
 // track counts a new connection in, closing the oldest silent one when
@@ -315,6 +336,26 @@ func (s *Server) track(c *net.UnixConn, maxConns int) (cn *conn, evicted, ok boo
 	cn = &conn{c: c}
 	cn.silent = s.silent.PushBack(cn)
 	return cn, evicted, true
+}
+
+// hold counts a connection the accept loop keeps (delta 1) or let go of
+// (-1) in the bound; it reports false, counting nothing, when the bound
+// is reached.
+func (s *Server) hold(delta int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if delta > 0 && s.held >= s.maxConns() {
+		return false
+	}
+	s.held += delta
+	return true
+}
+
+func (s *Server) maxConns() int {
+	if s.MaxConns <= 0 {
+		return DefaultMaxConns
+	}
+	return s.MaxConns
 }
 
 // spoke marks a connection whose line has arrived: it is not evicted.
@@ -464,8 +505,8 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	close(s.stopped)
-	if s.acceptFile != nil {
-		_ = s.acceptFile.Close()
+	if s.acceptFd >= 0 {
+		wakeAccept(s.acceptFd)
 	}
 	var st unix.Stat_t
 	if s.ino != 0 && unix.Stat(s.path, &st) == nil && st.Ino == s.ino && uint64(st.Dev) == s.dev {

@@ -27,13 +27,18 @@ type Status struct {
 
 // Format renders the original's twelve key=value lines.
 func (s Status) Format() string {
-	var b strings.Builder
+	head, tail := s.render()
+	return string(appendStatus(nil, head, tail, s.Now))
+}
+
+// render returns the status reply but for its now= line: the line before
+// it and those after it. Only now changes from one request to the next.
+func (s Status) render() (head, tail string) {
 	status := "stopped"
 	if s.Running {
 		status = "running"
 	}
-	fmt.Fprintf(&b, "status=%s\n", status)
-	fmt.Fprintf(&b, "now=%s\n", reprTime(s.Now))
+	var b strings.Builder
 	fmt.Fprintf(&b, "should_be_up=%d\n", b2i(s.ShouldBeUp))
 	fmt.Fprintf(&b, "delay=%s\n", reprTime(s.Delay))
 	fmt.Fprintf(&b, "backoff=%d\n", s.Backoff)
@@ -44,7 +49,16 @@ func (s Status) Format() string {
 	fmt.Fprintf(&b, "backofflimit=%d\n", s.BackoffLimit)
 	fmt.Fprintf(&b, "filename=%s\n", pyrepr.Str(s.Filename))
 	fmt.Fprintf(&b, "args=%s\n", pyrepr.List(s.Args))
-	return b.String()
+	return "status=" + status + "\n", b.String()
+}
+
+// appendStatus appends the status reply of head and tail at now to dst.
+func appendStatus(dst []byte, head, tail string, now time.Time) []byte {
+	dst = append(dst, head...)
+	dst = append(dst, "now="...)
+	dst = appendTime(dst, now)
+	dst = append(dst, '\n')
+	return append(dst, tail...)
 }
 
 func b2i(b bool) int {
@@ -56,10 +70,14 @@ func b2i(b bool) int {
 
 // reprTime is a Unix time as Python's repr of a float, or 0 for zero.
 func reprTime(t time.Time) string {
+	return string(appendTime(nil, t))
+}
+
+func appendTime(dst []byte, t time.Time) []byte {
 	if t.IsZero() {
-		return "0"
+		return append(dst, '0')
 	}
-	return pyrepr.Float(float64(t.UnixMicro()) / 1e6)
+	return pyrepr.AppendFloat(dst, float64(t.UnixMicro())/1e6)
 }
 
 // ParseStatus reads a status reply (ours or the Python original's). It

@@ -131,6 +131,9 @@ type Manager struct {
 	// exited is closed when Run returns: requests stop waiting for a loop
 	// that is gone.
 	exited chan struct{}
+	// board is the status as of the loop's last step, for "status"
+	// without a hop to the loop (see publish).
+	board control.Board
 
 	// Owned by the Run goroutine.
 	state      State
@@ -189,6 +192,7 @@ func (m *Manager) Run(ctx context.Context) int {
 	defer close(m.exited)
 	m.log.Info("daemon manager started")
 	m.apply(event{kind: evStart})
+	m.publish()
 	m.changed()
 	for m.state != Exiting {
 		var done <-chan child.ExitStatus
@@ -222,6 +226,7 @@ func (m *Manager) Run(ctx context.Context) int {
 		case <-ctx.Done():
 			m.apply(event{kind: evShutdown})
 		}
+		m.publish()
 		m.notifyWaiters()
 		m.changed()
 	}
@@ -341,7 +346,20 @@ func (m *Manager) call(ctx context.Context, fn func()) bool {
 
 func (m *Manager) handle(r request) {
 	r.fn()
+	m.publish() // before the reply: its client may ask "status" next
 	close(r.ok)
+}
+
+// publish puts the current status on the board, or retires the board
+// once the manager is exiting (a manager that exits answers nothing).
+// The loop calls it after every step that may change state and before
+// answering anything about that step. Loop goroutine only.
+func (m *Manager) publish() {
+	if m.state == Exiting {
+		m.board.Retire()
+		return
+	}
+	m.board.Publish(m.status())
 }
 
 // ownPid is the manager's pid, asked once: a status reply names it, and
@@ -377,6 +395,11 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 	do := context.WithoutCancel(ctx)
 	switch req.Name {
 	case "status":
+		// From the board: no hop to the loop. Before the loop's first
+		// step there is nothing on it yet, and the loop answers.
+		if reply, ok := m.board.Reply(time.Now()); ok {
+			return reply
+		}
 		return m.query(ctx, func() string { return m.status().Format() })
 	case "start":
 		return m.query(do, func() string { return m.apply(event{kind: evStart}) })
@@ -442,6 +465,17 @@ func (m *Manager) Quick(req control.Request) bool {
 		return false
 	}
 	return true
+}
+
+// AppendQuick appends the reply to "status", from the board, to dst:
+// the accept loop answers it with no allocation. Other requests, and a
+// status before the loop's first step, are left to Serve. It implements
+// control.QuickAppender.
+func (m *Manager) AppendQuick(dst []byte, req control.Request) ([]byte, bool) {
+	if req.Name != "status" {
+		return dst, false
+	}
+	return m.board.AppendReply(dst, time.Now())
 }
 
 // query runs fn on the loop and returns its reply; "" when the manager is
@@ -564,3 +598,8 @@ func startError(err error) string {
 	}
 	return fmt.Sprintf("cannot start program: %v", err)
 }
+
+var (
+	_ control.QuickHandler  = (*Manager)(nil)
+	_ control.QuickAppender = (*Manager)(nil)
+)

@@ -779,3 +779,66 @@ func TestHistory(t *testing.T) {
 		}
 	})
 }
+
+// "status" is answered from the board, without the loop: while the loop
+// is busy (here in a sweep that does not end) the status of its last
+// step comes back at once; and after any reply about a step, status shows
+// that step (the board was published before the reply).
+func TestStatusWithoutTheLoop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeStarter{}
+		release := make(chan struct{})
+		var sweeps int
+		m := New(testConfig(nil), f, Options{Sweep: func() []int {
+			sweeps++
+			<-release
+			return nil
+		}})
+		codec := make(chan int, 1)
+		go func() { codec <- m.Run(context.Background()) }()
+		up, _ := control.ParseStatus(req(m, "await up 0"))
+		if st, _ := control.ParseStatus(req(m, "status")); !st.Running || st.Application != up.Application {
+			t.Fatalf("status after await up: %+v, await said %+v", st, up)
+		}
+		// The restart's exit blocks the loop in the sweep before the
+		// respawn: status still answers, with the last step's state.
+		if got := req(m, "restart"); got != "Sent SIGTERM; will restart later" {
+			t.Fatalf("restart: %q", got)
+		}
+		synctest.Wait()
+		if sweeps != 1 {
+			t.Fatalf("%d sweeps, want the loop blocked in one", sweeps)
+		}
+		if st, _ := control.ParseStatus(req(m, "status")); !st.ShouldBeUp || st.Application != up.Application {
+			t.Fatalf("status while the loop is busy: %+v", st)
+		}
+		// The accept loop's way: appended to its buffer, the same reply.
+		quick, ok := m.AppendQuick([]byte("x"), control.Request{Line: "status", Name: "status"})
+		if want := req(m, "status"); !ok || string(quick) != "x"+want {
+			t.Fatalf("AppendQuick: %q, %v; Serve: %q", quick, ok, want)
+		}
+		if _, ok := m.AppendQuick(nil, control.Request{Line: "stop", Name: "stop"}); ok {
+			t.Fatal("AppendQuick answered stop")
+		}
+		close(release)
+		again, _ := control.ParseStatus(req(m, fmt.Sprintf("await up %d", up.Application)))
+		if st, _ := control.ParseStatus(req(m, "status")); st.Application != again.Application || st.Application == up.Application {
+			t.Fatalf("status after the restart: %+v, await said %+v", st, again)
+		}
+		if got := req(m, "stop"); got != "Sent SIGTERM" {
+			t.Fatalf("stop: %q", got)
+		}
+		// Told "Sent SIGTERM": the status that follows says so.
+		if reply := req(m, "status"); reply != "" {
+			if st, _ := control.ParseStatus(reply); st.ShouldBeUp {
+				t.Fatalf("status after stop: %+v", st)
+			}
+		}
+		if code := <-codec; code != 0 {
+			t.Fatalf("exit code %d", code)
+		}
+		if got := req(m, "status"); got != "" {
+			t.Fatalf("status after exit: %q", got)
+		}
+	})
+}

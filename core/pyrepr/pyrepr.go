@@ -8,6 +8,7 @@
 package pyrepr
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -76,17 +77,24 @@ func List(list []string) string {
 // Float renders f as Python's repr of a float: the shortest digits
 // that round-trip, with ".0" when integral.
 func Float(f float64) string {
+	return string(AppendFloat(nil, f))
+}
+
+// AppendFloat appends Float(f) to dst.
+func AppendFloat(dst []byte, f float64) []byte {
 	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return map[bool]string{true: "inf", false: "nan"}[math.IsInf(f, 1)]
+		return append(dst, map[bool]string{true: "inf", false: "nan"}[math.IsInf(f, 1)]...)
 	}
-	s := strconv.FormatFloat(f, 'g', -1, 64)
+	start := len(dst)
 	if math.Abs(f) < 1e16 && (math.Abs(f) >= 1e-4 || f == 0) {
-		s = strconv.FormatFloat(f, 'f', -1, 64)
+		dst = strconv.AppendFloat(dst, f, 'f', -1, 64)
+	} else {
+		dst = strconv.AppendFloat(dst, f, 'g', -1, 64)
 	}
-	if !strings.ContainsAny(s, ".eEn") {
-		s += ".0"
+	if !bytes.ContainsAny(dst[start:], ".eEn") {
+		dst = append(dst, ".0"...)
 	}
-	return s
+	return dst
 }
 
 var errBadList = errors.New("not a Python list of strings")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -345,5 +347,45 @@ func TestExit(t *testing.T) {
 		if code != tt.code || errs != tt.errs {
 			t.Errorf("exit(%v) = %d, stderr %q; want %d, %q", tt.err, code, errs, tt.code, tt.errs)
 		}
+	}
+}
+
+// stop asks for the status once: the probe before every action (the
+// original's "different program" warning) is the one stop decides on.
+func TestStopAsksOnce(t *testing.T) {
+	m := newTestMeta()
+	var lines []string
+	m.Send = func(_ context.Context, _, line string) (string, error) {
+		lines = append(lines, line)
+		switch line {
+		case "status":
+			return "status=running\nmanager=41\napplication=42\nshould_be_up=1\nargs=['sleep', '100']\n", nil
+		case "stop":
+			return "Sent SIGTERM", nil
+		case "await down":
+			return "status=stopped\nmanager=41\napplication=0\nshould_be_up=0\n", nil
+		}
+		return control.ReplyUnknown(line), nil
+	}
+	m.Cfg = config.Default()
+	m.Cfg.Program = []string{"sleep", "100"}
+	m.Socket = filepath.Join(t.TempDir(), "zd.sock")
+	if err := m.prepare(); err != nil {
+		t.Fatal(err)
+	}
+	if code := (&StopCommand{m}).RunContext(context.Background(), &StopArgs{}); code != 0 {
+		t.Fatalf("stop: exit %d", code)
+	}
+	if want := []string{"status", "stop", "await down"}; !slices.Equal(lines, want) {
+		t.Fatalf("stop sent %q, want %q", lines, want)
+	}
+	if out, _ := outputs(m); out != "\ndaemon process stopped\n" {
+		t.Fatalf("stop printed %q", out)
+	}
+	// Taken once: another stop in the same invocation asks afresh.
+	lines = nil
+	(&StopCommand{m}).RunContext(context.Background(), &StopArgs{})
+	if len(lines) < 2 || lines[0] != "status" || lines[1] != "stop" {
+		t.Fatalf("a later stop sent %q, want a status of its own first", lines)
 	}
 }

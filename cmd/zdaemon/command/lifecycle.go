@@ -187,7 +187,7 @@ func (c *StopCommand) Run(args []string) int {
 func (c *StopCommand) ParseArgs([]string) (*StopArgs, int) { return &StopArgs{}, 0 }
 
 func (c *StopCommand) RunContext(context.Context, *StopArgs) int {
-	st, ok := c.probe()
+	st, ok := c.probeOnce()
 	switch {
 	case !ok && c.stalled != nil: // it may well run the program still
 		fmt.Fprintln(c.Out, c.notResponding())
@@ -267,7 +267,7 @@ func (c *RestartCommand) ParseArgs(args []string) (*StartArgs, int) {
 
 func (c *RestartCommand) RunContext(_ context.Context, a *StartArgs) int {
 	deadline := time.Now().Add(c.Cfg.StartTimeout)
-	st, ok := c.probe()
+	st, ok := c.probeOnce()
 	if !ok || st.Application == 0 {
 		return c.start(a.Extra, deadline)
 	}

@@ -67,6 +67,10 @@ type Meta struct {
 	// (control.ErrNoAnswer); a timed-out manager is not asked again within
 	// the same action.
 	stalled error
+	// prepared is what prepare's status probe found, for the action
+	// that runs right after it (stop and restart take it instead of
+	// asking again); nil once taken, and in the shell.
+	prepared *probed
 }
 
 // NewMeta returns the Meta of one invocation: commands print through ui.
@@ -240,7 +244,9 @@ func checkPaths(cfg *config.Config, opts *options.Options) error {
 // manager runs another program, apply the environment, create missing
 // directories and resolve the user.
 func (m *Meta) prepare() error {
-	if st, ok := m.probe(); ok && st.Args != nil && !hasPrefix(st.Args, m.Cfg.Program) {
+	st, ok := m.probe()
+	m.prepared = &probed{st, ok}
+	if ok && st.Args != nil && !hasPrefix(st.Args, m.Cfg.Program) {
 		fmt.Fprintf(m.Out, "WARNING! zdrun is managing a different program!\nour program   = %s\ndaemon's args = %s\n",
 			pyrepr.List(m.Cfg.Program), pyrepr.List(st.Args))
 	}
@@ -355,6 +361,22 @@ func (m *Meta) probe() (st control.Status, ok bool) {
 	}
 	st, _ = control.ParseStatus(reply)
 	return st, true
+}
+
+// probed is one probe's result.
+type probed struct {
+	st control.Status
+	ok bool
+}
+
+// probeOnce is probe, but takes the result of prepare's probe when the
+// action runs right after it: one round trip less for stop and restart.
+func (m *Meta) probeOnce() (control.Status, bool) {
+	if p := m.prepared; p != nil {
+		m.prepared = nil
+		return p.st, p.ok
+	}
+	return m.probe()
 }
 
 func (m *Meta) probeRaw() (string, bool) {

@@ -10,6 +10,7 @@ import (
 // shell is the interactive mode of the original's documentation: it shows
 // the program and its status, then reads one action per line.
 func (m *Meta) shell() int {
+	m.prepared = nil // actions typed later ask afresh
 	fmt.Fprintf(m.Out, "program: %s\n", strings.Join(m.Cfg.Program, " "))
 	m.status(false)
 	prompt := m.Cfg.Prompt
