@@ -100,6 +100,9 @@ type Options struct {
 	Filename string
 	// Plugins describes the running plugins, one line each ("plugins").
 	Plugins func() []string
+	// Reloader follows the program's reload on its notification
+	// socket; nil: reload only sends the signal.
+	Reloader Reloader
 	// Sweep kills what is left of the program after a stop (descendants
 	// that left its process group, or ignored the signals) and returns
 	// their pids.
@@ -134,6 +137,7 @@ type Manager struct {
 	// probeUp is closed when the start tests pass; nil when none run.
 	probeUp     <-chan struct{}
 	probeCancel context.CancelFunc
+	reloadState reloadState
 }
 
 // New returns a manager for cfg. Call Run to start supervising.
@@ -196,7 +200,9 @@ func (m *Manager) Run(ctx context.Context) int {
 			m.apply(event{kind: evShutdown})
 		}
 		m.notifyWaiters()
+		m.checkReload()
 	}
+	m.checkReload()
 	m.disarm()
 	m.stopProbe()
 	m.log.Info("Exiting")
@@ -361,6 +367,8 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 		return ""
 	case "await":
 		return m.await(ctx, req.Args)
+	case "reload":
+		return m.reload(ctx, req.Args)
 	case "plugins":
 		if m.opts.Plugins == nil {
 			return "none"
@@ -380,7 +388,7 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 // control.QuickHandler.
 func (m *Manager) Quick(req control.Request) bool {
 	switch req.Name {
-	case "await", "reopen_transcript", "plugins":
+	case "await", "reopen_transcript", "plugins", "reload":
 		return false
 	}
 	return true
