@@ -348,12 +348,14 @@ func (m *Meta) showOptions() {
 	for _, r := range rows {
 		fmt.Fprintf(m.Out, "%-13s %s\n", r[0]+":", r[1])
 	}
+	m.showSignals()
 	if len(cfg.Environment) > 0 {
 		fmt.Fprintln(m.Out, "environment:")
 		for _, e := range cfg.Environment {
 			fmt.Fprintf(m.Out, "    %s=%s\n", e.Name, pyrepr.Str(e.Value))
 		}
 	}
+	m.showListen()
 	// The running manager's plugins, when one answers (the original's
 	// manager has none, and does not know the command).
 	if _, ok := m.probeRaw(); !ok || m.oldManager {
