@@ -19,8 +19,10 @@ import (
 // zdaemonBin is the real client, built once by TestMain, and zdrunBin the
 // manager executable beside it; readyProg is the test program of the
 // health-check tests (testdata/readyprog), badPlugin the misbehaving
-// plugin of the reliability tests (testdata/badplugin).
-var zdaemonBin, zdrunBin, readyProg, badPlugin string
+// plugin of the reliability tests (testdata/badplugin); zdexecBin is the
+// exec trampoline beside zdrun, listenProg the server of the listen
+// tests (testdata/listenprog).
+var zdaemonBin, zdrunBin, readyProg, badPlugin, zdexecBin, listenProg string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "zdbin")
@@ -34,7 +36,10 @@ func TestMain(m *testing.M) {
 	zdrunBin = filepath.Join(dir, "zdrun")
 	readyProg = filepath.Join(dir, "readyprog")
 	badPlugin = filepath.Join(dir, "badplugin")
-	for _, b := range [][2]string{{zdaemonBin, "."}, {zdrunBin, "../zdrun"}, {readyProg, "./testdata/readyprog"}, {badPlugin, "./testdata/badplugin"}} {
+	zdexecBin = filepath.Join(dir, "zdexec")
+	listenProg = filepath.Join(dir, "listenprog")
+	for _, b := range [][2]string{{zdaemonBin, "."}, {zdrunBin, "../zdrun"}, {readyProg, "./testdata/readyprog"}, {badPlugin, "./testdata/badplugin"},
+		{zdexecBin, "../zdexec"}, {listenProg, "./testdata/listenprog"}} {
 		build := exec.Command("go", "build", "-o", b[0], b[1])
 		build.Env = append(os.Environ(), "CGO_ENABLED=0") // as the README builds it
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr

@@ -117,7 +117,7 @@ func checkListenSet(cfg *Config) hcl.Diagnostics {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Duplicate listen name",
-					Detail:   fmt.Sprintf("The listen block %q is already defined at %s; the program tells its sockets apart by name.", s.Name, cfg.Sources[ListenSource(j, "")]),
+					Detail:   fmt.Sprintf("The listen block %q is already defined on line %d; the program tells its sockets apart by name.", s.Name, cfg.Sources[ListenSource(j, "")].Start.Line),
 					Subject:  &rng,
 				})
 				break
@@ -131,7 +131,7 @@ func checkListenSet(cfg *Config) hcl.Diagnostics {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Duplicate listen address",
-					Detail:   fmt.Sprintf("%s is %s the listen block %q (%s, at %s): one address can be bound once.", addrs[i], same, cfg.Listen[j].Name, addrs[j], cfg.Sources[ListenSource(j, "address")]),
+					Detail:   fmt.Sprintf("%s is %s the listen block %q on line %d (%s): one address can be bound once.", addrs[i], same, cfg.Listen[j].Name, cfg.Sources[ListenSource(j, "address")].Start.Line, addrs[j]),
 					Subject:  &rng,
 				})
 				break

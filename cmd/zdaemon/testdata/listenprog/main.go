@@ -6,7 +6,8 @@
 // signal it stops accepting (the connections it has accepted are answered
 // first) and exits 0. It appends what happens to -log, one line each with
 // its own clock: "start PID NS", "signal NAME NS", "reloading NS",
-// "ready NS". On SIGHUP it counts the signal and, with -notify, says
+// "ready NS". SIGUSR1 makes it crash at a safe point: it stops accepting,
+// answers what it accepted, and exits with status 1. On SIGHUP it counts the signal and, with -notify, says
 // RELOADING=1, waits -reload, and says READY=1 (systemd's notify-reload
 // protocol); with -notify it also says READY=1 once it serves.
 package main
@@ -18,6 +19,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -84,7 +86,8 @@ func main() {
 	}
 	logf("start %d", pid)
 	sigc := make(chan os.Signal, 8)
-	signal.Notify(sigc, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGINT, syscall.SIGHUP)
+	signal.Notify(sigc, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1)
+	var crash atomic.Bool
 	go func() {
 		hups := 0
 		for sig := range sigc {
@@ -93,6 +96,9 @@ func main() {
 				name = sigName(s)
 			}
 			logf("signal %s", name)
+			if sig == syscall.SIGUSR1 {
+				crash.Store(true)
+			}
 			if sig != syscall.SIGHUP {
 				l.Close() // stop accepting; the manager still holds the socket
 				continue
@@ -115,6 +121,10 @@ func main() {
 	for {
 		c, err := l.Accept()
 		if err != nil {
+			if crash.Load() {
+				logf("crash %d", pid)
+				os.Exit(1)
+			}
 			logf("exit %d", pid)
 			os.Exit(0)
 		}
@@ -133,6 +143,8 @@ func sigName(s syscall.Signal) string {
 		return "SIGINT"
 	case syscall.SIGHUP:
 		return "SIGHUP"
+	case syscall.SIGUSR1:
+		return "SIGUSR1"
 	}
 	return "signal " + strconv.Itoa(int(s))
 }
