@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -374,4 +375,43 @@ func TestListenConfigErrors(t *testing.T) {
 			runGolden(t, "testdata/listen/"+tt.name+".golden", tt.args, 2)
 		})
 	}
+}
+
+// A manager that cannot hold the sockets says why through the hand-off,
+// and the client shows it at the listen block: here the exec trampoline
+// is missing beside zdrun.
+func TestListenWithoutTrampoline(t *testing.T) {
+	j := newJob(t)
+	lone := j.path("lone")
+	if err := os.Mkdir(lone, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{zdaemonBin, zdrunBin} {
+		data, err := os.ReadFile(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(lone, filepath.Base(b)), data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addr := freeTCP(t)
+	job := j.listenJob(addr, "", "", "")
+	r := j.runWith(filepath.Join(lone, "zdaemon"), "-C", job, "start")
+	if r.code != 1 || !strings.Contains(r.err, "Error: Cannot listen\n\n  on "+job+`:6:8, in listen "web":`) ||
+		!strings.Contains(r.err, "cannot find the exec trampoline zdexec next to") || !strings.HasSuffix(r.out, "daemon manager not running\n") {
+		t.Fatalf("exit %d\nstdout %q\nstderr %q", r.code, r.out, r.err)
+	}
+	if err := listenFree(addr); err != nil {
+		t.Errorf("the address after the failed start: %v", err)
+	}
+}
+
+// listenFree says whether nobody listens at addr.
+func listenFree(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return l.Close()
 }
