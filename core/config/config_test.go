@@ -88,7 +88,7 @@ func TestLoadValid(t *testing.T) {
 			c.StopSignal, c.ReloadSignal = syscall.SIGQUIT, syscall.SIGUSR1
 			c.Listen = []listen.Spec{
 				{Name: "http", Address: "0.0.0.0:8080"},
-				{Name: "admin", Address: "unix:/run/app/admin.sock", Backlog: 16},
+				{Name: "admin", Address: "unix:/run/app/admin.sock", Backlog: 16, Mode: 0o660},
 				{Name: "v6", Address: "[::1]:8080"},
 			}
 			return c

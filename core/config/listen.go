@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/zdaemon/zdaemon/core/listen"
+	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
 
 // listenBlock is a held listen socket: listen "NAME" { address = "…" }.
@@ -18,6 +20,7 @@ var listenSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "address", Required: true},
 		{Name: "backlog"},
+		{Name: "mode"},
 	},
 }
 
@@ -79,6 +82,39 @@ func decodeListen(cfg *Config, b *hcl.Block) hcl.Diagnostics {
 				})
 			}
 			spec.Backlog = n
+		}
+	}
+	if a, ok := content.Attributes["mode"]; ok {
+		cfg.source(ListenSource(i, "mode"), a.Expr.Range())
+		s, more := stringAttr(a)
+		diags = append(diags, more...)
+		if !more.HasErrors() {
+			n, err := pyrepr.Int(strings.TrimPrefix(strings.TrimSpace(s), "0o"), 8)
+			switch {
+			case err != nil || n < 0 || n > 0o777:
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid mode",
+					Detail:   fmt.Sprintf("mode must be an octal string from \"000\" to \"777\", such as \"660\" (HCL numbers are decimal, so quote it); %q is not.", s),
+					Subject:  a.Expr.Range().Ptr(),
+				})
+			case !strings.HasPrefix(spec.Address, "unix:"):
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Mode of a TCP socket",
+					Detail:   "mode is the permission of a unix socket's file; a TCP address has none.",
+					Subject:  a.Expr.Range().Ptr(),
+				})
+			case n&0o222 == 0:
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid mode",
+					Detail:   fmt.Sprintf("mode %s lets nobody connect (connecting to a unix socket needs write permission); give at least the owner write permission, such as \"600\".", s),
+					Subject:  a.Expr.Range().Ptr(),
+				})
+			default:
+				spec.Mode = uint32(n)
+			}
 		}
 	}
 	cfg.Listen = append(cfg.Listen, spec)

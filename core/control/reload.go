@@ -9,6 +9,7 @@ const (
 	ReplyReloadTimeout  = "Reload timed out"
 	ReplyReloadExited   = "Reload ended: the program exited"
 	ReplyReloadStarting = "Application still starting"
+	ReplyReloadStopping = "Application stopping"
 	ReplyReloadBusy     = "Reload already in progress"
 	ReplyNotRunning     = "Application not running"
 )

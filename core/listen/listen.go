@@ -29,7 +29,16 @@ type Spec struct {
 	Address string `json:"address"`
 	// Backlog is listen(2)'s backlog; 0 is the kernel's SOMAXCONN.
 	Backlog int `json:"backlog,omitempty"`
+	// Mode is a unix socket's permission bits (connecting needs write
+	// permission); 0 is DefaultMode.
+	Mode uint32 `json:"mode,omitempty"`
 }
+
+// DefaultMode is a unix listen socket's mode when the job gives none, as
+// systemd's SocketMode: anyone may connect (the program's clients are
+// usually other users, a web server's proxy); the directory it is in
+// decides who reaches it.
+const DefaultMode = 0o666
 
 // Address is a parsed listen address.
 type Address struct {

@@ -175,6 +175,9 @@ func TestBindUnix(t *testing.T) {
 		t.Fatalf("connect: %v", err)
 	}
 	c.Close()
+	if fi, err := os.Lstat(path); err != nil || fi.Mode().Perm() != DefaultMode {
+		t.Errorf("mode %v, %v: want %o whatever the umask", fi.Mode(), err, DefaultMode)
+	}
 	if err := CheckFree(spec); !errors.Is(err, ErrInUse) {
 		t.Errorf("CheckFree of a held path: %v", err)
 	}
@@ -197,6 +200,16 @@ func TestBindUnix(t *testing.T) {
 		t.Errorf("the file was changed: %q", b)
 	}
 	os.Remove(path)
+
+	// The job's mode.
+	set, err = Bind([]Spec{{Name: "u", Address: "unix:" + path, Mode: 0o600}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, %v: want 0600", fi.Mode(), err)
+	}
+	set.Close()
 
 	// A socket file replaced under us is not removed by Close.
 	set, err = Bind([]Spec{spec})

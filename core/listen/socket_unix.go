@@ -176,7 +176,11 @@ func bind(spec Spec) (*Socket, error) {
 	sock := &Socket{Spec: spec, Addr: addr}
 	var fd int
 	if addr.Network == "unix" {
-		fd, sock.ino, err = unixSocket(addr.Path)
+		mode := spec.Mode
+		if mode == 0 {
+			mode = DefaultMode
+		}
+		fd, sock.ino, err = unixSocket(addr.Path, mode&0o777)
 		sock.created = err == nil
 	} else {
 		fd, err = tcpSocket(addr)
@@ -238,7 +242,11 @@ func tcpSocket(addr Address) (int, error) {
 // client never finds a socket that does not listen yet. A socket already
 // at path is replaced only when it is stale (it refuses connections) and
 // its owner is this user; anything else is left alone.
-func unixSocket(path string) (int, uint64, error) {
+//
+// The socket gets mode from the start (bind creates it with 0777 &^
+// umask, and the umask is set for the bind): a chmod by name afterwards
+// could follow a link put in its place.
+func unixSocket(path string, mode uint32) (int, uint64, error) {
 	tmp := path + ".zd" + strconv.Itoa(os.Getpid())
 	if len(tmp) > MaxPath {
 		return -1, 0, fmt.Errorf("the path is too long with the temporary suffix (%d bytes, limit %d)", len(tmp), MaxPath)
@@ -248,7 +256,10 @@ func unixSocket(path string) (int, uint64, error) {
 	if err != nil {
 		return -1, 0, fmt.Errorf("socket: %w", err)
 	}
-	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: tmp}); err != nil {
+	old := unix.Umask(int(^mode & 0o777))
+	err = unix.Bind(fd, &unix.SockaddrUnix{Name: tmp})
+	unix.Umask(old)
+	if err != nil {
 		unix.Close(fd)
 		return -1, 0, translate(err)
 	}

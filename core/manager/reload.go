@@ -87,6 +87,8 @@ func (m *Manager) sendReload() (string, context.Context) {
 		return control.ReplyNotRunning, nil
 	case m.state == Starting:
 		return control.ReplyReloadStarting, nil
+	case m.state != Running:
+		return control.ReplyReloadStopping, nil
 	case m.reloadState.cancel != nil:
 		return control.ReplyReloadBusy, nil
 	}

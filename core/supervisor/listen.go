@@ -73,17 +73,19 @@ func (h *heldSockets) files(progFiles []*os.File) []*os.File {
 	return out
 }
 
-// env is the program's environment: socket activation's variables of
-// the manager's own environment dropped, the sockets' added.
+// env is the program's environment: with listen sockets, socket
+// activation's variables of the manager's own environment dropped and
+// the sockets' added; without, unchanged.
 func (h *heldSockets) env(env []string) []string {
+	names := h.set.Names()
+	if len(names) == 0 {
+		return env
+	}
 	env = slices.DeleteFunc(env, func(kv string) bool {
 		name, _, _ := strings.Cut(kv, "=")
 		return slices.Contains(listen.EnvNames, name)
 	})
-	if names := h.set.Names(); len(names) > 0 {
-		env = append(env, listen.Env(names)...)
-	}
-	return env
+	return append(env, listen.Env(names)...)
 }
 
 // close closes the sockets and removes the unix socket files; safe to

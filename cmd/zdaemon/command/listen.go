@@ -53,7 +53,7 @@ func (m *Meta) startupDiag(se *daemon.StartupError) bool {
 }
 
 // showListen lists the job's listen sockets for show: each name and
-// address, with a backlog that is not the kernel's.
+// address and descriptor, with the backlog and mode the job gives.
 func (m *Meta) showListen() {
 	if len(m.Cfg.Listen) == 0 {
 		return
@@ -63,6 +63,9 @@ func (m *Meta) showListen() {
 		line := fmt.Sprintf("    %s=%s (fd %d)", s.Name, s.Address, 3+i)
 		if s.Backlog != 0 {
 			line += fmt.Sprintf(" backlog=%d", s.Backlog)
+		}
+		if s.Mode != 0 {
+			line += fmt.Sprintf(" mode=%04o", s.Mode)
 		}
 		fmt.Fprintln(m.Out, line)
 	}

@@ -28,9 +28,10 @@ func (c *ReloadCommand) Help() string {
 Exit status:
   0  the signal was sent (and, with a notify check, the program reported
      that it has reloaded)
-  1  no program is running, it is still starting, it did not report within
-     start-timeout (it is left running), it exited meanwhile, the manager
-     does not answer, or the manager does not support reload`
+  1  no program is running, it is starting or stopping, it did not
+     report within start-timeout (it is left running), it exited
+     meanwhile, the manager does not answer, or the manager does not
+     support reload`
 }
 
 func (c *ReloadCommand) Run(args []string) int {
@@ -77,6 +78,9 @@ func (c *ReloadCommand) RunContext(context.Context, *NoArgs) int {
 		return 1
 	case first == control.ReplyReloadStarting:
 		fmt.Fprintln(c.Out, "daemon process is still starting; reload it once it is up")
+		return 1
+	case first == control.ReplyReloadStopping:
+		fmt.Fprintln(c.Out, "daemon process is stopping; nothing to reload")
 		return 1
 	case first == control.ReplyReloadBusy:
 		fmt.Fprintln(c.Out, "daemon process is already reloading")

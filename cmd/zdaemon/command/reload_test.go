@@ -34,6 +34,7 @@ func TestReloadRunContext(t *testing.T) {
 			"sent SIGHUP to pid 42\nProgram took too long to reload (no RELOADING=1 and then READY=1 within 7s); it was left running\n"},
 		{"exited", running, "Sent SIGHUP to pid 42\n" + control.ReplyReloadExited, 1, "sent SIGHUP to pid 42\ndaemon process exited while reloading\n"},
 		{"starting", running, control.ReplyReloadStarting, 1, "daemon process is still starting; reload it once it is up\n"},
+		{"stopping", running, control.ReplyReloadStopping, 1, "daemon process is stopping; nothing to reload\n"},
 		{"busy", running, control.ReplyReloadBusy, 1, "daemon process is already reloading\n"},
 		{"signal failed", running, "Kill 1 failed: [Errno 1] Operation not permitted", 1, "Error: Kill 1 failed: [Errno 1] Operation not permitted\n"},
 		{"no reply", running, "", 1, "daemon manager did not answer reload: the connection closed without a reply\n"},

@@ -11,6 +11,7 @@ listen "http" {
 listen "admin" {
   address = "unix:/run/app/admin.sock"
   backlog = 16
+  mode    = "0660"
 }
 
 listen "v6" { address = "[::1]:8080" }
