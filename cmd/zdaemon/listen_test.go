@@ -16,17 +16,6 @@ import (
 	"time"
 )
 
-// freeTCP returns a 127.0.0.1 address nobody listens on just now.
-func freeTCP(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // listenJob writes a job running listenprog with its socket "web" at
 // addr, its log in the job directory, and more runner lines.
 func (j *job) listenJob(addr string, progArgs, runner, blocks string) string {
@@ -127,7 +116,7 @@ func hammerAt(addr string, workers int, stop <-chan struct{}) *hammer {
 // server checks LISTEN_PID against its own pid and exits 3 otherwise.
 func TestListenSurvivesRestartsAndCrashes(t *testing.T) {
 	j := newJob(t)
-	addr := freeTCP(t)
+	addr := freePort(t)
 	// Up is when the program says READY=1: its signal handlers are set
 	// by then, so each restart and crash is the program's own exit.
 	job := j.listenJob(addr, `, "-notify"`, "  forever = true\n  backoff-limit = 1\n", `healthcheck "notify" {}`+"\n"+`eventlog {
@@ -220,7 +209,7 @@ var sentRe = regexp.MustCompile(`^sent SIGHUP to pid (\d+)\n`)
 // RELOADING=1, then READY=1, and reload returned after both.
 func TestReloadWaitsForReady(t *testing.T) {
 	j := newJob(t)
-	addr := freeTCP(t)
+	addr := freePort(t)
 	job := j.listenJob(addr, `, "-notify", "-reload", "300ms"`, "", `healthcheck "notify" {}`+"\n")
 	pid := j.startOK("-C", job)
 	r := j.must(0, "-C", job, "reload")
@@ -250,7 +239,7 @@ func TestReloadWaitsForReady(t *testing.T) {
 // that does not report within start-timeout is left running (exit 1).
 func TestReloadWithoutNotifyAndTimeout(t *testing.T) {
 	j := newJob(t)
-	addr := freeTCP(t)
+	addr := freePort(t)
 	job := j.listenJob(addr, "", "", "")
 	pid := j.startOK("-C", job)
 	// Without a notify check, up is the start grace: wait for the
@@ -273,7 +262,7 @@ func TestReloadWithoutNotifyAndTimeout(t *testing.T) {
 }
 listen "web" { address = "%s" }
 healthcheck "notify" {}
-`, listenProg, j2.path("prog.log"), j2.path("zdsock"), freeTCP(t)))
+`, listenProg, j2.path("prog.log"), j2.path("zdsock"), freePort(t)))
 	pid = j2.startOK("-C", job2)
 	r = j2.must(1, "-C", job2, "reload")
 	if want := fmt.Sprintf("sent SIGHUP to pid %d\nProgram took too long to reload (no RELOADING=1 and then READY=1 within 1s); it was left running\n", pid); r.out != want {
@@ -304,7 +293,7 @@ func TestReloadAgainstOriginalManager(t *testing.T) {
 func TestStopSignalQuit(t *testing.T) {
 	j := newJob(t)
 	// Up is the program's READY=1, after it set its signal handlers.
-	job := j.listenJob(freeTCP(t), `, "-notify"`, "  stop-signal = \"QUIT\"\n", `healthcheck "notify" {}`+"\n")
+	job := j.listenJob(freePort(t), `, "-notify"`, "  stop-signal = \"QUIT\"\n", `healthcheck "notify" {}`+"\n")
 	j.startOK("-C", job)
 	j.must(0, "-C", job, "restart")
 	j.stopOK("-C", job)
@@ -320,7 +309,7 @@ func TestStopSignalQuit(t *testing.T) {
 // start.
 func TestListenAddressInUse(t *testing.T) {
 	j := newJob(t)
-	addr := freeTCP(t)
+	addr := freePort(t)
 	job := j.listenJob(addr, "", "", "")
 	pid := j.startOK("-C", job)
 	j.must(0, "validate", job)
@@ -395,7 +384,7 @@ func TestListenWithoutTrampoline(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	addr := freeTCP(t)
+	addr := freePort(t)
 	job := j.listenJob(addr, "", "", "")
 	r := j.runWith(filepath.Join(lone, "zdaemon"), "-C", job, "start")
 	if r.code != 1 || !strings.Contains(r.err, "Error: Cannot listen\n\n  on "+job+`:6:8, in listen "web":`) ||

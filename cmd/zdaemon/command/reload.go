@@ -72,20 +72,11 @@ func (c *ReloadCommand) RunContext(context.Context, *NoArgs) int {
 		return 1
 	}
 	first, outcome, _ := strings.Cut(strings.TrimSpace(reply), "\n")
-	switch {
-	case first == control.ReplyNotRunning:
-		fmt.Fprintln(c.Out, "daemon process not running")
+	if msg, ok := reloadRefused[first]; ok {
+		fmt.Fprintln(c.Out, msg)
 		return 1
-	case first == control.ReplyReloadStarting:
-		fmt.Fprintln(c.Out, "daemon process is still starting; reload it once it is up")
-		return 1
-	case first == control.ReplyReloadStopping:
-		fmt.Fprintln(c.Out, "daemon process is stopping; nothing to reload")
-		return 1
-	case first == control.ReplyReloadBusy:
-		fmt.Fprintln(c.Out, "daemon process is already reloading")
-		return 1
-	case !strings.HasPrefix(first, "Sent "):
+	}
+	if !strings.HasPrefix(first, "Sent ") {
 		fmt.Fprintf(c.Out, "Error: %s\n", first)
 		return 1
 	}
@@ -104,6 +95,15 @@ func (c *ReloadCommand) RunContext(context.Context, *NoArgs) int {
 		fmt.Fprintf(c.Out, "Error: %s\n", outcome)
 	}
 	return 1
+}
+
+// reloadRefused are the manager's refusals of a reload, and what reload
+// prints for each.
+var reloadRefused = map[string]string{
+	control.ReplyNotRunning:     "daemon process not running",
+	control.ReplyReloadStarting: "daemon process is still starting; reload it once it is up",
+	control.ReplyReloadStopping: "daemon process is stopping; nothing to reload",
+	control.ReplyReloadBusy:     "daemon process is already reloading",
 }
 
 // orGone names a missing reply.
