@@ -174,6 +174,10 @@ func (c *FgCommand) RunContext(_ context.Context, a *StartArgs) int {
 		return 1
 	}
 	argv := append(append([]string(nil), c.Cfg.Program...), a.Extra...)
+	if len(c.Cfg.Listen) > 0 {
+		// The sockets are the manager's to hold; start or run holds them.
+		fmt.Fprintln(c.Err, "Warning: fg runs the program without its listen sockets (no LISTEN_FDS); use run to hold them in the foreground")
+	}
 	fmt.Fprintln(c.Out, strings.Join(argv, " "))
 	file, err := c.resolveProgram()
 	if err != nil {
