@@ -64,6 +64,8 @@ func TestCLIGolden(t *testing.T) {
 		{"validate-good", []string{"validate", "REPO/testdata/jobs/good.hcl"}, 0},
 		{"validate-bad", []string{"validate", "REPO/testdata/jobs/bad.hcl"}, 2},
 		{"validate-no-file", []string{"validate"}, 1},
+		{"help-reload", []string{"help", "reload"}, 0},
+		{"reload-not-running", []string{"-p", "x", "reload"}, 1},
 		{"convert-hcl", []string{"convert", "REPO/testdata/jobs/good.hcl"}, 2},
 		{"convert-legacy", []string{"convert", "REPO/testdata/jobs/legacy.conf"}, 0},
 		{"convert-legacy-errors", []string{"convert", "REPO/testdata/jobs/legacy-bad.conf"}, 2},

@@ -20,8 +20,10 @@ import (
 // manager executable beside it and zdrunPluginsBin the manager with the
 // plugin host; readyProg is the test program of the
 // health-check tests (testdata/readyprog), badPlugin the misbehaving
-// plugin of the reliability tests (testdata/badplugin).
-var zdaemonBin, zdrunBin, zdrunPluginsBin, readyProg, badPlugin string
+// plugin of the reliability tests (testdata/badplugin); zdexecBin is the
+// exec trampoline beside zdrun, listenProg the server of the listen
+// tests (testdata/listenprog).
+var zdaemonBin, zdrunBin, zdrunPluginsBin, readyProg, badPlugin, zdexecBin, listenProg string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "zdbin")
@@ -36,7 +38,10 @@ func TestMain(m *testing.M) {
 	zdrunPluginsBin = filepath.Join(dir, "zdrun-plugins")
 	readyProg = filepath.Join(dir, "readyprog")
 	badPlugin = filepath.Join(dir, "badplugin")
-	for _, b := range [][2]string{{zdaemonBin, "."}, {zdrunBin, "../zdrun"}, {zdrunPluginsBin, "../zdrun-plugins"}, {readyProg, "./testdata/readyprog"}, {badPlugin, "./testdata/badplugin"}} {
+	zdexecBin = filepath.Join(dir, "zdexec")
+	listenProg = filepath.Join(dir, "listenprog")
+	for _, b := range [][2]string{{zdaemonBin, "."}, {zdrunBin, "../zdrun"}, {zdrunPluginsBin, "../zdrun-plugins"}, {readyProg, "./testdata/readyprog"}, {badPlugin, "./testdata/badplugin"},
+		{zdexecBin, "../zdexec"}, {listenProg, "./testdata/listenprog"}} {
 		build := exec.Command("go", "build", "-o", b[0], b[1])
 		build.Env = append(os.Environ(), "CGO_ENABLED=0") // as the README builds it
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr

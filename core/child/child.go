@@ -34,6 +34,11 @@ type Spec struct {
 	// transcript sink gets SIGTERM, which tells it to write what is left in
 	// its pipe and exit.
 	DeathSignal syscall.Signal
+	// Trampoline, when set, is the exec trampoline (zdexec) started in
+	// the program's place: it adds LISTEN_PID=<its own pid> to Env and
+	// executes Path, keeping everything else. A program that cannot be
+	// executed is still Start's error.
+	Trampoline string
 }
 
 // ExitStatus is how a process ended.

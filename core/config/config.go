@@ -8,9 +8,12 @@
 package config
 
 import (
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/zdaemon/zdaemon/core/listen"
 )
 
 // Defaults of the original zdaemon (zdaemon/component.xml).
@@ -93,6 +96,14 @@ type Config struct {
 	Checks      []CheckConfig  `json:"checks,omitempty"`
 	StartTest   *CheckConfig   `json:"start_test,omitempty"`
 	CheckBlocks []*PluginBlock `json:"-"`
+
+	// Listen are the listen sockets the manager holds for the program,
+	// in the order of the job file's listen blocks.
+	Listen []listen.Spec `json:"listen,omitempty"`
+	// StopSignal is what stop, restart and the manager's own shutdown
+	// send the program (SIGTERM); ReloadSignal is reload's (SIGHUP).
+	StopSignal   syscall.Signal `json:"stop_signal"`
+	ReloadSignal syscall.Signal `json:"reload_signal"`
 
 	// Environment is applied, in order, on top of the invoking environment.
 	Environment []EnvVar `json:"environment,omitempty"`
@@ -226,5 +237,7 @@ func Default() *Config {
 		Transcript:           DefaultTranscript,
 		SignalGroup:          true,
 		StartGrace:           DefaultStartGrace,
+		StopSignal:           syscall.SIGTERM,
+		ReloadSignal:         syscall.SIGHUP,
 	}
 }

@@ -7,11 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/zdaemon/zdaemon/core/listen"
 )
 
 var update = flag.Bool("update", false, "update golden files")
@@ -77,6 +80,17 @@ func TestLoadValid(t *testing.T) {
 			c.Program = []string{"sleep", "100"}
 			c.StartTest = &CheckConfig{PluginConfig: PluginConfig{Kind: "program", Settings: map[string]any{"command": "cat ready"}},
 				Interval: time.Second, Timeout: DefaultCheckTimeout}
+			return c
+		}},
+		{"listen.hcl", func() *Config {
+			c := def()
+			c.Program = []string{"server"}
+			c.StopSignal, c.ReloadSignal = syscall.SIGQUIT, syscall.SIGUSR1
+			c.Listen = []listen.Spec{
+				{Name: "http", Address: "0.0.0.0:8080"},
+				{Name: "admin", Address: "unix:/run/app/admin.sock", Backlog: 16, Mode: 0o660},
+				{Name: "v6", Address: "[::1]:8080"},
+			}
 			return c
 		}},
 		{"numeric-level.hcl", func() *Config {

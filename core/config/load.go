@@ -34,6 +34,7 @@ var topSchema = &hcl.BodySchema{
 		{Type: healthcheckBlock, LabelNames: []string{"kind"}},
 		{Type: transcriptBlock, LabelNames: []string{"kind"}},
 		{Type: metricsBlock},
+		{Type: listenBlock, LabelNames: []string{"name"}},
 	},
 }
 
@@ -131,8 +132,11 @@ func Parse(src []byte, filename string) (*Config, map[string]*hcl.File, hcl.Diag
 			pb, more := decodePluginBlock(b, filename, pluginBlockSchema)
 			diags = append(diags, more...)
 			cfg.SinkBlock = pb
+		case listenBlock:
+			diags = append(diags, decodeListen(cfg, b)...)
 		}
 	}
+	diags = append(diags, checkListenSet(cfg)...)
 	diags = append(diags, once(runners, "runner", file.Body.MissingItemRange(), true)...)
 	diags = append(diags, once(envs, "environment", hcl.Range{}, false)...)
 	diags = append(diags, once(logs, "eventlog", hcl.Range{}, false)...)

@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -13,6 +14,7 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/zdaemon/zdaemon/core/pyrepr"
+	"github.com/zdaemon/zdaemon/core/signame"
 )
 
 // setting is one runner key: how to set it from its string form (command
@@ -121,6 +123,12 @@ var settings = []setting{
 	{key: "start-grace", expect: `a number of seconds or a duration such as "20ms"`,
 		str: durationSetter(func(c *Config) *time.Duration { return &c.StartGrace }),
 		val: durationValue(func(c *Config) *time.Duration { return &c.StartGrace })},
+	{key: "stop-signal", expect: "a signal as kill takes it: a name (TERM, SIGQUIT) or a number",
+		str: signalSetter(func(c *Config) *syscall.Signal { return &c.StopSignal }),
+		val: signalValue(func(c *Config) *syscall.Signal { return &c.StopSignal })},
+	{key: "reload-signal", expect: "a signal as kill takes it: a name (HUP, SIGUSR1) or a number",
+		str: signalSetter(func(c *Config) *syscall.Signal { return &c.ReloadSignal }),
+		val: signalValue(func(c *Config) *syscall.Signal { return &c.ReloadSignal })},
 	{key: "start-test-program", expect: "a command (string, split on whitespace) or a list of words",
 		str: func(c *Config, s string) error { return c.setStartTest(strings.Fields(s)) },
 		val: func(c *Config, v cty.Value) error {
@@ -295,6 +303,30 @@ func durationValue(field func(*Config) *time.Duration) func(*Config, cty.Value) 
 		}
 		*field(c) = time.Duration(f * float64(time.Second))
 		return nil
+	}
+}
+
+func signalSetter(field func(*Config) *syscall.Signal) func(*Config, string) error {
+	return func(c *Config, s string) error {
+		sig, err := signame.Parse(strings.TrimSpace(s))
+		if err != nil {
+			return err
+		}
+		if sig == 0 {
+			return fmt.Errorf("signal 0 is no signal")
+		}
+		*field(c) = sig
+		return nil
+	}
+}
+
+func signalValue(field func(*Config) *syscall.Signal) func(*Config, cty.Value) error {
+	return func(c *Config, v cty.Value) error {
+		n, err := wholeNumber(v)
+		if err != nil {
+			return err
+		}
+		return signalSetter(field)(c, strconv.Itoa(n))
 	}
 }
 

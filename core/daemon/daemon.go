@@ -154,6 +154,9 @@ type StartupError struct {
 	Code  int // the exit status the manager chose
 	Msg   string
 	InUse bool // another manager serves the socket (errors.Is ErrInUse)
+	// Source is the config.Sources key of the setting the error is
+	// about, "" when it is about none.
+	Source string
 }
 
 func (e *StartupError) Error() string { return e.Msg }
@@ -182,9 +185,13 @@ func (m *Manager) Wait(warn func(string)) error {
 		case "warn":
 			warn(unquote(text))
 		case "error", "inuse":
-			codeText, msg, _ := strings.Cut(text, " ")
+			codeText, rest, _ := strings.Cut(text, " ")
 			code, _ := strconv.Atoi(codeText)
-			return &StartupError{Code: code, Msg: unquote(msg), InUse: kind == "inuse"}
+			msg, source := rest, ""
+			if q, err := strconv.QuotedPrefix(rest); err == nil {
+				msg, source = q, unquote(strings.TrimSpace(rest[len(q):]))
+			}
+			return &StartupError{Code: code, Msg: unquote(msg), Source: source, InUse: kind == "inuse"}
 		}
 	}
 }
@@ -298,8 +305,17 @@ func ReadStart(attached bool) (cfg *config.Config, n *Notifier, err error) {
 func (n *Notifier) Warn(msg string) { n.send("warn " + strconv.Quote(msg)) }
 
 // Fail reports a fatal start-up error and the exit status it causes.
-func (n *Notifier) Fail(code int, msg string) {
-	n.send(fmt.Sprintf("error %d %s", code, strconv.Quote(msg)))
+func (n *Notifier) Fail(code int, msg string) { n.FailAt(code, "", msg) }
+
+// FailAt is Fail for an error about one setting of the job file: source
+// is its config.Sources key, for the client to show the error at the
+// setting's file:line:column ("" when there is none).
+func (n *Notifier) FailAt(code int, source, msg string) {
+	line := fmt.Sprintf("error %d %s", code, strconv.Quote(msg))
+	if source != "" {
+		line += " " + strconv.Quote(source)
+	}
+	n.send(line)
 	n.close()
 }
 

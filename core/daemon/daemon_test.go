@@ -26,6 +26,8 @@ func TestHandoffMessages(t *testing.T) {
 		{"error", func(n *Notifier) { n.Fail(2, "Error: bad") }, nil, &StartupError{Code: 2, Msg: "Error: bad"}, false},
 		{"in use", func(n *Notifier) { n.InUse(1, "Another zrdun is already up using socket 's':\nstatus=running") },
 			nil, &StartupError{Code: 1, Msg: "Another zrdun is already up using socket 's':\nstatus=running", InUse: true}, true},
+		{"error at a setting", func(n *Notifier) { n.FailAt(1, "listen/0/address", "Error: listen \"web\": in use") }, nil,
+			&StartupError{Code: 1, Msg: "Error: listen \"web\": in use", Source: "listen/0/address"}, false},
 		{"silent exit", func(n *Notifier) { n.close() }, nil, ErrNotReady, false},
 	}
 	for _, tt := range tests {

@@ -100,6 +100,9 @@ type Options struct {
 	Filename string
 	// Plugins describes the running plugins, one line each ("plugins").
 	Plugins func() []string
+	// Reloader follows the program's reload on its notification
+	// socket; nil: reload only sends the signal.
+	Reloader Reloader
 	// Sweep kills what is left of the program after a stop (descendants
 	// that left its process group, or ignored the signals) and returns
 	// their pids.
@@ -152,6 +155,7 @@ type Manager struct {
 	// probeUp is closed when the start tests pass; nil when none run.
 	probeUp     <-chan struct{}
 	probeCancel context.CancelFunc
+	reloadState reloadState
 	// seen is what OnChange was last told.
 	seen seenState
 	// hist remembers the runs, for "history" and "status-json".
@@ -228,8 +232,10 @@ func (m *Manager) Run(ctx context.Context) int {
 		}
 		m.publish()
 		m.notifyWaiters()
+		m.checkReload()
 		m.changed()
 	}
+	m.checkReload()
 	m.disarm()
 	m.stopProbe()
 	m.log.Info("Exiting")
@@ -442,6 +448,8 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 			n = v
 		}
 		return m.query(ctx, func() string { return m.hist.reply(n, time.Now()) })
+	case "reload":
+		return m.reload(ctx, req.Args)
 	case "plugins":
 		if m.opts.Plugins == nil {
 			return "none"
@@ -461,7 +469,7 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 // control.QuickHandler.
 func (m *Manager) Quick(req control.Request) bool {
 	switch req.Name {
-	case "await", "reopen_transcript", "plugins", "metrics-json":
+	case "await", "reopen_transcript", "plugins", "reload", "metrics-json":
 		return false
 	}
 	return true

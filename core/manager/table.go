@@ -166,7 +166,7 @@ func (m *Manager) stopRunning(event) (State, string) {
 func (m *Manager) stopAgain(event) (State, string) {
 	m.shouldBeUp = false
 	m.gov = m.gov.Reset()
-	m.signal(sigterm)
+	m.signal(m.stopSignal())
 	return Stopping, "Sent SIGTERM"
 }
 
@@ -179,7 +179,7 @@ func (m *Manager) restartRunning(event) (State, string) {
 func (m *Manager) restartWhileStopping(event) (State, string) {
 	m.shouldBeUp = true
 	m.gov = m.gov.Reset()
-	m.signal(sigterm)
+	m.signal(m.stopSignal())
 	return Stopping, "Sent SIGTERM; will restart later"
 }
 
@@ -351,10 +351,11 @@ func (m *Manager) crashed(pid int, st child.ExitStatus) State {
 	return Backoff
 }
 
-// terminate sends SIGTERM, arms the stop timeout and returns Stopping.
+// terminate sends the stop signal, arms the stop timeout and returns
+// Stopping.
 func (m *Manager) terminate() State {
 	m.stopProbe()
-	m.signal(syscall.SIGTERM)
+	m.signal(m.stopSignal())
 	m.disarm()
 	if m.cfg.StopTimeout > 0 {
 		m.arm(m.cfg.StopTimeout)
@@ -374,9 +375,15 @@ func (m *Manager) exit(code int) State {
 	return Exiting
 }
 
-const (
-	sigterm = syscall.SIGTERM
-	sigkill = syscall.SIGKILL
-)
+const sigkill = syscall.SIGKILL
+
+// stopSignal is what stop, restart and shutdown send: stop-signal,
+// SIGTERM by default.
+func (m *Manager) stopSignal() syscall.Signal {
+	if m.cfg.StopSignal != 0 {
+		return m.cfg.StopSignal
+	}
+	return syscall.SIGTERM
+}
 
 func secs(n int) time.Duration { return time.Duration(max(n, 1)) * time.Second }

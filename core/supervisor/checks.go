@@ -19,7 +19,10 @@ type jobChecks struct {
 	progFiles []*os.File  // the program's descriptors 3...
 	env       []string    // added to the program's environment
 	inputs    []drainable // the manager's ends, drained before each spawn
-	closers   []func()
+	// notifyConn is the sd_notify socket of a built-in notify check
+	// (nil without one), which reload follows.
+	notifyConn *net.UnixConn
+	closers    []func()
 }
 
 // startChecks starts the prober of the job's checks. For a built-in notify
@@ -102,6 +105,7 @@ func (jc *jobChecks) notifySocket(cfg *config.Config, cc config.CheckConfig) ([]
 	jc.closers = append(jc.closers, func() { f.Close(); conn.Close(); os.Remove(sock) })
 	cc.Settings["inherited"] = true
 	jc.inputs = append(jc.inputs, conn)
+	jc.notifyConn = conn
 	jc.env = append(jc.env, "NOTIFY_SOCKET="+sock)
 	return []*os.File{f}, nil
 }

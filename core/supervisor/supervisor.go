@@ -170,6 +170,23 @@ func (j *Job) Run(ctx context.Context) int {
 	}
 	defer checks.close()
 	env = append(env, checks.env...)
+	// The exec trampoline of listen sockets sits beside this executable.
+	exe, err := daemon.Executable()
+	if err != nil {
+		return fail(1, "Error: "+err.Error())
+	}
+	held, lerr := holdListen(cfg, exe, checks.progFiles)
+	if lerr != nil {
+		log.Error(lerr.msg)
+		if n != nil {
+			n.FailAt(1, lerr.source, lerr.msg)
+			return 1
+		}
+		return fail(1, lerr.msg)
+	}
+	defer held.close()
+	env = held.env(env)
+	progFiles := held.files(checks.progFiles)
 	prober := checks.prober
 	var out, errOut *os.File
 	switch {
@@ -186,8 +203,9 @@ func (j *Job) Run(ctx context.Context) int {
 			Env:         env,
 			Stdout:      out,
 			Stderr:      errOut,
-			Extra:       checks.progFiles,
+			Extra:       progFiles,
 			DeathSignal: syscall.SIGKILL,
+			Trampoline:  held.trampoline,
 		})
 	})
 	var probe manager.Prober
@@ -203,9 +221,14 @@ func (j *Job) Run(ctx context.Context) int {
 			onChange = sn.changed
 		}
 	}
+	var reloader manager.Reloader
+	if checks.notifyConn != nil {
+		reloader = &notifyReloader{conn: checks.notifyConn}
+	}
 	mgr := manager.New(cfg, starter, manager.Options{
-		Logger: log,
-		Prober: probe,
+		Logger:   log,
+		Prober:   probe,
+		Reloader: reloader,
 		Reopen: func() error {
 			err := elog.Reopen()
 			if tr != nil {
@@ -241,7 +264,7 @@ func (j *Job) Run(ctx context.Context) int {
 			}
 			return killed
 		},
-		BeforeExit: sockets.closeAll,
+		BeforeExit: func() { sockets.closeAll(); held.close() },
 		Filename:   cfg.Filename,
 		OnChange:   onChange,
 		Details:    func() manager.Details { return details(cfg, tr) },

@@ -33,9 +33,10 @@ func TestRunCommand_Implements(t *testing.T)       { var _ cli.Command = &RunCom
 func TestExportCommand_Implements(t *testing.T)    { var _ cli.Command = &ExportCommand{} }
 func TestHistoryCommand_Implements(t *testing.T)   { var _ cli.Command = &HistoryCommand{} }
 func TestMetricsCommand_Implements(t *testing.T)   { var _ cli.Command = &MetricsCommand{} }
+func TestReloadCommand_Implements(t *testing.T)    { var _ cli.Command = &ReloadCommand{} }
 func TestCommandsAreAllListed_Implements(t *testing.T) {
-	if n := len(newTestMeta().commands()); n != 19 {
-		t.Errorf("%d commands, want 19: add the new one's _Implements check", n)
+	if n := len(newTestMeta().commands()); n != 20 {
+		t.Errorf("%d commands, want 20: add the new one's _Implements check", n)
 	}
 }
 

@@ -315,6 +315,10 @@ func (c *FgCommand) RunContext(_ context.Context, a *StartArgs) int {
 		return 1
 	}
 	argv := append(append([]string(nil), c.Cfg.Program...), a.Extra...)
+	if len(c.Cfg.Listen) > 0 {
+		// The sockets are the manager's to hold; start or run holds them.
+		fmt.Fprintln(c.Err, "Warning: fg runs the program without its listen sockets (no LISTEN_FDS); use run to hold them in the foreground")
+	}
 	fmt.Fprintln(c.Out, strings.Join(argv, " "))
 	file, err := c.resolveProgram()
 	if err != nil {
@@ -489,12 +493,14 @@ func (m *Meta) showOptions() {
 	for _, r := range rows {
 		fmt.Fprintf(m.Out, "%-13s %s\n", r[0]+":", r[1])
 	}
+	m.showSignals()
 	if len(cfg.Environment) > 0 {
 		fmt.Fprintln(m.Out, "environment:")
 		for _, e := range cfg.Environment {
 			fmt.Fprintf(m.Out, "    %s=%s\n", e.Name, pyrepr.Str(e.Value))
 		}
 	}
+	m.showListen()
 	// The running manager's plugins, when one answers (the original's
 	// manager has none, and does not know the command).
 	if _, ok := m.probeRaw(); !ok || m.oldManager {

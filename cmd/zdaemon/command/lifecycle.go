@@ -83,6 +83,11 @@ func (m *Meta) start(extra []string, deadline time.Time) int {
 			}
 			return m.awaitUp(0, "daemon process started", deadline)
 		}
+		if lost == 0 {
+			if err := m.listenDiags(); err != nil {
+				return m.exit(err)
+			}
+		}
 		// Lost the race: ask the winner. Losing again and again means
 		// that what holds the socket answers no status; the error
 		// below then says what it answered.
@@ -92,7 +97,9 @@ func (m *Meta) start(extra []string, deadline time.Time) int {
 		}
 		if err != nil {
 			var se *daemon.StartupError
-			if errors.As(err, &se) {
+			if errors.As(err, &se) && m.startupDiag(se) {
+				// shown at the setting it is about
+			} else if se != nil {
 				fmt.Fprintln(m.Err, se.Msg)
 				if se.Code == 2 {
 					fmt.Fprintf(m.Err, "For help, use %s -h\n", m.Argv0)

@@ -63,6 +63,9 @@ func (c *RunCommand) RunContext(_ context.Context, a *RunArgs) int {
 	if err := c.sinkDiags(); err != nil {
 		return c.exit(err)
 	}
+	if err := c.listenDiags(); err != nil {
+		return c.exit(err)
+	}
 	cfg := *c.Cfg
 	cfg.Program = append(append([]string(nil), c.Cfg.Program...), a.Extra...)
 	cfg.SocketName = c.Socket

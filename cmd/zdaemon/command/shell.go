@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -31,9 +32,12 @@ func (m *Meta) shell() int {
 			m.quit()
 			return 0
 		}
-		m.onecmd(strings.Fields(line), actions)
+		m.onecmd(strings.Fields(line), shellActions)
 	}
 }
+
+// shellActions are the shell's action words: the original's, and reload.
+var shellActions = append(slices.Clip(actions), "reload")
 
 // quit leaves the shell, stopping a manager that has nothing to run.
 func (m *Meta) quit() {

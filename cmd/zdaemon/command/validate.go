@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"path/filepath"
 
 	"github.com/zdaemon/zdaemon/core/config"
 )
@@ -20,7 +21,9 @@ func (c *ValidateCommand) Help() string {
   error in it, with the file, line, column and source line, without
   starting anything. Values are also checked against this machine, as
   start checks them: the directories of socket-name, directory,
-  transcript, logfile and the event log's files, and the user.
+  transcript, logfile and the event log's files, the user, and that the
+  listen addresses are free (unless the job's own manager runs, which
+  holds them).
 
   -no-host-checks
       Skip the checks against this machine (for a file written for
@@ -66,6 +69,9 @@ func (c *ValidateCommand) RunContext(_ context.Context, a *ValidateArgs) int {
 	if !diags.HasErrors() {
 		if !a.NoHostChecks {
 			diags = append(diags, config.CheckHost(cfg)...)
+			if len(cfg.Listen) > 0 && !c.jobRuns(cfg) {
+				diags = append(diags, config.CheckListen(cfg)...)
+			}
 		}
 		var d describer
 		_, more, err := resolveSink(cfg, false, &d)
@@ -100,4 +106,18 @@ func (m *Meta) fileArg(fs *flag.FlagSet, help func() string, args []string) (fil
 		return "", 1
 	}
 	return fs.Arg(0), 0
+}
+
+// jobRuns says whether a manager answers on cfg's control socket: the
+// job's own manager, which holds its listen sockets.
+func (m *Meta) jobRuns(cfg *config.Config) bool {
+	sock, err := filepath.Abs(expandHome(cfg.SocketName))
+	if err != nil {
+		return false
+	}
+	saved := m.Socket
+	defer func() { m.Socket = saved }()
+	m.Socket = sock
+	_, ok := m.probe()
+	return ok || m.stalled != nil
 }

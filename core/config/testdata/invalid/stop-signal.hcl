@@ -1,0 +1,5 @@
+runner {
+  program       = "server"
+  stop-signal   = "SIGBOGUS"
+  reload-signal = 99
+}
