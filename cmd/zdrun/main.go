@@ -6,6 +6,8 @@
 //	zdrun --attached           a manager in the foreground ("zdaemon run")
 //	zdrun describe             plugin schemas and validation, for the client
 //	zdrun plugin KIND NAME     a built-in plugin, started by the plugin host
+//	zdrun --exec-pid ...       sets WATCHDOG_PID (and the like) to its own
+//	                           pid and executes the program (core/child)
 //
 // The configuration arrives on descriptor 3 (see core/daemon).
 package main
@@ -17,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/daemon"
 	"github.com/zdaemon/zdaemon/core/supervisor"
 )
@@ -28,6 +31,9 @@ const usage = `Usage: zdrun --handoff | --attached | describe | plugin KIND NAME
   validate") and to serve the built-in plugins. Run zdaemon instead.`
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == child.TrampolineArg {
+		os.Exit(child.Trampoline(os.Args[2:]))
+	}
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 

@@ -34,6 +34,12 @@ type Spec struct {
 	// transcript sink gets SIGTERM, which tells it to write what is left in
 	// its pipe and exit.
 	DeathSignal syscall.Signal
+	// PidEnv names environment variables the child gets set to its own
+	// pid (WATCHDOG_PID, LISTEN_PID), which exists only after fork: such a
+	// child is started through Trampoline (the manager executable), which
+	// sets them and executes Path in its place.
+	PidEnv     []string
+	Trampoline string
 }
 
 // ExitStatus is how a process ended.

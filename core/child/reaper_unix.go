@@ -136,6 +136,9 @@ func (r *Reaper) Start(spec Spec) (*Process, error) {
 		},
 	}
 	attr.Sys.Pdeathsig = spec.DeathSignal
+	if len(spec.PidEnv) > 0 {
+		return r.startTrampoline(spec, attr)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	pid, err := syscall.ForkExec(spec.Path, spec.Argv, attr)
