@@ -62,10 +62,11 @@ const (
 	Stopping              // SIGTERM sent, waiting for the exit (then SIGKILL)
 	Backoff               // waiting to restart after a crash
 	Exiting               // the manager is done
+	Recovering            // stopping a program that failed its liveness check or watchdog; back-off follows
 	numStates
 )
 
-var stateNames = [numStates]string{"stopped", "starting", "running", "stopping", "backoff", "exiting"}
+var stateNames = [numStates]string{"stopped", "starting", "running", "stopping", "backoff", "exiting", "recovering"}
 
 func (s State) String() string {
 	if s < 0 || s >= numStates {
@@ -104,6 +105,13 @@ type Options struct {
 	// that left its process group, or ignored the signals) and returns
 	// their pids.
 	Sweep func() []int
+	// Liveness runs the liveness checks while the program is up; nil
+	// when no check has a liveness block.
+	Liveness Liveness
+	// Notices are the datagrams of the notification socket; nil without
+	// one. Relay passes a READY=1 of the program to the notify checks.
+	Notices <-chan Notice
+	Relay   func(text string)
 }
 
 // Manager supervises one program.
@@ -134,6 +142,7 @@ type Manager struct {
 	// probeUp is closed when the start tests pass; nil when none run.
 	probeUp     <-chan struct{}
 	probeCancel context.CancelFunc
+	health      health
 }
 
 // New returns a manager for cfg. Call Run to start supervising.
@@ -190,6 +199,17 @@ func (m *Manager) Run(ctx context.Context) int {
 			m.stopProbe()
 			m.apply(event{kind: evProbe})
 			m.opts.Prober.Idle()
+		case <-m.health.watchdogC:
+			select { // as for the timer: an exit that is there wins
+			case st := <-done:
+				m.apply(event{kind: evExit, status: st})
+			default:
+				m.watchdogFired()
+			}
+		case t := <-m.health.tries:
+			m.liveTried(t)
+		case n := <-m.opts.Notices:
+			m.notice(n)
 		case sig := <-m.shutdown:
 			m.apply(event{kind: evShutdown, signal: sig})
 		case <-ctx.Done():
@@ -361,6 +381,8 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 		return ""
 	case "await":
 		return m.await(ctx, req.Args)
+	case "health":
+		return m.query(ctx, m.healthReport)
 	case "plugins":
 		if m.opts.Plugins == nil {
 			return "none"
