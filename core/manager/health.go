@@ -230,19 +230,19 @@ func sanitizeStatus(s string) string {
 	return s[:cut] + "…"
 }
 
-// recoverUnhealthy: the liveness check failed too often; stop the program
+// failUnhealthy: the liveness check failed too often; stop the program
 // as a stop does (SIGTERM, stop-timeout, SIGKILL), then restart it after
 // the back-off of a crash.
-func (m *Manager) recoverUnhealthy(ev event) (State, string) {
+func (m *Manager) failUnhealthy(ev event) (State, string) {
 	m.log.Error(fmt.Sprintf("pid %d: %s; restarting the program", m.proc.Pid(), ev.reason))
 	m.terminate()
-	return Recovering, ""
+	return Failing, ""
 }
 
-// recoverWatchdog: the watchdog expired; SIGABRT to the program (so it
+// failWatchdog: the watchdog expired; SIGABRT to the program (so it
 // can dump its state), then as a stop: stop-timeout, SIGKILL, and the
 // back-off of a crash.
-func (m *Manager) recoverWatchdog(ev event) (State, string) {
+func (m *Manager) failWatchdog(ev event) (State, string) {
 	m.health.missed++
 	m.log.Error(fmt.Sprintf("watchdog: pid %d %s; sending SIGABRT and restarting the program", m.proc.Pid(), ev.reason))
 	m.stopProbe()
@@ -253,14 +253,14 @@ func (m *Manager) recoverWatchdog(ev event) (State, string) {
 	if m.cfg.StopTimeout > 0 {
 		m.arm(m.cfg.StopTimeout)
 	}
-	return Recovering, ""
+	return Failing, ""
 }
 
-// exitedRecovering: the program the manager stopped for failing is gone;
+// exitedFailing: the program the manager stopped for failing is gone;
 // what is left of its process group goes too, and the restart waits as
 // after a crash (the governor), without the exit-code check: the exit
 // status is the manager's doing.
-func (m *Manager) exitedRecovering(ev event) (State, string) {
+func (m *Manager) exitedFailing(ev event) (State, string) {
 	p := m.proc
 	if m.cfg.SignalGroup {
 		if err := p.Signal(sigkill, true); err != nil {
@@ -272,10 +272,10 @@ func (m *Manager) exitedRecovering(ev event) (State, string) {
 	return m.backoff(p.Pid(), ev.status, nil), ""
 }
 
-// shutdownRecovering: the manager is told to exit while it stops a
+// shutdownFailing: the manager is told to exit while it stops a
 // failing program: SIGTERM too (after SIGABRT the program may linger),
 // and the stop goes on.
-func (m *Manager) shutdownRecovering(ev event) (State, string) {
+func (m *Manager) shutdownFailing(ev event) (State, string) {
 	m.logKilled(ev.signal)
 	m.shouldBeUp = false
 	m.exitCode = 1

@@ -142,7 +142,7 @@ func TestWatchdog(t *testing.T) {
 		if got := f.last().got(); !slices.Equal(got, []syscall.Signal{syscall.SIGABRT}) || time.Since(lastPing) != 2*time.Second {
 			t.Fatalf("signals %v %v after the last WATCHDOG=1", got, time.Since(lastPing))
 		}
-		if s := m.State(); s != Recovering {
+		if s := m.State(); s != Failing {
 			t.Fatalf("state %v", s)
 		}
 		time.Sleep(5 * time.Second) // stop-timeout: SIGKILL
@@ -180,7 +180,7 @@ func TestWatchdogTriggerAndStatus(t *testing.T) {
 		if got := f.last().got(); !slices.Equal(got, []syscall.Signal{syscall.SIGABRT}) {
 			t.Fatalf("signals %v", got)
 		}
-		req(m, "stop") // while recovering: SIGTERM, and no restart
+		req(m, "stop") // while failing: SIGTERM, and no restart
 		if code := wait(); code != 0 || len(f.startTimes()) != 1 {
 			t.Fatalf("exit %d, starts %v", code, f.startTimes())
 		}
@@ -219,7 +219,7 @@ func FuzzParseNotice(f *testing.F) {
 
 // The exit of a program that failed its watchdog, even exit status 0,
 // goes to the back-off, not to the exit codes.
-func TestRecoveringExitIsNotAnExitCode(t *testing.T) {
+func TestFailingExitIsNotAnExitCode(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &fakeStarter{}
 		m, notices, wait := runWatchdog(t, f)

@@ -62,11 +62,11 @@ const (
 	Stopping              // SIGTERM sent, waiting for the exit (then SIGKILL)
 	Backoff               // waiting to restart after a crash
 	Exiting               // the manager is done
-	Recovering            // stopping a program that failed its liveness check or watchdog; back-off follows
+	Failing               // stopping a program that failed its liveness check or watchdog; back-off follows
 	numStates
 )
 
-var stateNames = [numStates]string{"stopped", "starting", "running", "stopping", "backoff", "exiting", "recovering"}
+var stateNames = [numStates]string{"stopped", "starting", "running", "stopping", "backoff", "exiting", "failing"}
 
 func (s State) String() string {
 	if s < 0 || s >= numStates {

@@ -484,12 +484,12 @@ func TestTableIsTotalWhereItMatters(t *testing.T) {
 			}
 		}
 	}
-	for _, s := range []State{Starting, Running, Stopping, Recovering} {
+	for _, s := range []State{Starting, Running, Stopping, Failing} {
 		if table[s][evExit].act == nil || table[s][evShutdown].act == nil {
 			t.Errorf("state %v does not handle exit and shutdown", s)
 		}
 	}
-	for _, s := range []State{Starting, Stopping, Backoff, Recovering} {
+	for _, s := range []State{Starting, Stopping, Backoff, Failing} {
 		if table[s][evTimer].act == nil {
 			t.Errorf("state %v arms a timer but does not handle it", s)
 		}
@@ -546,11 +546,11 @@ func TestTableCells(t *testing.T) {
 							m.state, m.shouldBeUp = s, shouldBeUp
 							m.lastStart = time.Now().Add(-v.ran)
 							switch s {
-							case Starting, Running, Stopping, Recovering:
+							case Starting, Running, Stopping, Failing:
 								m.proc = &fakeProc{pid: 42, done: make(chan child.ExitStatus, 1), f: f}
 							}
 							switch s {
-							case Starting, Stopping, Backoff, Recovering:
+							case Starting, Stopping, Backoff, Failing:
 								m.arm(time.Second)
 							}
 							ev := v.ev
@@ -565,7 +565,7 @@ func TestTableCells(t *testing.T) {
 							}
 							// What each state promises of the rest.
 							switch m.state {
-							case Starting, Running, Stopping, Recovering:
+							case Starting, Running, Stopping, Failing:
 								if m.proc == nil {
 									t.Fatalf("%v without a program", m.state)
 								}

@@ -97,8 +97,8 @@ var table = [numStates][numEvents]cell{
 		evRestart:   {(*Manager).restartRunning, stays(Stopping)},
 		evExit:      {(*Manager).exitedUnasked, crashes},
 		evShutdown:  {(*Manager).shutdownRunning, stays(Stopping)},
-		evUnhealthy: {(*Manager).recoverUnhealthy, stays(Recovering)},
-		evWatchdog:  {(*Manager).recoverWatchdog, stays(Recovering)},
+		evUnhealthy: {(*Manager).failUnhealthy, stays(Failing)},
+		evWatchdog:  {(*Manager).failWatchdog, stays(Failing)},
 	},
 	Stopping: {
 		evStart:    {(*Manager).startWhileStopping, stays(Stopping)},
@@ -108,13 +108,13 @@ var table = [numStates][numEvents]cell{
 		evTimer:    {(*Manager).escalate, stays(Stopping)},
 		evShutdown: {(*Manager).shutdownWhileStopping, stays(Stopping)},
 	},
-	Recovering: {
-		evStart:    {alreadyStarted, stays(Recovering)},
+	Failing: {
+		evStart:    {alreadyStarted, stays(Failing)},
 		evStop:     {(*Manager).stopAgain, stays(Stopping)},
 		evRestart:  {(*Manager).restartWhileStopping, stays(Stopping)},
-		evExit:     {(*Manager).exitedRecovering, crashes},
-		evTimer:    {(*Manager).escalate, stays(Recovering)},
-		evShutdown: {(*Manager).shutdownRecovering, stays(Stopping)},
+		evExit:     {(*Manager).exitedFailing, crashes},
+		evTimer:    {(*Manager).escalate, stays(Failing)},
+		evShutdown: {(*Manager).shutdownFailing, stays(Stopping)},
 	},
 	Backoff: {
 		evStart:    {(*Manager).startNow, spawns},

@@ -152,7 +152,7 @@ func (j *Job) Run(ctx context.Context) int {
 	}
 
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "DAEMON_MANAGER_MODE=") || strings.HasPrefix(kv, "NOTIFY_SOCKET=")
+		return slices.ContainsFunc(inheritedEnv, func(prefix string) bool { return strings.HasPrefix(kv, prefix) })
 	})
 
 	// Start tests, with the notification channels the manager keeps.
@@ -162,7 +162,12 @@ func (j *Job) Run(ctx context.Context) int {
 		return fail(1, "Error: "+pluginMessage(err))
 	}
 	defer checks.close()
-	env = append(env, checks.env...)
+	notifyPath := ""
+	if checks.notify != nil {
+		notifyPath = checks.notify.path
+	}
+	extraEnv, pidEnv := runEnv(cfg, notifyPath)
+	env = append(env, extraEnv...)
 	prober := checks.prober
 	var out, errOut *os.File
 	switch {
@@ -172,7 +177,7 @@ func (j *Job) Run(ctx context.Context) int {
 		out, errOut = tr.w, tr.w
 	}
 	starter := manager.StarterFunc(func() (manager.Proc, error) {
-		drainStale(checks.inputs)
+		checks.drainStale()
 		return reaper.Start(child.Spec{
 			Path:        cfg.Filename,
 			Argv:        cfg.Program,
@@ -181,11 +186,17 @@ func (j *Job) Run(ctx context.Context) int {
 			Stderr:      errOut,
 			Extra:       checks.progFiles,
 			DeathSignal: syscall.SIGKILL,
+			PidEnv:      pidEnv,
+			Trampoline:  exe,
 		})
 	})
 	var probe manager.Prober
+	var liveness manager.Liveness
 	if prober != nil {
 		probe = prober
+		if cfg.HasLiveness() {
+			liveness = prober
+		}
 	}
 	mgr := manager.New(cfg, starter, manager.Options{
 		Logger: log,
@@ -227,6 +238,9 @@ func (j *Job) Run(ctx context.Context) int {
 		},
 		BeforeExit: sockets.closeAll,
 		Filename:   cfg.Filename,
+		Liveness:   liveness,
+		Notices:    checks.notices(),
+		Relay:      checks.relay,
 	})
 
 	// Control connections never take the descriptors that spawning the
