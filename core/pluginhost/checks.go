@@ -98,9 +98,13 @@ func (p *Prober) try(ctx context.Context, c *check, req healthcheck.Request) (bo
 	tctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	res, err := checker.Check(tctx, req)
+	timedOut := errors.Is(tctx.Err(), context.DeadlineExceeded)
 	switch {
-	case err != nil && errors.Is(tctx.Err(), context.DeadlineExceeded):
+	case err != nil && timedOut:
 		return false, fmt.Sprintf("%s check timed out after %v", c.cfg.Kind, c.cfg.Timeout)
+	case !res.Healthy && timedOut:
+		// The plugin answered, at its end of the same deadline.
+		return false, fmt.Sprintf("%s check timed out after %v (%s)", c.cfg.Kind, c.cfg.Timeout, res.Message)
 	case err != nil:
 		return false, fmt.Sprintf("%s check failed: %v", c.cfg.Kind, err)
 	}

@@ -48,7 +48,10 @@ func main() {
 	}
 	mark := func(what, text string) {
 		if *stamps != "" {
-			os.WriteFile(fmt.Sprintf("%s/%s.%d", *stamps, what, os.Getpid()), []byte(text), 0o644)
+			// Whole or not at all, for a reader that polls.
+			name := fmt.Sprintf("%s/%s.%d", *stamps, what, os.Getpid())
+			os.WriteFile(name+".tmp", []byte(text), 0o644)
+			os.Rename(name+".tmp", name)
 		}
 	}
 	now := func() string { return fmt.Sprint(time.Now().UnixNano()) }
