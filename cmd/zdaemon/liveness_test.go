@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -177,4 +178,50 @@ func TestLivenessConfigErrors(t *testing.T) {
 			runGolden(t, filepath.Join("testdata", "cli", action+"-bad-liveness.golden"), args, 2)
 		})
 	}
+}
+
+// A liveness check's plugin that crashes in the middle of a try: that is
+// one failed try; the plugin is started again, the next try passes, and
+// the program keeps running.
+func TestLivenessCheckPluginCrash(t *testing.T) {
+	j := newJob(t)
+	j.write("go", "")
+	j.write("check.sh", "test -e go && exit 0\nexec sleep 30\n")
+	conf := j.write("job.hcl", `runner {
+  program = "sleep 100"
+}
+healthcheck "program" {
+  command = "sh check.sh"
+  timeout = 60
+  liveness {
+    interval = "200ms"
+    failures = 2
+  }
+}
+`+timedEventLog)
+	pid := j.startOK("-C", conf)
+	var plugin int
+	eventually(t, 10*time.Second, "the liveness check's plugin", func() bool {
+		m := regexp.MustCompile(`healthcheck program pid=(\d+)`).FindStringSubmatch(j.must(0, "-C", conf, "show").out)
+		if m != nil {
+			plugin, _ = strconv.Atoi(m[1])
+		}
+		return plugin != 0
+	})
+	os.Remove(j.path("go"))
+	time.Sleep(600 * time.Millisecond) // a try now waits in its 30 s sleep
+	if err := syscall.Kill(plugin, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	j.write("go", "")
+	eventually(t, 10*time.Second, "the try after the crash", func() bool {
+		events, _ := os.ReadFile(j.path("event.log"))
+		return strings.Contains(string(events), "liveness check program passed again")
+	})
+	j.eventAt("liveness check program failed (1 of 2 in a row): program check failed")
+	j.eventAt(fmt.Sprintf("health check program (pid %d) died; starting it again", plugin))
+	if kv := j.statusMap("-C", conf); kv["application"] != strconv.Itoa(pid) {
+		t.Fatalf("the program was restarted: %v", kv)
+	}
+	j.stopOK("-C", conf)
 }
