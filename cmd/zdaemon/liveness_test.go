@@ -214,10 +214,17 @@ healthcheck "program" {
 		t.Fatal(err)
 	}
 	j.write("go", "")
-	eventually(t, 10*time.Second, "the try after the crash", func() bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
 		events, _ := os.ReadFile(j.path("event.log"))
-		return strings.Contains(string(events), "liveness check program passed again")
-	})
+		if strings.Contains(string(events), "liveness check program passed again") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no passing try within 10s of the crash:\n%s", events)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	j.eventAt("liveness check program failed (1 of 2 in a row): program check failed")
 	j.eventAt(fmt.Sprintf("health check program (pid %d) died; starting it again", plugin))
 	if kv := j.statusMap("-C", conf); kv["application"] != strconv.Itoa(pid) {

@@ -74,6 +74,9 @@ func (p *Prober) start(ctx context.Context, c *check) error {
 	return nil
 }
 
+// crashSettle bounds how long a failed call waits for its plugin's exit.
+const crashSettle = 100 * time.Millisecond
+
 // try runs one try of one check; a dead plugin is started again first,
 // and a plugin that crashes or hangs is a failed try.
 func (p *Prober) try(ctx context.Context, c *check, req healthcheck.Request) (bool, string) {
@@ -93,7 +96,8 @@ func (p *Prober) try(ctx context.Context, c *check, req healthcheck.Request) (bo
 			return false, err.Error()
 		}
 	}
-	checker := c.cur.raw.(healthcheck.Checker)
+	cur := c.cur
+	checker := cur.raw.(healthcheck.Checker)
 	p.mu.Unlock()
 	tctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
@@ -106,6 +110,15 @@ func (p *Prober) try(ctx context.Context, c *check, req healthcheck.Request) (bo
 		// The plugin answered, at its end of the same deadline.
 		return false, fmt.Sprintf("%s check timed out after %v (%s)", c.cfg.Kind, c.cfg.Timeout, res.Message)
 	case err != nil:
+		// A plugin that crashed breaks the call a moment before its exit
+		// is seen: wait for it (briefly), so that the next try starts a
+		// new plugin instead of failing on the dead one, and one crash is
+		// one failed try.
+		select {
+		case <-cur.exited:
+		case <-ctx.Done():
+		case <-time.After(crashSettle):
+		}
 		return false, fmt.Sprintf("%s check failed: %v", c.cfg.Kind, err)
 	}
 	return res.Healthy, res.Message
