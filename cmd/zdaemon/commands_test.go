@@ -35,7 +35,7 @@ func TestHelpWithoutJob(t *testing.T) {
 		{[]string{"start", "--help"}, "Usage: zdaemon [options] start [ARGS...]\n"},
 		{[]string{"start", "100", "-help"}, "Usage: zdaemon [options] start [ARGS...]\n"},
 		{[]string{"stop", "-help"}, "Usage: zdaemon [options] stop\n"},
-		{[]string{"status", "-h"}, "Usage: zdaemon [options] status [-l]\n"},
+		{[]string{"status", "-h"}, "Usage: zdaemon [options] status [-l | -json]\n"},
 		{[]string{"kill", "--help"}, "Usage: zdaemon [options] kill [SIGNAL]\n"},
 		{[]string{"validate", "-h"}, "Usage: zdaemon validate [options] FILE\n"},
 		{[]string{"run", "-h"}, "Usage: zdaemon [options] run [ARGS...]\n"},
@@ -117,7 +117,7 @@ func TestShellHelpFlag(t *testing.T) {
 	}
 	for _, want := range []string{
 		originalListing,
-		"zdaemon> Usage: zdaemon [options] status [-l]\n",
+		"zdaemon> Usage: zdaemon [options] status [-l | -json]\n",
 		"zdaemon> invalid signal '-h'\n",
 		"zdaemon> *** Unknown syntax: validate\n", // the original's commands only
 	} {

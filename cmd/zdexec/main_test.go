@@ -31,7 +31,7 @@ func TestTrampolineUsage(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	for _, args := range [][]string{{}, {"3", "/bin/true"}, {"x", "/bin/true", "true"}, {"1", "/bin/true", "true"}} {
+	for _, args := range [][]string{{}, {"3", "LISTEN_PID", "/bin/true"}, {"x", "LISTEN_PID", "/bin/true", "true"}, {"1", "LISTEN_PID", "/bin/true", "true"}} {
 		out, err := exec.Command(bin, args...).CombinedOutput()
 		ee, ok := err.(*exec.ExitError)
 		if !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "zdexec") {

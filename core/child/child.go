@@ -34,10 +34,12 @@ type Spec struct {
 	// transcript sink gets SIGTERM, which tells it to write what is left in
 	// its pipe and exit.
 	DeathSignal syscall.Signal
-	// Trampoline, when set, is the exec trampoline (zdexec) started in
-	// the program's place: it adds LISTEN_PID=<its own pid> to Env and
-	// executes Path, keeping everything else. A program that cannot be
-	// executed is still Start's error.
+	// PidEnv names environment variables the child gets set to its own
+	// pid (WATCHDOG_PID, LISTEN_PID), which exists only after fork: such a
+	// child is started through Trampoline (zdexec, beside the manager),
+	// which sets them and executes Path in its place, keeping everything
+	// else. A program that cannot be executed is still Start's error.
+	PidEnv     []string
 	Trampoline string
 }
 

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,7 +16,9 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
 
 func startReaper(t *testing.T) *Reaper {
 	t.Helper()
@@ -275,5 +278,42 @@ func TestDescendantsFromChildrenFiles(t *testing.T) {
 	}
 	if !got[descendant{pid: p.Pid(), pgid: p.Pid()}] {
 		t.Fatalf("the child %d (its own group) not among %v", p.Pid(), got)
+	}
+}
+
+// A child with PidEnv gets those variables set to its own pid, and no
+// descriptor of the trampoline's; one that cannot be executed fails
+// Start with the error it gets without a trampoline.
+func TestPidEnv(t *testing.T) {
+	r := startReaper(t)
+	self := trampoline(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	sp := spec(t, "sh", "-c", `test -e /proc/$$/fd/3 && fd3=open || fd3=closed; echo "$WATCHDOG_PID $LISTEN_PID $$ $fd3" > "$0"`, out)
+	sp.Env = append(sp.Env, "WATCHDOG_PID=stale")
+	sp.PidEnv, sp.Trampoline = []string{"WATCHDOG_PID", "LISTEN_PID"}, self
+	p, err := r.Start(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := wait(t, p); st.Code != 0 {
+		t.Fatalf("exit %v", st)
+	}
+	got, _ := os.ReadFile(out)
+	lines := strings.Fields(string(got))
+	pid := strconv.Itoa(p.Pid())
+	// fd 3 was the trampoline's report pipe.
+	if len(lines) != 4 || lines[0] != pid || lines[1] != pid || lines[2] != pid || lines[3] != "closed" {
+		t.Fatalf("pid %s, program wrote %q", pid, got)
+	}
+	for _, path := range []string{"/nonexistent/prog", dir} {
+		direct := Spec{Path: path, Argv: []string{"prog"}}
+		_, want := r.Start(direct)
+		via := direct
+		via.PidEnv, via.Trampoline = []string{"WATCHDOG_PID"}, self
+		_, err := r.Start(via)
+		if err == nil || want == nil || err.Error() != want.Error() || !errors.Is(err, errors.Unwrap(want)) {
+			t.Errorf("%s: through the trampoline %v, directly %v", path, err, want)
+		}
 	}
 }

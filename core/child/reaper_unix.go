@@ -9,10 +9,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strconv"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
@@ -138,73 +136,18 @@ func (r *Reaper) Start(spec Spec) (*Process, error) {
 		},
 	}
 	attr.Sys.Pdeathsig = spec.DeathSignal
-	path, argv := spec.Path, spec.Argv
-	var execErr, writeEnd *os.File
-	if spec.Trampoline != "" {
-		// The trampoline's report pipe goes after the program's own
-		// descriptors: it is close-on-exec there, so the program finds
-		// that descriptor closed, as without the trampoline.
-		rp, wp, err := os.Pipe()
-		if err != nil {
-			return nil, fmt.Errorf("exec report pipe: %w", err)
-		}
-		defer rp.Close()
-		defer wp.Close()
-		execErr, writeEnd = rp, wp
-		fd := len(attr.Files)
-		attr.Files = append(attr.Files, wp.Fd())
-		path = spec.Trampoline
-		argv = append([]string{spec.Trampoline, strconv.Itoa(fd), spec.Path}, spec.Argv...)
+	if len(spec.PidEnv) > 0 {
+		return r.startTrampoline(spec, attr)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	pid, err := syscall.ForkExec(path, argv, attr)
-	if writeEnd != nil {
-		writeEnd.Close() // the trampoline's copy is the only one left
-	}
+	pid, err := syscall.ForkExec(spec.Path, spec.Argv, attr)
 	if err != nil {
-		return nil, fmt.Errorf("can't exec %s: %w", pyrepr.Str(path), err)
+		return nil, fmt.Errorf("can't exec %s: %w", pyrepr.Str(spec.Path), err)
 	}
 	p := &Process{pid: pid, done: make(chan ExitStatus, 1)}
 	r.procs[pid] = p
-	if execErr != nil {
-		if err := trampolineResult(execErr); err != nil {
-			return nil, fmt.Errorf("can't exec %s: %w", pyrepr.Str(spec.Path), err)
-		}
-	}
 	return p, nil
-}
-
-// trampolineTimeout bounds the wait for the trampoline's exec: it
-// starts in about a millisecond.
-const trampolineTimeout = 10 * time.Second
-
-// trampolineResult waits until the trampoline executed the program (its
-// end of the pipe closes) or reported why it could not (an errno). The
-// trampoline's exit is reaped like any other (status 127).
-func trampolineResult(rp *os.File) error {
-	_ = rp.SetReadDeadline(time.Now().Add(trampolineTimeout))
-	buf := make([]byte, 32)
-	var got []byte
-	for {
-		n, err := rp.Read(buf)
-		got = append(got, buf[:n]...)
-		if err == nil {
-			continue
-		}
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return fmt.Errorf("the exec trampoline did not report within %v", trampolineTimeout)
-		}
-		break
-	}
-	if len(got) == 0 {
-		return nil
-	}
-	n, err := strconv.Atoi(string(got))
-	if err != nil {
-		return fmt.Errorf("the exec trampoline reported %q", got)
-	}
-	return syscall.Errno(n)
 }
 
 // fds maps files to descriptors; a nil file is a closed descriptor.

@@ -62,7 +62,9 @@ func TestTrampolineKeepsTheProgramsWorld(t *testing.T) {
 		sp.Stdout, sp.Stderr = out, out
 		sp.Extra = []*os.File{pr}
 		sp.DeathSignal = syscall.SIGKILL
-		sp.Trampoline = tramp
+		if tramp != "" {
+			sp.Trampoline, sp.PidEnv = tramp, []string{"LISTEN_PID"}
+		}
 		p, err := r.Start(sp)
 		if err != nil {
 			t.Fatal(err)
@@ -114,11 +116,11 @@ func TestTrampolineExecFailure(t *testing.T) {
 	notExec := filepath.Join(dir, "x")
 	os.WriteFile(notExec, []byte("data"), 0o644)
 	_, direct := r.Start(Spec{Path: notExec, Argv: []string{"x"}})
-	_, via := r.Start(Spec{Path: notExec, Argv: []string{"x"}, Trampoline: zdexec})
+	_, via := r.Start(Spec{Path: notExec, Argv: []string{"x"}, Trampoline: zdexec, PidEnv: []string{"LISTEN_PID"}})
 	if direct == nil || via == nil || direct.Error() != via.Error() {
 		t.Fatalf("direct %v, through zdexec %v: want the same error", direct, via)
 	}
-	_, err := r.Start(Spec{Path: "/bin/true", Argv: []string{"true"}, Trampoline: filepath.Join(dir, "no-zdexec")})
+	_, err := r.Start(Spec{Path: "/bin/true", Argv: []string{"true"}, Trampoline: filepath.Join(dir, "no-zdexec"), PidEnv: []string{"LISTEN_PID"}})
 	if err == nil || !strings.Contains(err.Error(), "no-zdexec") {
 		t.Errorf("missing trampoline: %v", err)
 	}
@@ -141,7 +143,11 @@ func BenchmarkStart(b *testing.B) {
 	for _, bb := range []struct{ name, tramp string }{{"direct", ""}, {"zdexec", path}} {
 		b.Run(bb.name, func(b *testing.B) {
 			for b.Loop() {
-				p, err := r.Start(Spec{Path: "/bin/true", Argv: []string{"true"}, Trampoline: bb.tramp})
+				sp := Spec{Path: "/bin/true", Argv: []string{"true"}}
+				if bb.tramp != "" {
+					sp.Trampoline, sp.PidEnv = bb.tramp, []string{"LISTEN_PID"}
+				}
+				p, err := r.Start(sp)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -82,6 +82,9 @@ type Config struct {
 	// StartGrace is how long a freshly spawned program must stay up before
 	// start reports it started (when no start test applies).
 	StartGrace time.Duration `json:"start_grace"`
+	// Watchdog is the period within which the program must send
+	// WATCHDOG=1 on $NOTIFY_SOCKET once it is up (0: no watchdog).
+	Watchdog time.Duration `json:"watchdog,omitempty"`
 
 	// Sink is the transcript sink, resolved by the client from a
 	// transcript block or the transcript setting (nil: output discarded).
@@ -145,6 +148,9 @@ type CheckConfig struct {
 	Interval time.Duration `json:"interval"`
 	// Timeout of one try; a try that takes longer failed.
 	Timeout time.Duration `json:"timeout"`
+	// Liveness keeps the check running while the program is up (nil:
+	// a start test only).
+	Liveness *Liveness `json:"liveness,omitempty"`
 }
 
 // Defaults of a health check: the original tried its start test every
@@ -173,6 +179,8 @@ type PluginBlock struct {
 	DefRange    hcl.Range
 	// Interval and Timeout of a healthcheck block (0 = default).
 	Interval, Timeout time.Duration
+	// Liveness is a healthcheck block's liveness block (nil: none).
+	Liveness *Liveness
 }
 
 // EnvVar is one entry of the environment block.

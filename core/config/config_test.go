@@ -93,6 +93,12 @@ func TestLoadValid(t *testing.T) {
 			}
 			return c
 		}},
+		{"liveness.hcl", func() *Config {
+			c := def()
+			c.Program = []string{"sleep", "100"}
+			c.Watchdog = 30 * time.Second
+			return c
+		}},
 		{"numeric-level.hcl", func() *Config {
 			c := def()
 			c.Program = []string{"true"}
@@ -117,6 +123,15 @@ func TestLoadValid(t *testing.T) {
 			}
 			if tt.file == "healthchecks.hcl" && strings.Join(kinds, ",") != "tcp 250ms 2s,notify 0s 0s" {
 				t.Errorf("check blocks: %v", kinds)
+			}
+			var live []string
+			for _, b := range got.CheckBlocks {
+				if b.Liveness != nil {
+					live = append(live, fmt.Sprintf("%s %+v", b.Kind, *b.Liveness))
+				}
+			}
+			if tt.file == "liveness.hcl" && strings.Join(live, ",") != "http {Interval:10s Failures:5 Grace:30s},tcp {Interval:1s Failures:3 Grace:0s}" {
+				t.Errorf("liveness blocks: %v", live)
 			}
 			got.CheckBlocks, got.SinkBlock = nil, nil
 			got.Sources = nil // where values came from: TestCheckHost
@@ -219,6 +234,11 @@ func TestSet(t *testing.T) {
 			return c.StartTest != nil && c.StartTest.Kind == "program" && c.StartTest.Settings["command"] == "cat x" && c.StartTest.Interval == time.Second
 		}},
 		{"start-test-program", " ", "start-test-program must name a command", nil},
+		{"watchdog", "30s", "", func(c *Config) bool { return c.Watchdog == 30*time.Second }},
+		{"watchdog", "2", "", func(c *Config) bool { return c.Watchdog == 2*time.Second }},
+		{"watchdog", "0", "", func(c *Config) bool { return c.Watchdog == 0 }},
+		{"watchdog", "999ms", "999ms is shorter than 1s (0 turns the watchdog off)", nil},
+		{"watchdog", "-1s", "-1s is negative", nil},
 	}
 	for _, tt := range tests {
 		c := Default()
@@ -278,6 +298,14 @@ func FuzzParse(f *testing.F) {
 		}
 		if cfg == nil || len(cfg.Program) == 0 {
 			t.Fatalf("no errors but no program: %+v", cfg)
+		}
+		if cfg.Watchdog < 0 || (cfg.Watchdog > 0 && cfg.Watchdog < MinWatchdog) {
+			t.Fatalf("watchdog %v accepted", cfg.Watchdog)
+		}
+		for _, b := range cfg.CheckBlocks {
+			if lv := b.Liveness; lv != nil && (lv.Interval <= 0 || lv.Failures < 1 || lv.Grace < 0) {
+				t.Fatalf("liveness %+v accepted", *lv)
+			}
 		}
 		if cfg.BackoffLimit < 1 || cfg.StartTimeout < 0 || cfg.StopTimeout < 0 || cfg.Umask < 0 || cfg.Umask > 0o777 {
 			t.Fatalf("out-of-range config accepted: %+v", cfg)

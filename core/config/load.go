@@ -343,7 +343,10 @@ func sortedAttrs(m hcl.Attributes) []*hcl.Attribute {
 var pluginBlockSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "plugin"}}}
 
 // checkBlockSchema adds what the core itself reads in a healthcheck block.
-var checkBlockSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "plugin"}, {Name: "interval"}, {Name: "timeout"}}}
+var checkBlockSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "plugin"}, {Name: "interval"}, {Name: "timeout"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: livenessBlock}},
+}
 
 // decodePluginBlock takes the label and the plugin attribute of a plugin
 // block and keeps the rest of the body for the plugin's schema.
@@ -363,13 +366,7 @@ func decodePluginBlock(b *hcl.Block, filename string, schema *hcl.BodySchema) (*
 		if more.HasErrors() {
 			continue
 		}
-		var c Config
-		var err error
-		if v.Type() == cty.String {
-			err = durationSetter(func(*Config) *time.Duration { return d.target })(&c, v.AsString())
-		} else {
-			err = durationValue(func(*Config) *time.Duration { return d.target })(&c, v)
-		}
+		err := durationAttr(v, d.target)
 		if err == nil && *d.target <= 0 {
 			err = fmt.Errorf("it must be more than 0")
 		}
@@ -398,7 +395,9 @@ func decodePluginBlock(b *hcl.Block, filename string, schema *hcl.BodySchema) (*
 		}
 		pb.Plugin, pb.PluginRange = s, a.Expr.Range()
 	}
-	return pb, diags
+	lv, more := decodeLiveness(content.Blocks, pb)
+	pb.Liveness = lv
+	return pb, append(diags, more...)
 }
 
 // decodeMetrics reads the metrics block: the HTTP endpoint's address,

@@ -129,6 +129,21 @@ var settings = []setting{
 	{key: "reload-signal", expect: "a signal as kill takes it: a name (HUP, SIGUSR1) or a number",
 		str: signalSetter(func(c *Config) *syscall.Signal { return &c.ReloadSignal }),
 		val: signalValue(func(c *Config) *syscall.Signal { return &c.ReloadSignal })},
+	{key: "watchdog", expect: `a duration of at least 1s such as "30s", or 0 for none`,
+		str: func(c *Config, s string) error {
+			var d time.Duration
+			if err := durationSetter(func(*Config) *time.Duration { return &d })(c, s); err != nil {
+				return err
+			}
+			return c.setWatchdog(d)
+		},
+		val: func(c *Config, v cty.Value) error {
+			var d time.Duration
+			if err := durationValue(func(*Config) *time.Duration { return &d })(c, v); err != nil {
+				return err
+			}
+			return c.setWatchdog(d)
+		}},
 	{key: "start-test-program", expect: "a command (string, split on whitespace) or a list of words",
 		str: func(c *Config, s string) error { return c.setStartTest(strings.Fields(s)) },
 		val: func(c *Config, v cty.Value) error {

@@ -20,6 +20,8 @@ const (
 	EndedStop       = "stop"        // stopped: the stop action
 	EndedRestart    = "restart"     // stopped by the restart action
 	EndedShutdown   = "shutdown"    // stopped because the manager was told to exit (SIGTERM, ...)
+	EndedLiveness   = "liveness"    // restarted: its liveness check failed too often
+	EndedWatchdog   = "watchdog"    // restarted: it missed its watchdog period (SIGABRT)
 )
 
 // Run is one run of the program, as "history" reports it.

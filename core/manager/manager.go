@@ -62,10 +62,11 @@ const (
 	Stopping              // SIGTERM sent, waiting for the exit (then SIGKILL)
 	Backoff               // waiting to restart after a crash
 	Exiting               // the manager is done
+	Failing               // stopping a program that failed its liveness check or watchdog; back-off follows
 	numStates
 )
 
-var stateNames = [numStates]string{"stopped", "starting", "running", "stopping", "backoff", "exiting"}
+var stateNames = [numStates]string{"stopped", "starting", "running", "stopping", "backoff", "exiting", "failing"}
 
 func (s State) String() string {
 	if s < 0 || s >= numStates {
@@ -119,6 +120,13 @@ type Options struct {
 	// program's pid or whether start tests run (for a service manager's
 	// readiness protocol). It must not block.
 	OnChange func(State, control.Status)
+	// Liveness runs the liveness checks while the program is up; nil
+	// when no check has a liveness block.
+	Liveness Liveness
+	// Notices are the datagrams of the notification socket; nil without
+	// one. Relay passes a READY=1 of the program to the notify checks.
+	Notices <-chan Notice
+	Relay   func(text string)
 }
 
 // Manager supervises one program.
@@ -156,6 +164,10 @@ type Manager struct {
 	probeUp     <-chan struct{}
 	probeCancel context.CancelFunc
 	reloadState reloadState
+	health      health
+	// failedBy is why the manager stopped a failing program
+	// (EndedLiveness, EndedWatchdog), for the history of that run.
+	failedBy string
 	// seen is what OnChange was last told.
 	seen seenState
 	// hist remembers the runs, for "history" and "status-json".
@@ -225,6 +237,17 @@ func (m *Manager) Run(ctx context.Context) int {
 			m.stopProbe()
 			m.apply(event{kind: evProbe})
 			m.opts.Prober.Idle()
+		case <-m.health.watchdogC:
+			select { // as for the timer: an exit that is there wins
+			case st := <-done:
+				m.apply(event{kind: evExit, status: st})
+			default:
+				m.watchdogFired()
+			}
+		case t := <-m.health.tries:
+			m.liveTried(t)
+		case n := <-m.opts.Notices:
+			m.notice(n)
 		case sig := <-m.shutdown:
 			m.apply(event{kind: evShutdown, signal: sig})
 		case <-ctx.Done():
@@ -450,6 +473,8 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 		return m.query(ctx, func() string { return m.hist.reply(n, time.Now()) })
 	case "reload":
 		return m.reload(ctx, req.Args)
+	case "health":
+		return m.query(ctx, m.healthReport)
 	case "plugins":
 		if m.opts.Plugins == nil {
 			return "none"

@@ -501,12 +501,12 @@ func TestTableIsTotalWhereItMatters(t *testing.T) {
 			}
 		}
 	}
-	for _, s := range []State{Starting, Running, Stopping} {
+	for _, s := range []State{Starting, Running, Stopping, Failing} {
 		if table[s][evExit].act == nil || table[s][evShutdown].act == nil {
 			t.Errorf("state %v does not handle exit and shutdown", s)
 		}
 	}
-	for _, s := range []State{Starting, Stopping, Backoff} {
+	for _, s := range []State{Starting, Stopping, Backoff, Failing} {
 		if table[s][evTimer].act == nil {
 			t.Errorf("state %v arms a timer but does not handle it", s)
 		}
@@ -528,18 +528,21 @@ func TestTableCells(t *testing.T) {
 		codes    []int
 	}
 	variants := map[Event][]variant{
-		evStart:    {{name: "start"}, {name: "start, exec fails", failExec: true}},
-		evStop:     {{name: "stop"}},
-		evRestart:  {{name: "restart"}, {name: "restart, exec fails", failExec: true}},
-		evTimer:    {{name: "timer"}, {name: "timer, exec fails", failExec: true}},
-		evProbe:    {{name: "probe"}},
-		evShutdown: {{name: "SIGTERM", ev: event{signal: syscall.SIGTERM}}, {name: "ctx"}},
+		evStart:     {{name: "start"}, {name: "start, exec fails", failExec: true}},
+		evStop:      {{name: "stop"}},
+		evRestart:   {{name: "restart"}, {name: "restart, exec fails", failExec: true}},
+		evTimer:     {{name: "timer"}, {name: "timer, exec fails", failExec: true}},
+		evProbe:     {{name: "probe"}},
+		evUnhealthy: {{name: "liveness failed", ev: event{reason: "liveness check http failed 3 times in a row"}}},
+		evWatchdog:  {{name: "watchdog expired", ev: event{reason: "sent no WATCHDOG=1 within 1s"}}},
+		evShutdown:  {{name: "SIGTERM", ev: event{signal: syscall.SIGTERM}}, {name: "ctx"}},
 		evExit: {
 			{name: "quick crash", ev: event{status: child.ExitStatus{Code: 1}}},
 			{name: "quick crash, gives up", ev: event{status: child.ExitStatus{Code: 1}}, codes: []int{0}},
 			{name: "crash after a long run", ev: event{status: child.ExitStatus{Code: 1}}, ran: time.Hour},
 			{name: "fatal exit code", ev: event{status: child.ExitStatus{Code: 2}}, ran: time.Hour},
 			{name: "killed, exec fails next", ev: event{status: child.ExitStatus{Code: -1, Signal: syscall.SIGTERM}}, failExec: true, ran: time.Hour},
+			{name: "exit code 0 after a long run", ev: event{status: child.ExitStatus{Code: 0}}, ran: time.Hour},
 		},
 	}
 	for s := State(0); s < numStates; s++ {
@@ -560,11 +563,11 @@ func TestTableCells(t *testing.T) {
 							m.state, m.shouldBeUp = s, shouldBeUp
 							m.lastStart = time.Now().Add(-v.ran)
 							switch s {
-							case Starting, Running, Stopping:
+							case Starting, Running, Stopping, Failing:
 								m.proc = &fakeProc{pid: 42, done: make(chan child.ExitStatus, 1), f: f}
 							}
 							switch s {
-							case Starting, Stopping, Backoff:
+							case Starting, Stopping, Backoff, Failing:
 								m.arm(time.Second)
 							}
 							ev := v.ev
@@ -579,7 +582,7 @@ func TestTableCells(t *testing.T) {
 							}
 							// What each state promises of the rest.
 							switch m.state {
-							case Starting, Running, Stopping:
+							case Starting, Running, Stopping, Failing:
 								if m.proc == nil {
 									t.Fatalf("%v without a program", m.state)
 								}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -133,4 +134,66 @@ func (m *Manager) checkReload() {
 	if r.cancel != nil && (m.proc == nil || m.proc.Pid() != r.pid || m.state == Exiting) {
 		r.cancel(errProgramExited)
 	}
+}
+
+// NoticeReloader is the Reloader of a manager that reads the program's
+// notifications itself (Options.Notices): the loop hands it every report
+// of the program (Feed), and Wait follows them. Make it with
+// NewNoticeReloader.
+type NoticeReloader struct{ reports chan string }
+
+// NewNoticeReloader returns a NoticeReloader.
+func NewNoticeReloader() *NoticeReloader {
+	return &NoticeReloader{reports: make(chan string, 64)}
+}
+
+// Feed passes one report of the program on; it never blocks the loop (a
+// reload that is not waited for drops what it would not read).
+func (r *NoticeReloader) Feed(text string) {
+	select {
+	case r.reports <- text:
+	default:
+	}
+}
+
+// Begin drops what the program reported before the reload signal.
+func (r *NoticeReloader) Begin() {
+	for {
+		select {
+		case <-r.reports:
+		default:
+			return
+		}
+	}
+}
+
+// Wait follows the reports until RELOADING=1 and then READY=1.
+func (r *NoticeReloader) Wait(ctx context.Context) error {
+	reloading := false
+	for {
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case text := <-r.reports:
+			if ReloadDone(text, &reloading) {
+				return nil
+			}
+		}
+	}
+}
+
+// ReloadDone reads one report: RELOADING=1 starts the reload, and a
+// READY=1 after it (in the same report or a later one) ends it.
+func ReloadDone(report string, reloading *bool) bool {
+	for _, line := range strings.Split(report, "\n") {
+		switch strings.TrimSpace(line) {
+		case "RELOADING=1":
+			*reloading = true
+		case "READY=1":
+			if *reloading {
+				return true
+			}
+		}
+	}
+	return false
 }

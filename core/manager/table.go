@@ -18,17 +18,19 @@ type Event int
 
 // The events.
 const (
-	evStart    Event = iota // control "start" (and the first start)
-	evStop                  // control "stop"
-	evRestart               // control "restart"
-	evExit                  // the program exited
-	evTimer                 // the armed timer fired
-	evShutdown              // SIGTERM/SIGINT/SIGHUP to the manager
-	evProbe                 // the start tests passed
+	evStart     Event = iota // control "start" (and the first start)
+	evStop                   // control "stop"
+	evRestart                // control "restart"
+	evExit                   // the program exited
+	evTimer                  // the armed timer fired
+	evShutdown               // SIGTERM/SIGINT/SIGHUP to the manager
+	evProbe                  // the start tests passed
+	evUnhealthy              // a liveness check failed too often
+	evWatchdog               // the watchdog expired, or the program triggered it
 	numEvents
 )
 
-var eventNames = [numEvents]string{"start", "stop", "restart", "exit", "timer", "shutdown", "probe"}
+var eventNames = [numEvents]string{"start", "stop", "restart", "exit", "timer", "shutdown", "probe", "unhealthy", "watchdog"}
 
 func (e Event) String() string {
 	if e < 0 || e >= numEvents {
@@ -45,6 +47,8 @@ type event struct {
 	// signal is what the manager got (evShutdown); nil when its context
 	// ended instead.
 	signal os.Signal
+	// reason says what failed (evUnhealthy, evWatchdog).
+	reason string
 }
 
 // action handles one event in the state its row fixes (it never tests the
@@ -88,11 +92,13 @@ var table = [numStates][numEvents]cell{
 		evShutdown: {(*Manager).shutdownRunning, stays(Stopping)},
 	},
 	Running: {
-		evStart:    {alreadyStarted, stays(Running)},
-		evStop:     {(*Manager).stopRunning, stays(Stopping)},
-		evRestart:  {(*Manager).restartRunning, stays(Stopping)},
-		evExit:     {(*Manager).exitedUnasked, crashes},
-		evShutdown: {(*Manager).shutdownRunning, stays(Stopping)},
+		evStart:     {alreadyStarted, stays(Running)},
+		evStop:      {(*Manager).stopRunning, stays(Stopping)},
+		evRestart:   {(*Manager).restartRunning, stays(Stopping)},
+		evExit:      {(*Manager).exitedUnasked, crashes},
+		evShutdown:  {(*Manager).shutdownRunning, stays(Stopping)},
+		evUnhealthy: {(*Manager).failUnhealthy, stays(Failing)},
+		evWatchdog:  {(*Manager).failWatchdog, stays(Failing)},
 	},
 	Stopping: {
 		evStart:    {(*Manager).startWhileStopping, stays(Stopping)},
@@ -101,6 +107,14 @@ var table = [numStates][numEvents]cell{
 		evExit:     {(*Manager).exitedAsked, append([]State{Exiting}, spawns...)},
 		evTimer:    {(*Manager).escalate, stays(Stopping)},
 		evShutdown: {(*Manager).shutdownWhileStopping, stays(Stopping)},
+	},
+	Failing: {
+		evStart:    {alreadyStarted, stays(Failing)},
+		evStop:     {(*Manager).stopAgain, stays(Stopping)},
+		evRestart:  {(*Manager).restartWhileStopping, stays(Stopping)},
+		evExit:     {(*Manager).exitedFailing, crashes},
+		evTimer:    {(*Manager).escalate, stays(Failing)},
+		evShutdown: {(*Manager).shutdownFailing, stays(Stopping)},
 	},
 	Backoff: {
 		evStart:    {(*Manager).startNow, spawns},
@@ -127,6 +141,9 @@ func (m *Manager) apply(ev event) string {
 	}
 	next, reply := c.act(m, ev)
 	m.state = next
+	if (from == Running) != (next == Running) {
+		m.runningChanged(next == Running)
+	}
 	if next != from {
 		m.log.Debug(fmt.Sprintf("state %v -> %v on %v", from, next, ev.kind))
 	}
@@ -248,7 +265,7 @@ func (m *Manager) escalate(event) (State, string) {
 	m.log.Warn(fmt.Sprintf("pid %d did not stop within %v; sending SIGKILL", m.proc.Pid(), m.cfg.StopTimeout))
 	m.signal(sigkill)
 	m.arm(secs(m.cfg.BackoffLimit))
-	return Stopping, ""
+	return m.state, ""
 }
 
 func (m *Manager) respawn(event) (State, string) {
@@ -320,6 +337,12 @@ func (m *Manager) spawn() State {
 // crashed handles an exit that nobody asked for (pid 0: the program could
 // not be executed): governor first, then the exit codes, as the original.
 func (m *Manager) crashed(pid int, st child.ExitStatus) State {
+	return m.backoff(pid, st, m.cfg.ExitCodes)
+}
+
+// backoff: the governor's delay before the next start (or giving up),
+// then exitCodes end the manager instead.
+func (m *Manager) backoff(pid int, st child.ExitStatus, exitCodes []int) State {
 	m.proc = nil
 	m.stopProbe()
 	how := EndedExit
@@ -328,6 +351,9 @@ func (m *Manager) crashed(pid int, st child.ExitStatus) State {
 		how = EndedExecFailed
 	case st.Signal != 0:
 		how = EndedSignal
+	}
+	if m.failedBy != "" { // the manager stopped it for failing
+		how, m.failedBy = m.failedBy, ""
 	}
 	m.hist.ended(how, &st, time.Now())
 	dec, gov := m.policy.Next(m.gov, time.Since(m.lastStart))
@@ -338,7 +364,7 @@ func (m *Manager) crashed(pid int, st child.ExitStatus) State {
 	}
 	m.log.Info(fmt.Sprintf("sleep %d to avoid rapid restarts", int(dec.Delay/time.Second)))
 	code := st.Code
-	if slices.Contains(m.cfg.ExitCodes, code) {
+	if slices.Contains(exitCodes, code) {
 		m.log.Info(fmt.Sprintf("pid %d: %s; exiting now", pid, st))
 		if code < 0 {
 			code = 255
@@ -375,7 +401,10 @@ func (m *Manager) exit(code int) State {
 	return Exiting
 }
 
-const sigkill = syscall.SIGKILL
+const (
+	sigkill = syscall.SIGKILL
+	sigabrt = syscall.SIGABRT
+)
 
 // stopSignal is what stop, restart and shutdown send: stop-signal,
 // SIGTERM by default.

@@ -33,7 +33,7 @@ type Source func(ctx context.Context) (manager.Snapshot, bool)
 // Reasons are the "reason" label values of zdaemon_program_exits_total,
 // all present from the start (a counter that appears late breaks rate()).
 var Reasons = []string{manager.EndedExit, manager.EndedSignal, manager.EndedExecFailed,
-	manager.EndedStop, manager.EndedRestart, manager.EndedShutdown}
+	manager.EndedStop, manager.EndedRestart, manager.EndedShutdown, manager.EndedLiveness, manager.EndedWatchdog}
 
 var (
 	descUp = prometheus.NewDesc("zdaemon_program_up",

@@ -74,6 +74,9 @@ func (p *Prober) start(ctx context.Context, c *check) error {
 	return nil
 }
 
+// crashSettle bounds how long a failed call waits for its plugin's exit.
+const crashSettle = 100 * time.Millisecond
+
 // try runs one try of one check; a dead plugin is started again first,
 // and a plugin that crashes or hangs is a failed try.
 func (p *Prober) try(ctx context.Context, c *check, req healthcheck.Request) (bool, string) {
@@ -93,15 +96,29 @@ func (p *Prober) try(ctx context.Context, c *check, req healthcheck.Request) (bo
 			return false, err.Error()
 		}
 	}
-	checker := c.cur.raw.(healthcheck.Checker)
+	cur := c.cur
+	checker := cur.raw.(healthcheck.Checker)
 	p.mu.Unlock()
 	tctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	res, err := checker.Check(tctx, req)
+	timedOut := errors.Is(tctx.Err(), context.DeadlineExceeded)
 	switch {
-	case err != nil && errors.Is(tctx.Err(), context.DeadlineExceeded):
+	case err != nil && timedOut:
 		return false, fmt.Sprintf("%s check timed out after %v", c.cfg.Kind, c.cfg.Timeout)
+	case !res.Healthy && timedOut:
+		// The plugin answered, at its end of the same deadline.
+		return false, fmt.Sprintf("%s check timed out after %v (%s)", c.cfg.Kind, c.cfg.Timeout, res.Message)
 	case err != nil:
+		// A plugin that crashed breaks the call a moment before its exit
+		// is seen: wait for it (briefly), so that the next try starts a
+		// new plugin instead of failing on the dead one, and one crash is
+		// one failed try.
+		select {
+		case <-cur.exited:
+		case <-ctx.Done():
+		case <-time.After(crashSettle):
+		}
 		return false, fmt.Sprintf("%s check failed: %v", c.cfg.Kind, err)
 	}
 	return res.Healthy, res.Message
@@ -137,14 +154,50 @@ func (p *Prober) Probe(ctx context.Context, pid int, started time.Time) <-chan s
 	return up
 }
 
-// Idle stops the check plugins while the program is up; they start
-// again at the next start (what a program reports meanwhile waits in the
-// socket or pipe the manager keeps).
+// Watch tries the checks that have a liveness block while the program
+// pid (started at started) is up, until ctx ends: each one first after
+// its grace and one interval, then every interval (from the start of one
+// try to the next; a try that takes longer is followed at once). A plugin
+// that crashes or hangs is a failed try, as at start. report gets each
+// try's outcome: the check's index, healthy, the message. Watch returns
+// at once; its goroutines end with ctx.
+func (p *Prober) Watch(ctx context.Context, pid int, started time.Time, report func(check int, healthy bool, message string)) {
+	req := healthcheck.Request{Pid: pid, Started: started}
+	for i, c := range p.checks {
+		if lv := c.cfg.Liveness; lv != nil {
+			go p.watch(ctx, i, c, req, report)
+		}
+	}
+}
+
+func (p *Prober) watch(ctx context.Context, i int, c *check, req healthcheck.Request, report func(int, bool, string)) {
+	lv := c.cfg.Liveness
+	t := time.NewTimer(lv.Grace + lv.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		began := time.Now()
+		ok, msg := p.try(ctx, c, req)
+		if ctx.Err() != nil {
+			return
+		}
+		report(i, ok, msg)
+		t.Reset(max(0, time.Until(began.Add(lv.Interval))))
+	}
+}
+
+// Idle stops the check plugins while the program is up, but those of
+// liveness checks; they start again at the next start (what a program
+// reports meanwhile waits in the socket or pipe the manager keeps).
 func (p *Prober) Idle() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, c := range p.checks {
-		if c.cur != nil {
+		if c.cur != nil && c.cfg.Liveness == nil {
 			c.cur.client.Kill()
 			c.cur = nil
 		}

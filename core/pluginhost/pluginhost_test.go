@@ -245,3 +245,80 @@ func startFileSink(t *testing.T, ctx context.Context, h *Host, path string) (*Si
 	t.Cleanup(s.Close)
 	return s, w
 }
+
+// A liveness check keeps its plugin while the program is up and is tried
+// after its grace and then every interval; a try that hangs past the
+// timeout is a failed try; the tries end with the watch's context.
+func TestWatchTriesLivenessChecks(t *testing.T) {
+	h, ctx := testHost(t)
+	dir := t.TempDir()
+	flag := filepath.Join(dir, "healthy")
+	os.WriteFile(flag, nil, 0o644)
+	script := filepath.Join(dir, "check.sh")
+	os.WriteFile(script, []byte("test -e "+flag+" || exec sleep 10\n"), 0o644)
+	live := &config.Liveness{Interval: 50 * time.Millisecond, Failures: 3, Grace: 100 * time.Millisecond}
+	p, err := h.StartProber(ctx, []Check{
+		{CheckConfig: config.CheckConfig{
+			PluginConfig: config.PluginConfig{Kind: "program", Settings: map[string]any{"command": "test -e " + flag}},
+			Interval:     time.Second, Timeout: time.Second,
+		}},
+		{CheckConfig: config.CheckConfig{
+			PluginConfig: config.PluginConfig{Kind: "program", Settings: map[string]any{"command": "sh " + script}},
+			Interval:     time.Second, Timeout: 100 * time.Millisecond, Liveness: live,
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.Idle()
+	if info := p.Info(); len(info) != 2 || info[0] != "healthcheck program pid=idle" || strings.HasSuffix(info[1], "pid=idle") {
+		t.Fatalf("info %v: the liveness check's plugin must stay", info)
+	}
+	type outcome struct {
+		check int
+		ok    bool
+		msg   string
+		at    time.Time
+	}
+	got := make(chan outcome, 100)
+	wctx, stop := context.WithCancel(ctx)
+	began := time.Now()
+	p.Watch(wctx, os.Getpid(), began, func(check int, ok bool, msg string) {
+		got <- outcome{check, ok, msg, time.Now()}
+	})
+	next := func() outcome {
+		t.Helper()
+		select {
+		case o := <-got:
+			return o
+		case <-time.After(5 * time.Second):
+			t.Fatal("no try within 5s")
+			return outcome{}
+		}
+	}
+	first := next()
+	if first.check != 1 || !first.ok || first.at.Sub(began) < live.Grace+live.Interval {
+		t.Fatalf("first try %+v after %v", first, first.at.Sub(began))
+	}
+	os.Remove(flag)
+	for {
+		o := next()
+		if o.ok {
+			continue
+		}
+		if !strings.Contains(o.msg, "program check timed out after 100ms") {
+			t.Fatalf("failed try %+v", o)
+		}
+		break
+	}
+	stop()
+	time.Sleep(3 * live.Interval)
+	for len(got) > 0 {
+		<-got // tries under way when the watch ended
+	}
+	time.Sleep(3 * live.Interval)
+	if len(got) != 0 {
+		t.Fatalf("%d tries after the watch ended", len(got))
+	}
+}

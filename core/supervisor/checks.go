@@ -4,34 +4,40 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"time"
 
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/core/manager"
 )
 
 // jobChecks are a manager's start tests and the notification channels it
 // keeps for them.
 type jobChecks struct {
-	prober    Prober      // nil without checks
-	progFiles []*os.File  // the program's descriptors 3...
-	env       []string    // added to the program's environment
-	inputs    []drainable // the manager's ends, drained before each spawn
-	// notifyConn is the sd_notify socket of a built-in notify check
-	// (nil without one), which reload follows.
-	notifyConn *net.UnixConn
-	closers    []func()
+	prober    Prober        // nil without checks
+	progFiles []*os.File    // the program's descriptors 3...
+	notify    *notifySocket // nil when the program gets no $NOTIFY_SOCKET
+	inputs    []drainable   // the manager's ends, drained before each spawn
+	// notifyCheck: a built-in notify check (socket form) runs, so the
+	// program speaks the notify protocol and reload follows it.
+	notifyCheck bool
+	closers     []func()
 }
 
 // startChecks starts the prober of the job's checks. For a built-in notify
 // check the manager itself binds the notification socket (sd_notify) or
 // keeps the notification pipe (s6's fd = N), so that they exist before the
-// program starts and hold its report while no check process runs.
+// program starts and hold its report while no check process runs. A
+// watchdog needs the notification socket too.
 func startChecks(ctx context.Context, plugins Plugins, cfg *config.Config, reaper *child.Reaper, log *slog.Logger) (*jobChecks, error) {
 	jc := &jobChecks{}
 	cfgs := cfg.AllChecks()
+	if cfg.Watchdog > 0 {
+		if err := jc.bindNotify(cfg, "", log); err != nil {
+			return nil, err
+		}
+	}
 	if len(cfgs) == 0 {
 		return jc, nil
 	}
@@ -45,7 +51,7 @@ func startChecks(ctx context.Context, plugins Plugins, cfg *config.Config, reape
 		if fd, ok := cc.Settings["fd"].(float64); ok {
 			checks[i].Files, err = jc.notifyPipe(int(fd))
 		} else {
-			checks[i].Files, err = jc.notifySocket(cfg, cc)
+			checks[i].Files, err = jc.notifySocket(cfg, cc, log)
 		}
 		if err != nil {
 			jc.close()
@@ -79,35 +85,63 @@ func (jc *jobChecks) notifyPipe(fd int) ([]*os.File, error) {
 }
 
 // notifySocket: the program sends READY=1 to $NOTIFY_SOCKET; the check
-// reads the socket as its fd 3.
-func (jc *jobChecks) notifySocket(cfg *config.Config, cc config.CheckConfig) ([]*os.File, error) {
+// reads what the manager passes on from there as its fd 3.
+func (jc *jobChecks) notifySocket(cfg *config.Config, cc config.CheckConfig, log *slog.Logger) ([]*os.File, error) {
 	sock, _ := cc.Settings["socket"].(string)
-	if sock == "" {
-		sock = cfg.SocketName + ".notify"
-		cc.Settings["socket"] = sock
+	if err := jc.bindNotify(cfg, sock, log); err != nil {
+		return nil, err
 	}
-	// A leftover of an earlier manager is removed; anything else at the
-	// path (a file, a link someone put there) is left alone, and the bind
-	// below then fails naming it.
-	if fi, err := os.Lstat(sock); err == nil && fi.Mode()&os.ModeSocket != 0 {
-		_ = os.Remove(sock)
-	}
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	end, err := jc.notify.checkEnd()
 	if err != nil {
-		return nil, fmt.Errorf("notification socket: %w", err)
+		return nil, err
 	}
-	f, err := conn.File()
-	if err != nil {
-		conn.Close()
-		os.Remove(sock)
-		return nil, fmt.Errorf("notification socket: %w", err)
-	}
-	jc.closers = append(jc.closers, func() { f.Close(); conn.Close(); os.Remove(sock) })
+	cc.Settings["socket"] = jc.notify.path
 	cc.Settings["inherited"] = true
-	jc.inputs = append(jc.inputs, conn)
-	jc.notifyConn = conn
-	jc.env = append(jc.env, "NOTIFY_SOCKET="+sock)
-	return []*os.File{f}, nil
+	jc.notifyCheck = true
+	return []*os.File{end}, nil
+}
+
+// bindNotify binds the job's notification socket, once: at path, or
+// beside the control socket.
+func (jc *jobChecks) bindNotify(cfg *config.Config, path string, log *slog.Logger) error {
+	if jc.notify != nil {
+		return nil
+	}
+	if path == "" {
+		path = cfg.SocketName + ".notify"
+	}
+	ns, err := bindNotify(path, log)
+	if err != nil {
+		jc.close()
+		return err
+	}
+	jc.notify = ns
+	jc.closers = append(jc.closers, ns.close)
+	return nil
+}
+
+// notices, relay and drain are the notification socket's, or nothing
+// without one.
+func (jc *jobChecks) notices() <-chan manager.Notice {
+	if jc.notify == nil {
+		return nil
+	}
+	return jc.notify.notices
+}
+
+func (jc *jobChecks) relay(text string) {
+	if jc.notify != nil {
+		jc.notify.relay(text)
+	}
+}
+
+// drainStale discards what earlier runs of the program reported on the
+// notification channels, so that only the new run's report counts.
+func (jc *jobChecks) drainStale() {
+	if jc.notify != nil {
+		jc.notify.drain()
+	}
+	drainStale(jc.inputs)
 }
 
 // close stops the checks and closes the channels, last opened first.

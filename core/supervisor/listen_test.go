@@ -9,6 +9,7 @@ import (
 
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/listen"
+	"github.com/zdaemon/zdaemon/core/manager"
 )
 
 // holdListen's start-up errors name the listen block they are about, so
@@ -88,7 +89,7 @@ func TestReloadDone(t *testing.T) {
 	} {
 		reloading, done := false, false
 		for _, r := range tt.reports {
-			done = done || reloadDone(r, &reloading)
+			done = done || manager.ReloadDone(r, &reloading)
 		}
 		if done != tt.done {
 			t.Errorf("%q: done %v, want %v", tt.reports, done, tt.done)

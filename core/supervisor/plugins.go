@@ -49,6 +49,7 @@ type Sink interface {
 // Prober runs the start tests.
 type Prober interface {
 	manager.Prober
+	manager.Liveness
 	// Info describes the check processes for "show".
 	Info() []string
 	// Pids are the check processes' (group) ids.

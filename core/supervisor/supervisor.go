@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -159,7 +160,7 @@ func (j *Job) Run(ctx context.Context) int {
 	}
 
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "DAEMON_MANAGER_MODE=") || strings.HasPrefix(kv, "NOTIFY_SOCKET=")
+		return slices.ContainsFunc(inheritedEnv, func(prefix string) bool { return strings.HasPrefix(kv, prefix) })
 	})
 
 	// Start tests, with the notification channels the manager keeps.
@@ -169,8 +170,14 @@ func (j *Job) Run(ctx context.Context) int {
 		return fail(1, "Error: "+pluginMessage(err))
 	}
 	defer checks.close()
-	env = append(env, checks.env...)
-	// The exec trampoline of listen sockets sits beside this executable.
+	notifyPath := ""
+	if checks.notify != nil {
+		notifyPath = checks.notify.path
+	}
+	extraEnv, pidEnv := runEnv(cfg, notifyPath)
+	env = append(env, extraEnv...)
+	// The exec trampoline (zdexec) sits beside this executable: it sets
+	// LISTEN_PID and WATCHDOG_PID to the program's own pid.
 	exe, err := daemon.Executable()
 	if err != nil {
 		return fail(1, "Error: "+err.Error())
@@ -187,6 +194,17 @@ func (j *Job) Run(ctx context.Context) int {
 	defer held.close()
 	env = held.env(env)
 	progFiles := held.files(checks.progFiles)
+	tramp := held.trampoline
+	if tramp != "" {
+		pidEnv = append(pidEnv, "LISTEN_PID")
+	} else if len(pidEnv) > 0 {
+		tramp = filepath.Join(filepath.Dir(exe), Trampoline)
+		if st, err := os.Stat(tramp); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+			msg := fmt.Sprintf("Error: cannot find the exec trampoline %s next to %s (it sets WATCHDOG_PID for a program with a watchdog); install it beside zdrun", Trampoline, exe)
+			log.Error(msg)
+			return fail(1, msg)
+		}
+	}
 	prober := checks.prober
 	var out, errOut *os.File
 	switch {
@@ -196,7 +214,7 @@ func (j *Job) Run(ctx context.Context) int {
 		out, errOut = os.Stdout, os.Stderr
 	}
 	starter := manager.StarterFunc(func() (manager.Proc, error) {
-		drainStale(checks.inputs)
+		checks.drainStale()
 		return reaper.Start(child.Spec{
 			Path:        cfg.Filename,
 			Argv:        cfg.Program,
@@ -205,12 +223,17 @@ func (j *Job) Run(ctx context.Context) int {
 			Stderr:      errOut,
 			Extra:       progFiles,
 			DeathSignal: syscall.SIGKILL,
-			Trampoline:  held.trampoline,
+			PidEnv:      pidEnv,
+			Trampoline:  tramp,
 		})
 	})
 	var probe manager.Prober
+	var liveness manager.Liveness
 	if prober != nil {
 		probe = prober
+		if cfg.HasLiveness() {
+			liveness = prober
+		}
 	}
 	// A manager in the foreground under a service manager tells it when
 	// the job is ready (Type=notify).
@@ -221,9 +244,11 @@ func (j *Job) Run(ctx context.Context) int {
 			onChange = sn.changed
 		}
 	}
+	// reload follows the program's RELOADING=1 and READY=1 when it
+	// speaks the notify protocol (a built-in notify check, socket form).
 	var reloader manager.Reloader
-	if checks.notifyConn != nil {
-		reloader = &notifyReloader{conn: checks.notifyConn}
+	if checks.notifyCheck {
+		reloader = manager.NewNoticeReloader()
 	}
 	mgr := manager.New(cfg, starter, manager.Options{
 		Logger:   log,
@@ -269,6 +294,9 @@ func (j *Job) Run(ctx context.Context) int {
 		OnChange:   onChange,
 		Details:    func() manager.Details { return details(cfg, tr) },
 		Extra:      func(s *manager.Snapshot) { extra(s, tr) },
+		Liveness:   liveness,
+		Notices:    checks.notices(),
+		Relay:      checks.relay,
 	})
 
 	// Control connections never take the descriptors that spawning the

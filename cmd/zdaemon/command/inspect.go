@@ -489,6 +489,9 @@ func (m *Meta) showOptions() {
 		{"startgrace", seconds(cfg.StartGrace)},
 		{"signalgroup", boolInt(cfg.SignalGroup)},
 	}
+	if cfg.Watchdog > 0 {
+		rows = append(rows, [2]string{"watchdog", seconds(cfg.Watchdog)})
+	}
 	fmt.Fprintln(m.Out, "zdctl/zdrun options:")
 	for _, r := range rows {
 		fmt.Fprintf(m.Out, "%-13s %s\n", r[0]+":", r[1])
@@ -510,11 +513,25 @@ func (m *Meta) showOptions() {
 	switch {
 	case control.IsUnknown(reply):
 		m.oldManager = true
-	case err == nil && strings.TrimSpace(reply) != "none" && reply != "":
-		fmt.Fprintln(m.Out, "plugins:")
-		for _, line := range strings.Split(strings.TrimSpace(reply), "\n") {
-			fmt.Fprintf(m.Out, "    %s\n", line)
-		}
+	default:
+		m.showSection("plugins", reply, err)
+	}
+	if !m.oldManager {
+		reply, err := m.send("health")
+		m.showSection("health", reply, err)
+	}
+}
+
+// showSection prints a manager's reply of lines under a title, unless it
+// is "none", empty or failed (an older manager answers Unknown command).
+func (m *Meta) showSection(title, reply string, err error) {
+	reply = strings.TrimSpace(reply)
+	if err != nil || reply == "none" || reply == "" || control.IsUnknown(reply) {
+		return
+	}
+	fmt.Fprintln(m.Out, title+":")
+	for _, line := range strings.Split(reply, "\n") {
+		fmt.Fprintf(m.Out, "    %s\n", line)
 	}
 }
 

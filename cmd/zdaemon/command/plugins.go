@@ -316,6 +316,7 @@ func resolveChecks(cfg *config.Config, d *describer) ([]config.CheckConfig, hcl.
 			PluginConfig: *pc,
 			Interval:     block.Interval,
 			Timeout:      block.Timeout,
+			Liveness:     block.Liveness,
 		}
 		if cc.Interval == 0 {
 			cc.Interval = config.DefaultCheckInterval

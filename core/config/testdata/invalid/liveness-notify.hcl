@@ -1,0 +1,8 @@
+runner {
+  program = "a"
+}
+healthcheck "notify" {
+  liveness {
+    interval = "10s"
+  }
+}

@@ -1,0 +1,4 @@
+runner {
+  program  = "a"
+  watchdog = "500ms"
+}
