@@ -238,7 +238,7 @@ environment {
 	if strings.Contains(string(env), "DAEMON_MANAGER_MODE") {
 		t.Error("DAEMON_MANAGER_MODE leaked into the program")
 	}
-	// The manager's own GOMAXPROCS=1 (see daemon.RestoreEnv) stays its own.
+	// The manager's own GOMAXPROCS (see daemon.RestoreEnv) stays its own.
 	if os.Getenv("GOMAXPROCS") == "" && strings.Contains(string(env), "GOMAXPROCS") {
 		t.Error("the manager's GOMAXPROCS leaked into the program")
 	}

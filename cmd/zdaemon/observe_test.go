@@ -495,3 +495,57 @@ metrics {
 		t.Errorf("start with a busy metrics address: exit %d %q %q", r.code, r.out, r.err)
 	}
 }
+
+// The zero-downtime example runs as its README says: the server takes the
+// held socket (it refuses to run without a right LISTEN_PID), answers
+// through a restart on the same socket, its liveness check and watchdog
+// are on, and stop closes the socket.
+func TestZeroDowntimeExample(t *testing.T) {
+	j := newJob(t)
+	server := j.buildExample("zero-downtime")
+	src, err := os.ReadFile("../../examples/zero-downtime/job.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := freePort(t)
+	job := strings.NewReplacer(
+		`"examples/zero-downtime/server"`, strconv.Quote(server),
+		"/tmp/zdaemon-zero-downtime.zdsock", j.path("zdsock"),
+		"/tmp/zdaemon-zero-downtime.log", j.path("events.log"),
+		"127.0.0.1:8089", addr,
+	).Replace(string(src))
+	conf := j.write("job.hcl", job)
+	j.must(0, "validate", conf)
+	j.must(0, "-C", conf, "start")
+	get := func() string {
+		t.Helper()
+		c := http.Client{Timeout: 10 * time.Second}
+		resp, err := c.Get("http://" + addr + "/")
+		if err != nil {
+			t.Fatalf("GET /: %v", err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	first := get()
+	pid := j.statusMap("-C", conf)["application"]
+	if first != "hello from pid "+pid+"\n" {
+		t.Fatalf("GET / = %q, program pid %s", first, pid)
+	}
+	show := j.must(0, "-C", conf, "show").out
+	for _, want := range []string{addr, "watchdog", "liveness"} {
+		if !strings.Contains(show, want) {
+			t.Errorf("show lacks %q:\n%s", want, show)
+		}
+	}
+	j.must(0, "-C", conf, "restart")
+	if second := get(); second == first || !strings.HasPrefix(second, "hello from pid ") {
+		t.Errorf("after restart GET / = %q (before %q)", second, first)
+	}
+	j.must(0, "-C", conf, "stop")
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Errorf("the socket still accepts after stop")
+	}
+}

@@ -53,23 +53,28 @@ type SpawnSpec struct {
 	Detach bool
 }
 
-// procsAdded marks a GOMAXPROCS=1 that managerEnv added.
+// procsAdded marks a GOMAXPROCS that managerEnv added.
 const procsAdded = "ZDAEMON_GOMAXPROCS=added"
 
+// ManagerProcs is the manager's GOMAXPROCS when its caller sets none: one
+// P for the loop and the goroutines, one kept by the control server's
+// accept loop (see package supervisor).
+const ManagerProcs = 2
+
 // managerEnv is the environment to start a manager with: env, plus
-// GOMAXPROCS=1 when env sets none. The manager does its work on one P
-// (see package supervisor); told so before it starts, the Go runtime sets
-// up one P and one fewer thread instead of shrinking later, which saves
-// an idle manager about 400 KB. A marker lets the manager take the
-// variable away again (RestoreEnv), so that its program and plugins get
-// env unchanged.
+// GOMAXPROCS=ManagerProcs when env sets none. Told so before it starts,
+// the Go runtime sets up as many Ps as the manager uses instead of one per
+// core and shrinking later (on a machine with many cores that saves
+// threads and their stacks). A marker lets the manager take the variable
+// away again (RestoreEnv), so that its program and plugins get env
+// unchanged.
 func managerEnv(env []string) []string {
 	for _, kv := range env {
 		if strings.HasPrefix(kv, "GOMAXPROCS=") {
 			return env
 		}
 	}
-	return append(slices.Clip(env), "GOMAXPROCS=1", procsAdded)
+	return append(slices.Clip(env), "GOMAXPROCS="+strconv.Itoa(ManagerProcs), procsAdded)
 }
 
 // RestoreEnv removes what managerEnv added from this process's

@@ -69,9 +69,9 @@ func TestManagerEnv(t *testing.T) {
 		want     []string
 		restored bool
 	}{
-		{"none set", []string{"A=1"}, []string{"A=1", "GOMAXPROCS=1", procsAdded}, true},
+		{"none set", []string{"A=1"}, []string{"A=1", "GOMAXPROCS=2", procsAdded}, true},
 		{"the caller's wins", []string{"GOMAXPROCS=4", "A=1"}, []string{"GOMAXPROCS=4", "A=1"}, false},
-		{"empty", nil, []string{"GOMAXPROCS=1", procsAdded}, true},
+		{"empty", nil, []string{"GOMAXPROCS=2", procsAdded}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
