@@ -539,6 +539,29 @@ func TestZeroDowntimeExample(t *testing.T) {
 			t.Errorf("show lacks %q:\n%s", want, show)
 		}
 	}
+	var info struct {
+		Listen []struct {
+			Name, Address string
+			FD            int
+		}
+		Checks []struct {
+			Kind     string
+			Liveness *struct {
+				Failures int
+			}
+		}
+		Watchdog *struct {
+			PeriodSeconds float64 `json:"period_seconds"`
+		}
+	}
+	if err := json.Unmarshal([]byte(j.must(0, "-C", conf, "status", "-json").out), &info); err != nil {
+		t.Fatal(err)
+	}
+	if len(info.Listen) != 1 || info.Listen[0].Name != "web" || info.Listen[0].Address != addr || info.Listen[0].FD != 3 ||
+		len(info.Checks) != 1 || info.Checks[0].Kind != "http" || info.Checks[0].Liveness == nil || info.Checks[0].Liveness.Failures != 3 ||
+		info.Watchdog == nil || info.Watchdog.PeriodSeconds != 5 {
+		t.Errorf("status -json: %+v", info)
+	}
 	j.must(0, "-C", conf, "restart")
 	if second := get(); second == first || !strings.HasPrefix(second, "hello from pid ") {
 		t.Errorf("after restart GET / = %q (before %q)", second, first)

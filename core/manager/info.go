@@ -23,8 +23,41 @@ type Info struct {
 	Restarts      int         `json:"restarts"`
 	Backoff       BackoffInfo `json:"backoff"`
 	LastExit      *Run        `json:"last_exit"`
+	// Checks are the start tests, in order; those with a liveness block
+	// carry its state.
+	Checks []CheckInfo `json:"checks"`
+	// Watchdog is the watchdog's state; nil without one.
+	Watchdog *WatchdogInfo `json:"watchdog"`
+	// StatusText is the program's last STATUS= text ("" when none).
+	StatusText string `json:"status_text,omitempty"`
 	// The job's parts, from the supervisor (Options.Details).
 	Details
+}
+
+// CheckInfo is one start test, and its liveness state when it has one.
+type CheckInfo struct {
+	Kind     string        `json:"kind"`
+	Liveness *LivenessInfo `json:"liveness,omitempty"`
+}
+
+// LivenessInfo is a liveness check's state.
+type LivenessInfo struct {
+	IntervalSeconds  float64    `json:"interval_seconds"`
+	Failures         int        `json:"failures"`           // the limit
+	FailuresInARow   int        `json:"failures_in_a_row"`  // of this run
+	LastTry          *time.Time `json:"last_try,omitempty"` // nil before the first
+	LastOK           bool       `json:"last_ok"`
+	LastMessage      string     `json:"last_message,omitempty"`
+	LastError        string     `json:"last_error,omitempty"` // of the last failed try, any run
+	LastErrorTime    *time.Time `json:"last_error_time,omitempty"`
+	RestartsByFailed int        `json:"restarts"` // program restarts it caused
+}
+
+// WatchdogInfo is the watchdog's state.
+type WatchdogInfo struct {
+	PeriodSeconds float64    `json:"period_seconds"`
+	LastPing      *time.Time `json:"last_ping,omitempty"`
+	Missed        int        `json:"missed"`
 }
 
 // ManagerInfo is the manager process.
@@ -49,6 +82,14 @@ type BackoffInfo struct {
 type Details struct {
 	Plugins    []PluginInfo    `json:"plugins"`
 	Transcript *TranscriptInfo `json:"transcript"`
+	Listen     []ListenInfo    `json:"listen"`
+}
+
+// ListenInfo is one held listen socket.
+type ListenInfo struct {
+	Name    string `json:"name"`
+	Address string `json:"address"`
+	FD      int    `json:"fd"` // the program's descriptor
 }
 
 // PluginInfo is one running plugin.
@@ -98,8 +139,42 @@ func (m *Manager) info() string {
 		last := *r
 		in.LastExit = &last
 	}
+	in.Checks = []CheckInfo{}
+	for i, c := range m.cfg.AllChecks() {
+		ci := CheckInfo{Kind: c.Kind}
+		for _, ls := range m.health.live {
+			if ls.check != i {
+				continue
+			}
+			li := &LivenessInfo{IntervalSeconds: ls.cfg.Interval.Seconds(), Failures: ls.cfg.Failures,
+				FailuresInARow: ls.failed, LastOK: ls.lastOK, LastMessage: ls.lastMsg, LastError: ls.lastErr,
+				RestartsByFailed: ls.restarts}
+			if !ls.lastTry.IsZero() {
+				t := ls.lastTry
+				li.LastTry = &t
+			}
+			if !ls.errAt.IsZero() {
+				t := ls.errAt
+				li.LastErrorTime = &t
+			}
+			ci.Liveness = li
+		}
+		in.Checks = append(in.Checks, ci)
+	}
+	if m.cfg.Watchdog > 0 {
+		w := &WatchdogInfo{PeriodSeconds: m.cfg.Watchdog.Seconds(), Missed: m.health.missed}
+		if !m.health.lastPing.IsZero() {
+			t := m.health.lastPing
+			w.LastPing = &t
+		}
+		in.Watchdog = w
+	}
+	in.StatusText = m.health.status
 	if m.opts.Details != nil {
 		in.Details = m.opts.Details()
+	}
+	if in.Listen == nil {
+		in.Listen = []ListenInfo{}
 	}
 	if in.Plugins == nil {
 		in.Plugins = []PluginInfo{}

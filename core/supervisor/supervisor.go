@@ -294,7 +294,7 @@ func (j *Job) Run(ctx context.Context) int {
 		BeforeExit: func() { sockets.closeAll(); held.close() },
 		Filename:   cfg.Filename,
 		OnChange:   onChange,
-		Details:    func() manager.Details { return details(cfg, tr) },
+		Details:    func() manager.Details { return details(cfg, tr, held) },
 		Extra:      func(s *manager.Snapshot) { extra(s, tr) },
 		Liveness:   liveness,
 		Notices:    checks.notices(),
@@ -348,8 +348,13 @@ func extra(s *manager.Snapshot, tr *transcriptPipe) {
 }
 
 // details are the job's parts for "status -json".
-func details(cfg *config.Config, tr *transcriptPipe) manager.Details {
+func details(cfg *config.Config, tr *transcriptPipe, held *heldSockets) manager.Details {
 	var d manager.Details
+	if held.set != nil {
+		for i, sock := range held.set.Sockets() {
+			d.Listen = append(d.Listen, manager.ListenInfo{Name: sock.Name, Address: sock.Spec.Address, FD: 3 + i})
+		}
+	}
 	if cfg.Sink != nil {
 		d.Transcript = &manager.TranscriptInfo{Path: cfg.Transcript, Sink: cfg.Sink.Kind}
 		if p, ok := cfg.Sink.Settings["path"].(string); ok {
