@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -168,22 +167,9 @@ func (c *ExportCommand) exportNomad(job export.Job) int {
 		}
 		src = out
 	}
-	exe, err := pluginHostExecutable("export nomad")
-	if err != nil {
-		return c.exit(err)
-	}
 	req, err := json.Marshal(map[string]any{"config": job.Config, "client": job.Client, "file": job.File, "hcl": string(src)})
 	if err != nil {
 		return c.exit(err)
 	}
-	cmd := exec.Command(exe, "export", "nomad")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(req), c.Out, c.Err
-	if err := cmd.Run(); err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && ee.ExitCode() > 0 {
-			return ee.ExitCode()
-		}
-		return c.exit(fmt.Errorf("cannot run %s export nomad: %w", exe, err))
-	}
-	return 0
+	return c.runPluginHost(bytes.NewReader(req), "export", "nomad")
 }

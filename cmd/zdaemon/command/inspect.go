@@ -607,18 +607,5 @@ func (c *MetricsCommand) RunContext(_ context.Context) int {
 	}
 	// The manager answers a snapshot as data; the plugin host's
 	// executable, which links the Prometheus library, renders it.
-	exe, err := pluginHostExecutable("metrics")
-	if err != nil {
-		return c.exit(err)
-	}
-	cmd := exec.Command(exe, "metrics")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(reply), c.Out, c.Err
-	if err := cmd.Run(); err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && ee.ExitCode() > 0 {
-			return ee.ExitCode()
-		}
-		return c.exit(fmt.Errorf("cannot run %s metrics: %w", exe, err))
-	}
-	return 0
+	return c.runPluginHost(strings.NewReader(reply), "metrics")
 }

@@ -3,7 +3,9 @@ package command
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -48,6 +50,27 @@ func pluginHostExecutable(what string) (string, error) {
 		return "", fmt.Errorf("%s needs %s next to %s (go build -o DIR/ ./cmd/...)", what, daemon.PluginsName, exe)
 	}
 	return host, nil
+}
+
+// runPluginHost runs "zdrun-plugins ARGS..." with stdin, its output and
+// errors ours, and returns its exit status: the work that needs a library
+// the client does not link (Nomad's API types, the Prometheus encoder).
+func (m *Meta) runPluginHost(stdin io.Reader, args ...string) int {
+	what := strings.Join(args, " ")
+	exe, err := pluginHostExecutable(what)
+	if err != nil {
+		return m.exit(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, m.Out, m.Err
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.ExitCode() > 0 {
+			return ee.ExitCode()
+		}
+		return m.exit(fmt.Errorf("cannot run %s %s: %w", exe, what, err))
+	}
+	return 0
 }
 
 // describer asks the manager executable about plugins, starting one
