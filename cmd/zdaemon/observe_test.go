@@ -460,6 +460,9 @@ metrics {
 		t.Errorf("state running %v", got)
 	}
 	metricValue(t, families, "zdaemon_transcript_sink_restarts_total", nil)
+	if got := metricValue(t, families, "zdaemon_control_requests_total", nil); got < 5 {
+		t.Errorf("control requests %v: the starts, awaits and history calls above were more", got)
+	}
 	metricValue(t, families, "process_resident_memory_bytes", nil)
 
 	// The same over HTTP.

@@ -286,6 +286,7 @@ func (s *Server) answerAtOnce(ctx context.Context, fd int, buf []byte, q QuickHa
 		return n, quickHandOver
 	}
 	// The request is parsed: buf holds the reply from here on.
+	s.requests.Add(1)
 	reply, appended := append(buf[:0], errReply...), errReply != ""
 	if a, ok := q.(QuickAppender); ok && !appended {
 		reply, appended = a.AppendQuick(buf[:0], req)

@@ -78,10 +78,12 @@ type Server struct {
 	// handedOver counts the connections served by goroutines of their
 	// own (for tests and benchmarks of the accept loop's quick path).
 	handedOver atomic.Int64
-	closed     bool
-	ino        uint64 // the socket inode we created, 0 if unknown
-	dev        uint64
-	stopped    chan struct{}
+	// requests counts the requests read, answered on either path.
+	requests atomic.Uint64
+	closed   bool
+	ino      uint64 // the socket inode we created, 0 if unknown
+	dev      uint64
+	stopped  chan struct{}
 }
 
 // Listen creates the control socket at path (absolute), safely: bind under
@@ -450,6 +452,7 @@ func (s *Server) serveConn(ctx context.Context, cn *conn, h Handler, hup *hangup
 				defer unwatch() // before c.Close
 			}
 		}
+		s.requests.Add(1)
 		reply = serveSafely(ctx, h, req, logger)
 	}
 	if reply == "" {
@@ -517,6 +520,9 @@ func (s *Server) Close() error {
 
 // serveSafely runs the handler; a panic in it (a bug) is logged with its
 // stack and costs this connection its reply, not the manager its life.
+// Requests is how many requests this server has read.
+func (s *Server) Requests() uint64 { return s.requests.Load() }
+
 func serveSafely(ctx context.Context, h Handler, req Request, logger *slog.Logger) (reply string) {
 	defer func() {
 		if r := recover(); r != nil {

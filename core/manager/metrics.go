@@ -24,9 +24,22 @@ type Snapshot struct {
 	BackoffCount int       `json:"backoff_count"`
 	// BackoffDelay is the time left until the next start, in back-off.
 	BackoffDelay time.Duration `json:"backoff_delay_ns"`
+	// Checks are the liveness checks' states.
+	Checks []CheckMetrics `json:"checks,omitempty"`
 	// Filled by Options.Extra: the job's parts and the manager process.
-	SinkRestarts *int           `json:"sink_restarts,omitempty"`
-	Process      ProcessFigures `json:"process"`
+	SinkRestarts    *int           `json:"sink_restarts,omitempty"`
+	ControlRequests uint64         `json:"control_requests"`
+	Process         ProcessFigures `json:"process"`
+}
+
+// CheckMetrics is one liveness check's state.
+type CheckMetrics struct {
+	Index          int    `json:"index"` // in Config.AllChecks, from 0
+	Kind           string `json:"kind"`
+	Tried          bool   `json:"tried"` // LastOK holds
+	LastOK         bool   `json:"last_ok"`
+	FailuresInARow int    `json:"failures_in_a_row"`
+	Restarts       int    `json:"restarts"`
 }
 
 // ProcessFigures are the manager process's own: what Prometheus's process
@@ -85,6 +98,10 @@ func (m *Manager) snapshot() Snapshot {
 	}
 	if m.state == Backoff && !m.deadline.IsZero() {
 		s.BackoffDelay = max(0, time.Until(m.deadline))
+	}
+	for _, ls := range m.health.live {
+		s.Checks = append(s.Checks, CheckMetrics{Index: ls.check, Kind: ls.name, Tried: !ls.lastTry.IsZero(),
+			LastOK: ls.lastOK, FailuresInARow: ls.failed, Restarts: ls.restarts})
 	}
 	return s
 }

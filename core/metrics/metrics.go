@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,6 +57,15 @@ var (
 		"The restart governor's count (status -l's backoff).", nil, nil)
 	descMgrStart = prometheus.NewDesc("zdaemon_manager_start_time_seconds",
 		"When the manager started, in seconds since the epoch.", nil, nil)
+	descControl = prometheus.NewDesc("zdaemon_control_requests_total",
+		"Requests read on the control socket.", nil, nil)
+	checkLabels = []string{"check", "kind"}
+	descCheckUp = prometheus.NewDesc("zdaemon_check_up",
+		"1 when a liveness check's last try passed, 0 when it failed (absent before the first).", checkLabels, nil)
+	descCheckFail = prometheus.NewDesc("zdaemon_check_failures_in_a_row",
+		"A liveness check's failed tries in a row in the current run.", checkLabels, nil)
+	descCheckRestarts = prometheus.NewDesc("zdaemon_check_restarts_total",
+		"Program restarts a liveness check caused.", checkLabels, nil)
 	descSinkRestarts = prometheus.NewDesc("zdaemon_transcript_sink_restarts_total",
 		"Times the transcript sink was started again after it ended.", nil, nil)
 	// The manager process's own, named as Prometheus's process collector
@@ -76,6 +86,7 @@ type collector struct{ src Source }
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descUp, descState, descStarts, descExits, descLastExit,
 		descUptime, descProgStart, descBackoff, descBackoffCount, descMgrStart, descSinkRestarts,
+		descControl, descCheckUp, descCheckFail, descCheckRestarts,
 		descCPU, descRSS, descFDs, descMaxFDs} {
 		ch <- d
 	}
@@ -124,6 +135,15 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descMgrStart, float64(s.ManagerStart.UnixNano())/1e9)
 	if s.SinkRestarts != nil {
 		counter(descSinkRestarts, float64(*s.SinkRestarts))
+	}
+	counter(descControl, float64(s.ControlRequests))
+	for _, c := range s.Checks {
+		labels := []string{strconv.Itoa(c.Index + 1), c.Kind}
+		if c.Tried {
+			gauge(descCheckUp, b2f(c.LastOK), labels...)
+		}
+		gauge(descCheckFail, float64(c.FailuresInARow), labels...)
+		counter(descCheckRestarts, float64(c.Restarts), labels...)
 	}
 	counter(descCPU, s.Process.CPUSeconds)
 	gauge(descRSS, float64(s.Process.ResidentBytes))

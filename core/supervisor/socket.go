@@ -49,3 +49,15 @@ func (k *socketKeeper) closeAll() {
 		_ = s.Close()
 	}
 }
+
+// requests counts the requests of every control server, recreated ones
+// too.
+func (k *socketKeeper) requests() uint64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var n uint64
+	for _, srv := range k.servers {
+		n += srv.Requests()
+	}
+	return n
+}

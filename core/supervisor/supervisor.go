@@ -295,7 +295,7 @@ func (j *Job) Run(ctx context.Context) int {
 		Filename:   cfg.Filename,
 		OnChange:   onChange,
 		Details:    func() manager.Details { return details(cfg, tr, held) },
-		Extra:      func(s *manager.Snapshot) { extra(s, tr) },
+		Extra:      func(s *manager.Snapshot) { extra(s, tr); s.ControlRequests = sockets.requests() },
 		Liveness:   liveness,
 		Notices:    checks.notices(),
 		Relay:      checks.relay,
