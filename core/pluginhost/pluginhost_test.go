@@ -307,7 +307,9 @@ func TestWatchTriesLivenessChecks(t *testing.T) {
 		if o.ok {
 			continue
 		}
-		if !strings.Contains(o.msg, "program check timed out after 100ms") {
+		// The try hangs: it fails by its timeout, told by the plugin or,
+		// on a loaded machine, by the host's deadline of the same call.
+		if !strings.Contains(o.msg, "program check timed out after 100ms") && !strings.Contains(o.msg, "did not answer in time") {
 			t.Fatalf("failed try %+v", o)
 		}
 		break
