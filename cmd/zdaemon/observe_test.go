@@ -318,7 +318,10 @@ exec sleep 1000
 		Pid      int    `json:"pid"`
 		Starts   int    `json:"starts"`
 		Restarts int    `json:"restarts"`
-		Manager  struct{ Pid int }
+		Manager  struct {
+			Pid     int
+			Version string
+		}
 		LastExit struct {
 			Ended    string `json:"ended"`
 			ExitCode int    `json:"exit_code"`
@@ -336,6 +339,10 @@ exec sleep 1000
 		strconv.Itoa(info.Manager.Pid) != st["manager"] || info.Starts != 2 || info.Restarts != 1 ||
 		info.LastExit.Ended != "exit" || info.LastExit.ExitCode != 7 {
 		t.Errorf("status -json %+v; status -l %v", info, st)
+	}
+	out, err := exec.Command(zdrunPluginsBin, "--version").Output()
+	if want := strings.TrimSpace(string(out)); err != nil || want == "" || info.Manager.Version != want {
+		t.Errorf("manager version %q, zdrun-plugins --version %q (%v)", info.Manager.Version, want, err)
 	}
 	if len(info.Plugins) != 1 || info.Plugins[0].Kind != "transcript" || info.Plugins[0].Pid == 0 || info.Transcript.Path != "out.log" {
 		t.Errorf("plugins %+v transcript %+v", info.Plugins, info.Transcript)

@@ -4,6 +4,7 @@
 // sessions and for the built-in plugins, which it serves itself when the
 // plugin host re-executes it. Nobody runs it by hand.
 //
+//	zdrun-plugins --version            its version
 //	zdrun-plugins --handoff            a manager spawned by "zdaemon start"
 //	zdrun-plugins --attached           a manager in the foreground ("zdaemon run")
 //	zdrun-plugins describe             plugin schemas and validation, for the client
@@ -43,6 +44,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	plugins := jobplugins.Plugins{Exe: exe}
 	switch {
+	case len(args) == 1 && args[0] == "--version":
+		fmt.Fprintln(stdout, daemon.BuildVersion())
+		return 0
 	case len(args) == 1 && (args[0] == "--handoff" || args[0] == "--attached"):
 		cfg, n, err := daemon.ReadStart(args[0] == "--attached")
 		if err != nil {

@@ -2,6 +2,7 @@
 // original's: the manager that supervises one job. The zdaemon client runs
 // it; nobody needs to by hand.
 //
+//	zdrun --version            its version (status -json shows a manager's)
 //	zdrun --handoff            a manager spawned by "zdaemon start"
 //	zdrun --attached           a manager in the foreground ("zdaemon run")
 //	zdrun describe             plugin schemas and validation, for the client
@@ -48,6 +49,9 @@ func run(args []string, stderr io.Writer) int {
 	}
 	plugins := filepath.Join(filepath.Dir(exe), daemon.PluginsName)
 	switch {
+	case len(args) == 1 && args[0] == "--version":
+		fmt.Println(daemon.BuildVersion())
+		return 0
 	case len(args) == 1 && (args[0] == "--handoff" || args[0] == "--attached"):
 		return manage(args, plugins, stderr)
 	case len(args) == 1 && args[0] == "describe", len(args) == 3 && args[0] == "plugin":

@@ -293,6 +293,7 @@ func (j *Job) Run(ctx context.Context) int {
 		},
 		BeforeExit: func() { sockets.closeAll(); held.close() },
 		Filename:   cfg.Filename,
+		Version:    daemon.BuildVersion(),
 		OnChange:   onChange,
 		Details:    func() manager.Details { return details(cfg, tr, held) },
 		Extra:      func(s *manager.Snapshot) { extra(s, tr); s.ControlRequests = sockets.requests() },
