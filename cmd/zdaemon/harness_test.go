@@ -299,3 +299,23 @@ func (j *job) buildExample(name string) string {
 	}
 	return bin
 }
+
+// installed is a directory of the job holding copies of only the given
+// executables: an installation with some of zdaemon's files missing.
+func (j *job) installed(name string, bins ...string) string {
+	j.t.Helper()
+	dir := j.path(name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		j.t.Fatal(err)
+	}
+	for _, b := range bins {
+		data, err := os.ReadFile(b)
+		if err != nil {
+			j.t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(b)), data, 0o755); err != nil {
+			j.t.Fatal(err)
+		}
+	}
+	return dir
+}

@@ -59,19 +59,7 @@ func TestManagerExecutableMissing(t *testing.T) {
 // check and the built-in plugins fail at once, saying what is missing.
 func TestPluginManagerMissing(t *testing.T) {
 	j := newJob(t)
-	lone := j.path("lone")
-	if err := os.Mkdir(lone, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, b := range []string{zdaemonBin, zdrunBin} {
-		data, err := os.ReadFile(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(lone, filepath.Base(b)), data, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	lone := j.installed("lone", zdaemonBin, zdrunBin)
 	bin := filepath.Join(lone, "zdaemon")
 	job := j.write("job.hcl", "runner {\n  program = \"sleep 100\"\n  socket-name = \"zdsock\"\n}\ntranscript \"file\" {\n  path = \"out.log\"\n}\n")
 	tested := j.write("tested.hcl", "runner {\n  program = \"sleep 100\"\n  socket-name = \"zdsock\"\n  start-test-program = \"true\"\n}\n")

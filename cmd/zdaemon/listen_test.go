@@ -377,19 +377,7 @@ func TestListenConfigErrors(t *testing.T) {
 // is missing beside zdrun.
 func TestListenWithoutTrampoline(t *testing.T) {
 	j := newJob(t)
-	lone := j.path("lone")
-	if err := os.Mkdir(lone, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, b := range []string{zdaemonBin, zdrunBin} {
-		data, err := os.ReadFile(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(lone, filepath.Base(b)), data, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	lone := j.installed("lone", zdaemonBin, zdrunBin)
 	addr := freePort(t)
 	job := j.listenJob(addr, "", "", "")
 	r := j.runWith(filepath.Join(lone, "zdaemon"), "-C", job, "start")
