@@ -122,7 +122,15 @@ type parser struct {
 	names     []string
 	// read counts the bytes of every file parsed, against MaxInput.
 	read int
+	// expanded counts the bytes substitution made, against MaxExpansion.
+	expanded int
 }
+
+// MaxExpansion bounds what substitution makes of one configuration, all
+// values together: %define values built from each other double with each
+// definition (%define b $a$a, %define c $b$b, ...), so a few lines could
+// otherwise ask for gigabytes.
+const MaxExpansion = 4 * MaxInput
 
 // readLimited reads at most limit bytes of the file at path; a longer file
 // is an error.
@@ -477,9 +485,15 @@ func (p *parser) substitute(s string, rng hcl.Range) (string, bool) {
 			p.errorf(rng, "no replacement for "+pyrepr.Str(name), what)
 			return "", false
 		}
+		if b.Len()+len(v)+len(after) > MaxInput || p.expanded+b.Len()+len(v) > MaxExpansion {
+			p.errorf(rng, "substitution makes this value too long",
+				fmt.Sprintf("Replacing %s would make it longer than %d MiB (all values together at most %d MiB): %%define values built from each other double with each definition", pyrepr.Str("$"+name), MaxInput>>20, MaxExpansion>>20))
+			return "", false
+		}
 		b.WriteString(v)
 		rest = after
 	}
+	p.expanded += b.Len()
 	return b.String(), true
 }
 
