@@ -28,9 +28,9 @@ type Liveness interface {
 	// Watch tries, until ctx ends, each check that has a liveness block
 	// (its index in Config.AllChecks) for the program pid started at
 	// started: first after the block's grace plus one interval, then every
-	// interval. report gets every try's outcome; Watch itself returns at
-	// once.
-	Watch(ctx context.Context, pid int, started time.Time, report func(check int, healthy bool, message string))
+	// interval. report gets every try's outcome and how long it took;
+	// Watch itself returns at once.
+	Watch(ctx context.Context, pid int, started time.Time, report func(check int, healthy bool, message string, took time.Duration))
 }
 
 // MaxStatusText bounds the STATUS= text the manager keeps, in bytes.
@@ -43,6 +43,7 @@ type liveState struct {
 	cfg      config.Liveness
 	failed   int // consecutive failed tries of this run
 	lastTry  time.Time
+	lastTook time.Duration // how long the last try took
 	lastOK   bool
 	lastMsg  string
 	errAt    time.Time // the last failed try, of any run
@@ -55,6 +56,7 @@ type liveTry struct {
 	check   int
 	healthy bool
 	message string
+	took    time.Duration
 	at      time.Time
 }
 
@@ -102,9 +104,9 @@ func (m *Manager) runningChanged(up bool) {
 		ctx, cancel := context.WithCancel(context.Background())
 		tries := make(chan liveTry)
 		h.tries, h.cancelWatch = tries, cancel
-		m.opts.Liveness.Watch(ctx, m.proc.Pid(), m.lastStart, func(check int, healthy bool, message string) {
+		m.opts.Liveness.Watch(ctx, m.proc.Pid(), m.lastStart, func(check int, healthy bool, message string, took time.Duration) {
 			select {
-			case tries <- liveTry{check: check, healthy: healthy, message: message, at: time.Now()}:
+			case tries <- liveTry{check: check, healthy: healthy, message: message, took: took, at: time.Now()}:
 			case <-ctx.Done():
 			}
 		})
@@ -144,7 +146,7 @@ func (m *Manager) liveTried(t liveTry) {
 	if ls == nil || m.state != Running {
 		return
 	}
-	ls.lastTry, ls.lastOK, ls.lastMsg = t.at, t.healthy, t.message
+	ls.lastTry, ls.lastOK, ls.lastMsg, ls.lastTook = t.at, t.healthy, t.message, t.took
 	if t.healthy {
 		if ls.failed > 0 {
 			m.log.Info(fmt.Sprintf("liveness check %s passed again (%s)", ls.name, t.message))

@@ -19,12 +19,12 @@ import (
 // fakeLiveness hands the test the report function of each watch.
 type fakeLiveness struct {
 	mu      sync.Mutex
-	reports []func(int, bool, string)
+	reports []func(int, bool, string, time.Duration)
 	ctxs    []context.Context
 	pids    []int
 }
 
-func (f *fakeLiveness) Watch(ctx context.Context, pid int, _ time.Time, report func(int, bool, string)) {
+func (f *fakeLiveness) Watch(ctx context.Context, pid int, _ time.Time, report func(int, bool, string, time.Duration)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reports = append(f.reports, report)
@@ -32,7 +32,7 @@ func (f *fakeLiveness) Watch(ctx context.Context, pid int, _ time.Time, report f
 	f.pids = append(f.pids, pid)
 }
 
-func (f *fakeLiveness) last() (func(int, bool, string), context.Context) {
+func (f *fakeLiveness) last() (func(int, bool, string, time.Duration), context.Context) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.reports[len(f.reports)-1], f.ctxs[len(f.ctxs)-1]
@@ -62,13 +62,13 @@ func TestLivenessRestartsAfterFailures(t *testing.T) {
 		synctest.Wait()
 		report, ctx := lv.last()
 		for _, ok := range []bool{false, false, true, false, false} {
-			report(0, ok, "http check failed: connection refused")
+			report(0, ok, "http check failed: connection refused", 5*time.Millisecond)
 			synctest.Wait()
 		}
 		if got := f.last().got(); len(got) != 0 || m.State() != Running {
 			t.Fatalf("after 2 failures in a row: signals %v, state %v", got, m.State())
 		}
-		report(0, false, "http check timed out after 1s")
+		report(0, false, "http check timed out after 1s", time.Second)
 		synctest.Wait()
 		if got := f.procs[0].got(); !slices.Equal(got[:1], []syscall.Signal{syscall.SIGTERM}) {
 			t.Fatalf("signals %v, want SIGTERM first", got)

@@ -47,6 +47,7 @@ type LivenessInfo struct {
 	FailuresInARow   int        `json:"failures_in_a_row"`  // of this run
 	LastTry          *time.Time `json:"last_try,omitempty"` // nil before the first
 	LastOK           bool       `json:"last_ok"`
+	LastTrySeconds   float64    `json:"last_try_seconds"` // how long it took
 	LastMessage      string     `json:"last_message,omitempty"`
 	LastError        string     `json:"last_error,omitempty"` // of the last failed try, any run
 	LastErrorTime    *time.Time `json:"last_error_time,omitempty"`
@@ -147,7 +148,7 @@ func (m *Manager) info() string {
 				continue
 			}
 			li := &LivenessInfo{IntervalSeconds: ls.cfg.Interval.Seconds(), Failures: ls.cfg.Failures,
-				FailuresInARow: ls.failed, LastOK: ls.lastOK, LastMessage: ls.lastMsg, LastError: ls.lastErr,
+				FailuresInARow: ls.failed, LastOK: ls.lastOK, LastTrySeconds: ls.lastTook.Seconds(), LastMessage: ls.lastMsg, LastError: ls.lastErr,
 				RestartsByFailed: ls.restarts}
 			if !ls.lastTry.IsZero() {
 				t := ls.lastTry

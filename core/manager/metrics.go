@@ -40,6 +40,8 @@ type CheckMetrics struct {
 	LastOK         bool   `json:"last_ok"`
 	FailuresInARow int    `json:"failures_in_a_row"`
 	Restarts       int    `json:"restarts"`
+	// LastSeconds is how long the last try took.
+	LastSeconds float64 `json:"last_seconds"`
 }
 
 // ProcessFigures are the manager process's own: what Prometheus's process
@@ -101,7 +103,7 @@ func (m *Manager) snapshot() Snapshot {
 	}
 	for _, ls := range m.health.live {
 		s.Checks = append(s.Checks, CheckMetrics{Index: ls.check, Kind: ls.name, Tried: !ls.lastTry.IsZero(),
-			LastOK: ls.lastOK, FailuresInARow: ls.failed, Restarts: ls.restarts})
+			LastOK: ls.lastOK, FailuresInARow: ls.failed, Restarts: ls.restarts, LastSeconds: ls.lastTook.Seconds()})
 	}
 	return s
 }

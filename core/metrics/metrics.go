@@ -66,6 +66,8 @@ var (
 		"A liveness check's failed tries in a row in the current run.", checkLabels, nil)
 	descCheckRestarts = prometheus.NewDesc("zdaemon_check_restarts_total",
 		"Program restarts a liveness check caused.", checkLabels, nil)
+	descCheckSeconds = prometheus.NewDesc("zdaemon_check_duration_seconds",
+		"How long a liveness check's last try took (absent before the first).", checkLabels, nil)
 	descSinkRestarts = prometheus.NewDesc("zdaemon_transcript_sink_restarts_total",
 		"Times the transcript sink was started again after it ended.", nil, nil)
 	// The manager process's own, named as Prometheus's process collector
@@ -86,7 +88,7 @@ type collector struct{ src Source }
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descUp, descState, descStarts, descExits, descLastExit,
 		descUptime, descProgStart, descBackoff, descBackoffCount, descMgrStart, descSinkRestarts,
-		descControl, descCheckUp, descCheckFail, descCheckRestarts,
+		descControl, descCheckUp, descCheckFail, descCheckRestarts, descCheckSeconds,
 		descCPU, descRSS, descFDs, descMaxFDs} {
 		ch <- d
 	}
@@ -141,6 +143,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		labels := []string{strconv.Itoa(c.Index + 1), c.Kind}
 		if c.Tried {
 			gauge(descCheckUp, b2f(c.LastOK), labels...)
+			gauge(descCheckSeconds, c.LastSeconds, labels...)
 		}
 		gauge(descCheckFail, float64(c.FailuresInARow), labels...)
 		counter(descCheckRestarts, float64(c.Restarts), labels...)

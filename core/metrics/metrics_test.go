@@ -22,7 +22,7 @@ func TestText(t *testing.T) {
 		not  []string
 	}{
 		{name: "running", ok: true, snap: manager.Snapshot{State: "running", Up: true, Starts: 3, SinkRestarts: &four, ControlRequests: 12,
-			Checks: []manager.CheckMetrics{{Index: 0, Kind: "http", Tried: true, LastOK: false, FailuresInARow: 2, Restarts: 1}, {Index: 1, Kind: "tcp"}},
+			Checks: []manager.CheckMetrics{{Index: 0, Kind: "http", Tried: true, LastOK: false, FailuresInARow: 2, Restarts: 1, LastSeconds: 0.25}, {Index: 1, Kind: "tcp"}},
 			Exits:  map[string]int{manager.EndedExit: 2}, HasExit: true, LastExitCode: 5,
 			ProgramStart: time.Now().Add(-time.Minute), ManagerStart: time.Now().Add(-time.Hour)},
 			want: []string{"zdaemon_program_up 1\n", "zdaemon_program_starts_total 3\n", `zdaemon_program_exits_total{reason="exit"} 2`,
@@ -30,7 +30,7 @@ func TestText(t *testing.T) {
 				`zdaemon_program_state{state="running"} 1`, `zdaemon_program_state{state="backoff"} 0`,
 				"zdaemon_transcript_sink_restarts_total 4\n", "process_open_fds 7\n", "zdaemon_control_requests_total 12\n",
 				`zdaemon_check_up{check="1",kind="http"} 0`, `zdaemon_check_failures_in_a_row{check="1",kind="http"} 2`,
-				`zdaemon_check_restarts_total{check="1",kind="http"} 1`, `zdaemon_check_failures_in_a_row{check="2",kind="tcp"} 0`},
+				`zdaemon_check_restarts_total{check="1",kind="http"} 1`, `zdaemon_check_duration_seconds{check="1",kind="http"} 0.25`, `zdaemon_check_failures_in_a_row{check="2",kind="tcp"} 0`},
 			not: []string{`zdaemon_check_up{check="2"`}},
 		{name: "backoff", ok: true, snap: manager.Snapshot{State: "backoff", Starts: 1, BackoffDelay: 2 * time.Second, BackoffCount: 1},
 			want: []string{"zdaemon_program_up 0\n", "zdaemon_backoff_delay_seconds 2\n", "zdaemon_program_uptime_seconds 0\n"},

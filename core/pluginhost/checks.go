@@ -161,7 +161,7 @@ func (p *Prober) Probe(ctx context.Context, pid int, started time.Time) <-chan s
 // that crashes or hangs is a failed try, as at start. report gets each
 // try's outcome: the check's index, healthy, the message. Watch returns
 // at once; its goroutines end with ctx.
-func (p *Prober) Watch(ctx context.Context, pid int, started time.Time, report func(check int, healthy bool, message string)) {
+func (p *Prober) Watch(ctx context.Context, pid int, started time.Time, report func(check int, healthy bool, message string, took time.Duration)) {
 	req := healthcheck.Request{Pid: pid, Started: started}
 	for i, c := range p.checks {
 		if lv := c.cfg.Liveness; lv != nil {
@@ -170,7 +170,7 @@ func (p *Prober) Watch(ctx context.Context, pid int, started time.Time, report f
 	}
 }
 
-func (p *Prober) watch(ctx context.Context, i int, c *check, req healthcheck.Request, report func(int, bool, string)) {
+func (p *Prober) watch(ctx context.Context, i int, c *check, req healthcheck.Request, report func(int, bool, string, time.Duration)) {
 	lv := c.cfg.Liveness
 	t := time.NewTimer(lv.Grace + lv.Interval)
 	defer t.Stop()
@@ -185,7 +185,7 @@ func (p *Prober) watch(ctx context.Context, i int, c *check, req healthcheck.Req
 		if ctx.Err() != nil {
 			return
 		}
-		report(i, ok, msg)
+		report(i, ok, msg, time.Since(began))
 		t.Reset(max(0, time.Until(began.Add(lv.Interval))))
 	}
 }

@@ -280,12 +280,13 @@ func TestWatchTriesLivenessChecks(t *testing.T) {
 		ok    bool
 		msg   string
 		at    time.Time
+		took  time.Duration
 	}
 	got := make(chan outcome, 100)
 	wctx, stop := context.WithCancel(ctx)
 	began := time.Now()
-	p.Watch(wctx, os.Getpid(), began, func(check int, ok bool, msg string) {
-		got <- outcome{check, ok, msg, time.Now()}
+	p.Watch(wctx, os.Getpid(), began, func(check int, ok bool, msg string, took time.Duration) {
+		got <- outcome{check, ok, msg, time.Now(), took}
 	})
 	next := func() outcome {
 		t.Helper()
@@ -298,7 +299,7 @@ func TestWatchTriesLivenessChecks(t *testing.T) {
 		}
 	}
 	first := next()
-	if first.check != 1 || !first.ok || first.at.Sub(began) < live.Grace+live.Interval {
+	if first.check != 1 || !first.ok || first.at.Sub(began) < live.Grace+live.Interval || first.took <= 0 || first.took > first.at.Sub(began) {
 		t.Fatalf("first try %+v after %v", first, first.at.Sub(began))
 	}
 	os.Remove(flag)
