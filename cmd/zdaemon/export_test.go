@@ -181,14 +181,8 @@ func TestRunNotifiesServiceManager(t *testing.T) {
 	defer cancel()
 	prog := j.write("prog.sh", "#!/bin/sh\necho \"${NOTIFY_SOCKET:-none}\" > notify-env\nexec sleep 1000\n")
 	os.Chmod(prog, 0o755)
-	cmd := exec.CommandContext(ctx, zdaemonBin, "-p", prog, "-s", "zdsock", "run")
-	cmd.Dir = j.dir
-	cmd.Env = append(os.Environ(), "ZD_TEST_JOB="+j.dir, "NOTIFY_SOCKET="+sockPath)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	cmd := j.background(ctx, []string{"NOTIFY_SOCKET=" + sockPath}, zdaemonBin, "-p", prog, "-s", "zdsock", "run")
+	done := cmd.done
 	next := func(want string) string {
 		t.Helper()
 		buf := make([]byte, 4096)

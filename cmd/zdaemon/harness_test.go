@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -318,4 +319,45 @@ func (j *job) installed(name string, bins ...string) string {
 		}
 	}
 	return dir
+}
+
+// syncBuffer is a bytes.Buffer a process writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// bgCmd is a command of the job running in the background (zdaemon run,
+// say): its output so far, and done, which delivers Wait's result once.
+type bgCmd struct {
+	*exec.Cmd
+	out, err syncBuffer
+	done     chan error
+}
+
+// background starts name with args in the job's directory, marked as the
+// job's for the leftover check, env added to ours; ctx bounds its life.
+func (j *job) background(ctx context.Context, env []string, name string, args ...string) *bgCmd {
+	j.t.Helper()
+	b := &bgCmd{Cmd: exec.CommandContext(ctx, name, args...), done: make(chan error, 1)}
+	b.Dir = j.dir
+	b.Env = append(append(os.Environ(), "ZD_TEST_JOB="+j.dir), env...)
+	b.Stdout, b.Stderr = &b.out, &b.err
+	if err := b.Start(); err != nil {
+		j.t.Fatal(err)
+	}
+	go func() { b.done <- b.Wait() }()
+	return b
 }

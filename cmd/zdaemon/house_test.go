@@ -186,16 +186,8 @@ func TestRunIsTheManager(t *testing.T) {
 	j := newJob(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, zdaemonBin, "-p", "sleep 100", "-s", "zdsock", "run")
-	cmd.Dir = j.dir
-	cmd.Env = append(os.Environ(), "ZD_TEST_JOB="+j.dir)
-	var errb strings.Builder
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	cmd := j.background(ctx, nil, zdaemonBin, "-p", "sleep 100", "-s", "zdsock", "run")
+	done, errb := cmd.done, &cmd.err
 	var st result
 	eventually(t, 30*time.Second, "the program to run", func() bool {
 		st = j.run("-p", "sleep 100", "-s", "zdsock", "status")

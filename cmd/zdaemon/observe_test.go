@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,24 +22,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
-
-// syncBuffer is a bytes.Buffer a process writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // eventlog { format = "json" } writes one JSON object a line, for log
 // shippers, through a whole start and stop of the real binaries.
@@ -142,17 +123,9 @@ exec sleep 1000
 	os.Chmod(prog, 0o755)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, unshare, "--pid", "--fork", "--mount-proc", zdaemonBin,
+	cmd := j.background(ctx, nil, unshare, "--pid", "--fork", "--mount-proc", zdaemonBin,
 		"-p", prog, "-s", "zdsock", "run")
-	cmd.Dir = j.dir
-	cmd.Env = append(os.Environ(), "ZD_TEST_JOB="+j.dir)
-	var out, errb syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	out, errb, done := &cmd.out, &cmd.err, cmd.done
 	defer func() {
 		_ = cmd.Process.Kill()
 		<-done
@@ -218,28 +191,19 @@ func TestRunTranscript(t *testing.T) {
 	os.Chmod(prog, 0o755)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, zdaemonBin, "-p", prog, "-s", "zdsock", "-t", "out.log", "run")
-	cmd.Dir = j.dir
-	cmd.Env = append(os.Environ(), "ZD_TEST_JOB="+j.dir)
-	var out, errb syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	cmd := j.background(ctx, nil, zdaemonBin, "-p", prog, "-s", "zdsock", "-t", "out.log", "run")
 	eventually(t, 30*time.Second, "the transcript", func() bool {
 		data, _ := os.ReadFile(j.path("out.log"))
 		return strings.Contains(string(data), "to-the-transcript\n")
 	})
 	j.must(0, "-p", prog, "-s", "zdsock", "stop")
 	select {
-	case <-done:
+	case <-cmd.done:
 	case <-ctx.Done():
 		t.Fatal("run did not exit after stop")
 	}
-	if strings.Contains(out.String(), "to-the-transcript") {
-		t.Errorf("the program's output also reached run's stdout: %q", out.String())
+	if strings.Contains(cmd.out.String(), "to-the-transcript") {
+		t.Errorf("the program's output also reached run's stdout: %q", cmd.out.String())
 	}
 }
 

@@ -171,8 +171,8 @@ func (m *Manager) notice(n Notice) {
 		m.log.Debug(fmt.Sprintf("ignored a notification from pid %d (not the program)", n.Pid))
 		return
 	}
-	if fr, ok := m.opts.Reloader.(interface{ Feed(string) }); ok {
-		fr.Feed(n.Text)
+	if f, ok := m.opts.Reloader.(noticeFollower); ok {
+		f.Feed(n.Text)
 	}
 	p := parseNotice(n.Text)
 	if p.status != nil {

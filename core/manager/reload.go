@@ -136,6 +136,10 @@ func (m *Manager) checkReload() {
 	}
 }
 
+// noticeFollower is a Reloader that follows the program's reports through
+// the manager (Options.Notices), which hands it each one.
+type noticeFollower interface{ Feed(text string) }
+
 // NoticeReloader is the Reloader of a manager that reads the program's
 // notifications itself (Options.Notices): the loop hands it every report
 // of the program (Feed), and Wait follows them. Make it with

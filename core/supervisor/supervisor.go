@@ -296,7 +296,7 @@ func (j *Job) Run(ctx context.Context) int {
 		Version:    daemon.BuildVersion(),
 		OnChange:   onChange,
 		Details:    func() manager.Details { return details(cfg, tr, held) },
-		Extra:      func(s *manager.Snapshot) { extra(s, tr); s.ControlRequests = sockets.requests() },
+		Extra:      func(s *manager.Snapshot) { extra(s, tr, sockets) },
 		Liveness:   liveness,
 		Notices:    checks.notices(),
 		Relay:      checks.relay,
@@ -340,11 +340,12 @@ func (j *Job) Run(ctx context.Context) int {
 
 // extra adds the job's parts and the manager process's own figures to a
 // metrics snapshot.
-func extra(s *manager.Snapshot, tr *transcriptPipe) {
+func extra(s *manager.Snapshot, tr *transcriptPipe, sockets *socketKeeper) {
 	if tr != nil {
 		n := tr.sink.Restarts()
 		s.SinkRestarts = &n
 	}
+	s.ControlRequests = sockets.requests()
 	s.Process = processFigures()
 }
 
