@@ -4,6 +4,9 @@
 //
 //	zdrun --handoff            a manager spawned by "zdaemon start"
 //	zdrun --attached           a manager in the foreground ("zdaemon run")
+//	zdrun --upgraded FD        a manager that took over from the previous one in place ("zdaemon upgrade")
+//	zdrun --can-adopt          whether it can take over the state record on descriptor 3 (asked before an upgrade)
+//	zdrun --version            its build version
 //	zdrun describe             plugin schemas and validation, for the client
 //	zdrun plugin KIND NAME     a built-in plugin, started by the plugin host
 //
@@ -15,9 +18,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"syscall"
 
+	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/daemon"
+	"github.com/zdaemon/zdaemon/core/handover"
 	"github.com/zdaemon/zdaemon/core/supervisor"
 )
 
@@ -27,8 +37,62 @@ const usage = `Usage: zdrun --handoff | --attached | describe | plugin KIND NAME
   job ("zdaemon start", "zdaemon run"), to check plugin blocks ("zdaemon
   validate") and to serve the built-in plugins. Run zdaemon instead.`
 
+// version is the build version; set it with
+// -ldflags "-X main.version=1.2.3", else the VCS revision is used.
+var version string
+
+// upgradeSignals receives the shutdown signals of a manager that took
+// over from another: it subscribes in init, as early as it can, since
+// until then they would end it (see core/supervisor's upgradeSignals).
+var upgradeSignals chan os.Signal
+
+func init() {
+	// Every child is forked by the main thread, and an upgrade's execve
+	// runs on it (see core/child): main runs there.
+	runtime.LockOSThread()
+	if len(os.Args) == 3 && os.Args[1] == "--upgraded" {
+		upgradeSignals = make(chan os.Signal, 4)
+		signal.Notify(upgradeSignals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	}
+}
+
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	code, err := child.ServeMainThread(func() int { return run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr) })
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+// buildVersion is version, or the VCS revision the binary was built from.
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	rev, dirty := "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return info.Main.Version
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "+dirty"
+	}
+	return rev
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -40,6 +104,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Error: find the manager executable: %v\n", err)
 		return 1
 	}
+	ver := buildVersion()
 	switch {
 	case len(args) == 1 && args[0] == "--handoff":
 		cfg, n, err := daemon.ReadHandoff()
@@ -47,14 +112,27 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "Error: %v\n", err)
 			return 1
 		}
-		return (&supervisor.Job{Config: cfg, Notifier: n, Stderr: stderr, Exe: exe}).Run(context.Background())
+		return (&supervisor.Job{Config: cfg, Notifier: n, Stderr: stderr, Exe: exe, Version: ver}).Run(context.Background())
 	case len(args) == 1 && args[0] == "--attached":
 		cfg, err := daemon.ReadConfig()
 		if err != nil {
 			fmt.Fprintf(stderr, "Error: %v\n", err)
 			return 1
 		}
-		return (&supervisor.Job{Config: cfg, Stderr: stderr, Exe: exe}).Run(context.Background())
+		return (&supervisor.Job{Config: cfg, Stderr: stderr, Exe: exe, Version: ver}).Run(context.Background())
+	case len(args) == 2 && args[0] == "--upgraded":
+		return upgraded(args[1], stderr, exe, ver)
+	case len(args) == 1 && args[0] == "--can-adopt":
+		rec := os.NewFile(3, "state-record")
+		if rec == nil {
+			fmt.Fprintln(stdout, "no state record on descriptor 3")
+			return 1
+		}
+		defer rec.Close()
+		return supervisor.CanAdopt(rec, stdout, ver)
+	case len(args) == 1 && args[0] == "--version":
+		fmt.Fprintln(stdout, ver)
+		return 0
 	case len(args) == 1 && args[0] == "describe":
 		if err := supervisor.Describe(stdin, stdout, exe); err != nil {
 			fmt.Fprintf(stderr, "Error: %v\n", err)
@@ -68,4 +146,25 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stderr, usage)
 	return 1
+}
+
+// upgraded is the manager a previous one re-executed in place: the state
+// record is on descriptor fd.
+func upgraded(fd string, stderr io.Writer, exe, ver string) int {
+	n, err := strconv.Atoi(fd)
+	if err != nil {
+		fmt.Fprintf(stderr, "Error: bad state record descriptor %q\n", fd)
+		return 1
+	}
+	in, err := handover.Read(n)
+	if err != nil {
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		return 1
+	}
+	cfg, err := supervisor.HandedConfig(in)
+	if err != nil {
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		return 1
+	}
+	return (&supervisor.Job{Config: cfg, Stderr: stderr, Exe: exe, Version: ver, Handover: in, Signals: upgradeSignals}).Run(context.Background())
 }

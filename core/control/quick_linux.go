@@ -54,7 +54,7 @@ func (s *Server) acceptConn() (syscall.RawConn, error) {
 	}
 	f := os.NewFile(uintptr(fd), "control-listener")
 	s.mu.Lock()
-	if s.closed {
+	if s.closed || s.paused {
 		s.mu.Unlock()
 		f.Close()
 		return nil, net.ErrClosed

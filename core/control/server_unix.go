@@ -75,7 +75,9 @@ type Server struct {
 	mu         sync.Mutex
 	acceptFile *os.File // the listener's descriptor the accept loop waits on
 	closed     bool
-	ino        uint64 // the socket inode we created, 0 if unknown
+	paused     bool          // see Pause
+	acceptDone chan struct{} // closed when the accept loop has stopped
+	ino        uint64        // the socket inode we created, 0 if unknown
 	dev        uint64
 	stopped    chan struct{}
 }
@@ -212,6 +214,11 @@ func (s *Server) Serve(ctx context.Context, h Handler) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer s.writers.Wait()
+	accepting, err := s.startAccepting()
+	if err != nil {
+		return nil
+	}
+	defer accepting() // first: Pause waits for the loop, not for the connections
 	hup, err := newHangupWatcher()
 	if err != nil {
 		logger.Warn(fmt.Sprintf("%v; clients that go away while they wait are noticed only when the wait ends", err))
@@ -224,7 +231,7 @@ func (s *Server) Serve(ctx context.Context, h Handler) error {
 	var exhausted, refusing bool // for saying so once, not on every accept
 	lraw, err := s.acceptConn()
 	if err != nil {
-		if s.isClosed() || ctx.Err() != nil {
+		if s.isClosed() || s.isPaused() || ctx.Err() != nil {
 			return nil
 		}
 		return fmt.Errorf("control socket: %w", err)
@@ -243,7 +250,7 @@ func (s *Server) Serve(ctx context.Context, h Handler) error {
 			c, err = adopt(fd)
 		}
 		if err != nil {
-			if s.isClosed() || ctx.Err() != nil {
+			if s.isClosed() || s.isPaused() || ctx.Err() != nil {
 				return nil
 			}
 			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
@@ -409,7 +416,7 @@ func (s *Server) serveConn(ctx context.Context, cn *conn, h Handler, hup *hangup
 				defer unwatch() // before c.Close
 			}
 		}
-		reply = serveSafely(ctx, h, req, logger)
+		reply = serveSafely(context.WithValue(ctx, connKey{}, c), h, req, logger)
 	}
 	if reply == "" {
 		return

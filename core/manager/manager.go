@@ -104,6 +104,15 @@ type Options struct {
 	// that left its process group, or ignored the signals) and returns
 	// their pids.
 	Sweep func() []int
+	// Upgrader replaces the manager in place ("upgrade"); nil refuses.
+	Upgrader Upgrader
+	// Restore is the state a previous manager handed over (an upgrade):
+	// Run takes it over instead of starting the program; Adopt makes the
+	// running program of it a Proc.
+	Restore *Snapshot
+	Adopt   func(pid int) Proc
+	// Version is the manager's build version ("version").
+	Version string
 }
 
 // Manager supervises one program.
@@ -161,8 +170,12 @@ func New(cfg *config.Config, starter Starter, opts Options) *Manager {
 // manager's exit status.
 func (m *Manager) Run(ctx context.Context) int {
 	defer close(m.exited)
-	m.log.Info("daemon manager started")
-	m.apply(event{kind: evStart})
+	if m.opts.Restore != nil {
+		m.restore(*m.opts.Restore)
+	} else {
+		m.log.Info("daemon manager started")
+		m.apply(event{kind: evStart})
+	}
 	for m.state != Exiting {
 		var done <-chan child.ExitStatus
 		if m.proc != nil {
@@ -361,6 +374,10 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 		return ""
 	case "await":
 		return m.await(ctx, req.Args)
+	case "upgrade":
+		return m.upgrade(ctx)
+	case "version":
+		return m.opts.Version
 	case "plugins":
 		if m.opts.Plugins == nil {
 			return "none"
@@ -380,7 +397,7 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 // control.QuickHandler.
 func (m *Manager) Quick(req control.Request) bool {
 	switch req.Name {
-	case "await", "reopen_transcript", "plugins":
+	case "await", "reopen_transcript", "plugins", "upgrade":
 		return false
 	}
 	return true

@@ -10,6 +10,7 @@ import (
 
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/core/handover"
 	"github.com/zdaemon/zdaemon/core/pluginhost"
 )
 
@@ -21,14 +22,17 @@ type jobChecks struct {
 	env       []string           // added to the program's environment
 	inputs    []drainable        // the manager's ends, drained before each spawn
 	closers   []func()
+	// files are the endpoints by hand-over name ("notify:socket:0").
+	files map[string]*os.File
 }
 
 // startChecks starts the prober of the job's checks. For a built-in notify
 // check the manager itself binds the notification socket (sd_notify) or
 // keeps the notification pipe (s6's fd = N), so that they exist before the
 // program starts and hold its report while no check process runs.
-func startChecks(ctx context.Context, exe string, cfg *config.Config, reaper *child.Reaper, log *slog.Logger) (*jobChecks, error) {
-	jc := &jobChecks{}
+// A manager that took over from another (in) keeps its endpoints.
+func startChecks(ctx context.Context, exe string, cfg *config.Config, reaper *child.Reaper, log *slog.Logger, in *handover.In) (*jobChecks, error) {
+	jc := &jobChecks{files: map[string]*os.File{}}
 	cfgs := cfg.AllChecks()
 	if len(cfgs) == 0 {
 		return jc, nil
@@ -41,9 +45,9 @@ func startChecks(ctx context.Context, exe string, cfg *config.Config, reaper *ch
 		}
 		var err error
 		if fd, ok := cc.Settings["fd"].(float64); ok {
-			checks[i].Files, err = jc.notifyPipe(int(fd))
+			checks[i].Files, err = jc.notifyPipe(int(fd), fmt.Sprintf("notify:pipe:%d", i), in)
 		} else {
-			checks[i].Files, err = jc.notifySocket(cfg, cc)
+			checks[i].Files, err = jc.notifySocket(cfg, cc, fmt.Sprintf("notify:socket:%d", i), in)
 		}
 		if err != nil {
 			jc.close()
@@ -63,11 +67,15 @@ func startChecks(ctx context.Context, exe string, cfg *config.Config, reaper *ch
 
 // notifyPipe: the program writes a line to its fd N; the check reads the
 // other end as its fd 3.
-func (jc *jobChecks) notifyPipe(fd int) ([]*os.File, error) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("notification pipe: %w", err)
+func (jc *jobChecks) notifyPipe(fd int, name string, in *handover.In) ([]*os.File, error) {
+	r, w := in.File(name), in.File(name+":program")
+	if r == nil || w == nil {
+		var err error
+		if r, w, err = os.Pipe(); err != nil {
+			return nil, fmt.Errorf("notification pipe: %w", err)
+		}
 	}
+	jc.files[name], jc.files[name+":program"] = r, w
 	jc.closers = append(jc.closers, func() { r.Close(); w.Close() })
 	jc.inputs = append(jc.inputs, r)
 	for len(jc.progFiles) < fd-3 {
@@ -79,12 +87,32 @@ func (jc *jobChecks) notifyPipe(fd int) ([]*os.File, error) {
 
 // notifySocket: the program sends READY=1 to $NOTIFY_SOCKET; the check
 // reads the socket as its fd 3.
-func (jc *jobChecks) notifySocket(cfg *config.Config, cc config.CheckConfig) ([]*os.File, error) {
+func (jc *jobChecks) notifySocket(cfg *config.Config, cc config.CheckConfig, name string, in *handover.In) ([]*os.File, error) {
 	sock, _ := cc.Settings["socket"].(string)
 	if sock == "" {
 		sock = cfg.SocketName + ".notify"
 		cc.Settings["socket"] = sock
 	}
+	conn, f, err := adoptNotifySocket(in, name)
+	if err != nil {
+		return nil, err
+	}
+	if conn == nil {
+		if conn, f, err = bindNotifySocket(sock); err != nil {
+			return nil, err
+		}
+	}
+	jc.files[name] = f
+	jc.closers = append(jc.closers, func() { f.Close(); conn.Close(); os.Remove(sock) })
+	cc.Settings["inherited"] = true
+	jc.inputs = append(jc.inputs, conn)
+	jc.env = append(jc.env, "NOTIFY_SOCKET="+sock)
+	return []*os.File{f}, nil
+}
+
+// bindNotifySocket binds the notification socket at sock: the manager's
+// end and the check's descriptor.
+func bindNotifySocket(sock string) (*net.UnixConn, *os.File, error) {
 	// A leftover of an earlier manager is removed; anything else at the
 	// path (a file, a link someone put there) is left alone, and the bind
 	// below then fails naming it.
@@ -93,19 +121,15 @@ func (jc *jobChecks) notifySocket(cfg *config.Config, cc config.CheckConfig) ([]
 	}
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
 	if err != nil {
-		return nil, fmt.Errorf("notification socket: %w", err)
+		return nil, nil, fmt.Errorf("notification socket: %w", err)
 	}
 	f, err := conn.File()
 	if err != nil {
 		conn.Close()
 		os.Remove(sock)
-		return nil, fmt.Errorf("notification socket: %w", err)
+		return nil, nil, fmt.Errorf("notification socket: %w", err)
 	}
-	jc.closers = append(jc.closers, func() { f.Close(); conn.Close(); os.Remove(sock) })
-	cc.Settings["inherited"] = true
-	jc.inputs = append(jc.inputs, conn)
-	jc.env = append(jc.env, "NOTIFY_SOCKET="+sock)
-	return []*os.File{f}, nil
+	return conn, f, nil
 }
 
 // close stops the checks and closes the channels, last opened first.

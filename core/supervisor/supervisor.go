@@ -29,6 +29,7 @@ import (
 	"github.com/zdaemon/zdaemon/core/control"
 	"github.com/zdaemon/zdaemon/core/daemon"
 	"github.com/zdaemon/zdaemon/core/eventlog"
+	"github.com/zdaemon/zdaemon/core/handover"
 	"github.com/zdaemon/zdaemon/core/manager"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
@@ -42,15 +43,24 @@ type Job struct {
 	// then go to Stderr.
 	Notifier *daemon.Notifier
 	Stderr   io.Writer
-	// Exe is the manager executable, which serves the built-in plugins.
+	// Exe is the manager executable, which serves the built-in plugins
+	// and is re-executed by an upgrade.
 	Exe string
+	// Version is the manager's build version (show, upgrade).
+	Version string
+	// Handover is what a previous manager handed over (zdrun --upgraded);
+	// nil for a fresh start.
+	Handover *handover.In
+	// Signals, when set, already receives the shutdown signals (an
+	// upgraded manager subscribes before anything else).
+	Signals chan os.Signal
 }
 
 // Run is the manager's life: set the process up, listen, supervise, clean
 // up; it returns the manager's exit status. Cancelling ctx stops the job
 // as SIGTERM does.
 func (j *Job) Run(ctx context.Context) int {
-	cfg, n, stderr, exe := j.Config, j.Notifier, j.Stderr, j.Exe
+	cfg, n, stderr, exe, in := j.Config, j.Notifier, j.Stderr, j.Exe, j.Handover
 	fail := func(code int, msg string) int {
 		if n != nil {
 			n.Fail(code, msg)
@@ -96,7 +106,7 @@ func (j *Job) Run(ctx context.Context) int {
 			warn(msg)
 		}
 	}
-	srv, err := control.Listen(cfg.SocketName, onStale)
+	srv, err := adoptControl(in, cfg.SocketName, onStale)
 	if err != nil {
 		var inUse *control.InUseError
 		if errors.As(err, &inUse) {
@@ -116,7 +126,7 @@ func (j *Job) Run(ctx context.Context) int {
 	}
 	// After the socket, as the original daemonizes after creating it (and
 	// a manager that lost the race for the socket logs only that).
-	if cfg.Daemon {
+	if cfg.Daemon && in == nil {
 		log.Info("daemonizing the process")
 		if cfg.Directory != "" {
 			log.Info(fmt.Sprintf("set current directory: %s", pyrepr.Str(cfg.Directory)))
@@ -128,8 +138,13 @@ func (j *Job) Run(ctx context.Context) int {
 	// The reaper runs before the group: the plugins below start (and may
 	// die) before it, and the sink and checks stop after it, all children
 	// of this process.
-	rctx, stopReaper := context.WithCancel(context.Background())
 	reaper := child.NewReaper(log)
+	adopted, err := adoptChildren(in, reaper)
+	if err != nil {
+		log.Error(fmt.Sprintf("cannot take over: %v", err))
+		return fail(1, "Error: "+err.Error())
+	}
+	rctx, stopReaper := context.WithCancel(context.Background())
 	reaped := make(chan struct{})
 	go func() { defer close(reaped); reaper.Run(rctx) }()
 	defer func() { stopReaper(); <-reaped }()
@@ -143,7 +158,7 @@ func (j *Job) Run(ctx context.Context) int {
 	// it lives, so the program never gets a broken pipe.
 	var tr *transcriptPipe
 	if cfg.Sink != nil && cfg.Daemon {
-		tr, err = startTranscript(pctx, exe, cfg, reaper, log)
+		tr, err = startTranscript(pctx, exe, cfg, reaper, log, in, adopted)
 		if err != nil {
 			log.Error(err.Error())
 			return fail(1, "Error: "+pluginMessage(err))
@@ -156,7 +171,7 @@ func (j *Job) Run(ctx context.Context) int {
 	})
 
 	// Start tests, with the notification channels the manager keeps.
-	checks, err := startChecks(pctx, exe, cfg, reaper, log)
+	checks, err := startChecks(pctx, exe, cfg, reaper, log, in)
 	if err != nil {
 		log.Error(err.Error())
 		return fail(1, "Error: "+pluginMessage(err))
@@ -187,9 +202,32 @@ func (j *Job) Run(ctx context.Context) int {
 	if prober != nil {
 		probe = prober
 	}
+	version := j.Version
+	if version == "" {
+		version = "unknown"
+	}
+	up := &upgrader{exe: exe, version: version, from: in.From(), reaper: reaper, log: log, sockets: sockets}
+	up.registerParts(cfg, tr, checks)
+	var restore *manager.Snapshot
+	var program manager.Proc
+	client := in.File("client")
+	if adopted != nil {
+		restore = adopted.snap
+		if adopted.program != nil {
+			program = adopted.program
+		}
+		if names := in.Close(); len(names) > 0 {
+			log.Warn(fmt.Sprintf("closed what the previous manager handed over and nothing took: %v", names))
+		}
+		log.Info(fmt.Sprintf("daemon manager upgraded from %s to %s (pid %d); supervising %s", in.From(), version, os.Getpid(), programWords(restore)))
+	}
 	mgr := manager.New(cfg, starter, manager.Options{
-		Logger: log,
-		Prober: probe,
+		Upgrader: up,
+		Restore:  restore,
+		Adopt:    func(int) manager.Proc { return program },
+		Version:  version,
+		Logger:   log,
+		Prober:   probe,
 		Reopen: func() error {
 			err := elog.Reopen()
 			if tr != nil {
@@ -240,14 +278,25 @@ func (j *Job) Run(ctx context.Context) int {
 	if maxConns < control.DefaultMaxConns {
 		log.Info(fmt.Sprintf("descriptors are scarce: at most %d control connections at once", maxConns))
 	}
-	return runGroup(ctx, mgr, sockets, cfg.SocketName, maxConns, n, log)
+	return runGroup(ctx, mgr, sockets, cfg.SocketName, maxConns, n, log, up, j.Signals, client)
+}
+
+// programWords says what an upgraded manager took over.
+func programWords(s *manager.Snapshot) string {
+	if s.State == manager.Running.String() {
+		return fmt.Sprintf("program pid %d", s.Pid)
+	}
+	return "no program (back-off)"
 }
 
 // runGroup runs the job's long-lived parts as one group: the manager loop,
 // the control servers, the watch on the socket's path and the signals. The
 // manager loop ends the group: when it returns, the others are
 // interrupted and the group waits for them.
-func runGroup(ctx context.Context, mgr *manager.Manager, sockets *socketKeeper, path string, maxConns int, n *daemon.Notifier, log *slog.Logger) int {
+//
+// An upgraded manager answers the client that asked for the upgrade
+// (client) once it serves.
+func runGroup(ctx context.Context, mgr *manager.Manager, sockets *socketKeeper, path string, maxConns int, n *daemon.Notifier, log *slog.Logger, up *upgrader, sigc chan os.Signal, client *os.File) int {
 	var g run.Group
 	code := 1
 	g.Add(func() error {
@@ -261,8 +310,11 @@ func runGroup(ctx context.Context, mgr *manager.Manager, sockets *socketKeeper, 
 	})
 
 	// Signals, and the caller's ctx, shut the job down.
-	sigc := make(chan os.Signal, 1)
-	signal.Notify(sigc, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	if sigc == nil {
+		sigc = make(chan os.Signal, 1)
+	}
+	signal.Notify(sigc, upgradeSignals...)
+	up.sigc, up.deliver = sigc, mgr.Shutdown
 	stopSignals := make(chan struct{})
 	g.Add(func() error {
 		select {
@@ -316,6 +368,10 @@ func runGroup(ctx context.Context, mgr *manager.Manager, sockets *socketKeeper, 
 		return nil
 	}, func(error) { stopWatch() })
 
+	if client != nil {
+		_, _ = io.WriteString(client, control.UpgradeReply(os.Getpid(), up.version, up.from)+"\n")
+		client.Close()
+	}
 	_ = g.Run()
 	return code
 }

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/core/handover"
 	"github.com/zdaemon/zdaemon/core/pluginhost"
 )
 
@@ -23,16 +25,37 @@ type transcriptPipe struct {
 // pipeSize absorbs a sink restart without slowing the program.
 const pipeSize = 1 << 20
 
-func startTranscript(ctx context.Context, exe string, cfg *config.Config, reaper *child.Reaper, log *slog.Logger) (*transcriptPipe, error) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("transcript pipe: %w", err)
-	}
-	if _, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, pipeSize); err != nil {
-		log.Debug(fmt.Sprintf("transcript pipe size: %v", err))
+// A manager that took over from another (in) keeps its pipe, and
+// re-attaches to its sink (adopted) or starts one on the pipe.
+func startTranscript(ctx context.Context, exe string, cfg *config.Config, reaper *child.Reaper, log *slog.Logger, in *handover.In, adopted *adoptedChildren) (*transcriptPipe, error) {
+	r, w := in.File("transcript:read"), in.File("transcript:write")
+	if r == nil || w == nil {
+		var err error
+		if r, w, err = os.Pipe(); err != nil {
+			return nil, fmt.Errorf("transcript pipe: %w", err)
+		}
+		if _, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, pipeSize); err != nil {
+			log.Debug(fmt.Sprintf("transcript pipe size: %v", err))
+		}
 	}
 	host := &pluginhost.Host{Exe: exe, Reaper: reaper, Logger: log}
-	sink, err := host.StartSink(ctx, pluginhost.Spec{Kind: cfg.Sink.Kind, Path: cfg.Sink.Plugin}, cfg.Sink.Settings, r)
+	spec := pluginhost.Spec{Kind: cfg.Sink.Kind, Path: cfg.Sink.Plugin}
+	var sink *pluginhost.Sink
+	var err error
+	if adopted != nil && adopted.sink != nil {
+		stdout, stderr := in.File("transcript:sink-stdout"), in.File("transcript:sink-stderr")
+		sink, err = host.AdoptSink(spec, cfg.Sink.Settings, r, *adopted.tr.Sink, adopted.sink, stdout, stderr)
+		if err != nil {
+			// Two sinks must never read one pipe: this one goes (losing
+			// at most what it read and had not written yet, as a crash
+			// does) and a new one goes on from there.
+			log.Error(fmt.Sprintf("%v; starting a new sink on the same pipe", err))
+			_ = adopted.sink.Signal(syscall.SIGKILL, true)
+		}
+	}
+	if sink == nil {
+		sink, err = host.StartSink(ctx, spec, cfg.Sink.Settings, r)
+	}
 	if err != nil {
 		r.Close()
 		w.Close()

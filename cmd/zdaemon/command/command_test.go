@@ -28,9 +28,10 @@ func TestHelpCommand_Implements(t *testing.T)      { var _ cli.Command = &HelpCo
 func TestValidateCommand_Implements(t *testing.T)  { var _ cli.Command = &ValidateCommand{} }
 func TestConvertCommand_Implements(t *testing.T)   { var _ cli.Command = &ConvertCommand{} }
 func TestRunCommand_Implements(t *testing.T)       { var _ cli.Command = &RunCommand{} }
+func TestUpgradeCommand_Implements(t *testing.T)   { var _ cli.Command = &UpgradeCommand{} }
 func TestCommandsAreAllListed_Implements(t *testing.T) {
-	if n := len(newTestMeta().commands()); n != 16 {
-		t.Errorf("%d commands, want 16: add the new one's _Implements check", n)
+	if n := len(newTestMeta().commands()); n != 17 {
+		t.Errorf("%d commands, want 17: add the new one's _Implements check", n)
 	}
 }
 

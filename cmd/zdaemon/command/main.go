@@ -167,7 +167,7 @@ var actions = []string{"fg", "foreground", "help", "kill", "logreopen", "logtail
 
 // commandActions are the action words of the command line: the original's
 // and ours.
-var commandActions = append(slices.Clip(actions), "validate", "convert", "run")
+var commandActions = append(slices.Clip(actions), "validate", "convert", "run", "upgrade")
 
 // cliArgs turns an action line into mitchellh/cli's arguments: the
 // command word, then its words. The words after start, restart, fg and
@@ -281,6 +281,7 @@ func (m *Meta) commands() map[string]cli.CommandFactory {
 		"validate":          mk(&ValidateCommand{Meta: m}),
 		"convert":           mk(&ConvertCommand{Meta: m}),
 		"run":               mk(&RunCommand{Meta: m}),
+		"upgrade":           mk(&UpgradeCommand{Meta: m}),
 	}
 }
 

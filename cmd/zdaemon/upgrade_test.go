@@ -1,0 +1,353 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The upgrade tests' builds: two zdruns with different versions and the
+// counter program, built once into TestMain's directory.
+var upgradeBuild struct {
+	once               sync.Once
+	oldZdrun, newZdrun string
+	sigCounter         string
+	err                error
+}
+
+const (
+	oldVersion = "upgrade-test-old"
+	newVersion = "upgrade-test-new"
+)
+
+func upgradeBinaries(t *testing.T) (oldZdrun, newZdrun, counter string) {
+	t.Helper()
+	b := &upgradeBuild
+	b.once.Do(func() {
+		dir := filepath.Dir(zdaemonBin)
+		b.oldZdrun, b.newZdrun = filepath.Join(dir, "zdrun-old"), filepath.Join(dir, "zdrun-new")
+		b.sigCounter = filepath.Join(dir, "sigcounter")
+		for _, c := range [][]string{
+			{"-ldflags", "-X main.version=" + oldVersion, "-o", b.oldZdrun, "../zdrun"},
+			{"-ldflags", "-X main.version=" + newVersion, "-o", b.newZdrun, "../zdrun"},
+			{"-o", b.sigCounter, "./testdata/sigcounter"},
+		} {
+			build := exec.Command("go", append([]string{"build"}, c...)...)
+			build.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := build.CombinedOutput(); err != nil {
+				b.err = fmt.Errorf("go build %v: %v\n%s", c, err, out)
+				return
+			}
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.oldZdrun, b.newZdrun, b.sigCounter
+}
+
+// upgradeJob is a job with its own copy of the client and of the old
+// manager executable (bin/zdaemon, bin/zdrun), so that installing a new
+// zdrun touches no other test, running sigcounter into a transcript.
+type upgradeJob struct {
+	*job
+	bin  string
+	opts []string
+}
+
+func newUpgradeJob(t *testing.T) *upgradeJob {
+	t.Helper()
+	oldZdrun, _, counter := upgradeBinaries(t)
+	j := newJob(t)
+	u := &upgradeJob{job: j, bin: j.path("bin"),
+		opts: []string{"-p", counter + " " + j.path("signals"), "-t", j.path("out.log")}}
+	if err := os.Mkdir(u.bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, zdaemonBin, filepath.Join(u.bin, "zdaemon"), 0o755)
+	copyFile(t, oldZdrun, filepath.Join(u.bin, "zdrun"), 0o755)
+	return u
+}
+
+// zd runs this job's client with the job's options.
+func (u *upgradeJob) zd(args ...string) result {
+	u.t.Helper()
+	return u.runCmd(nil, filepath.Join(u.bin, "zdaemon"), append(append([]string(nil), u.opts...), args...)...)
+}
+
+// install puts the file src in place of bin/zdrun as an upgrade does:
+// written beside it, then renamed over it (a new inode; the running
+// manager's stays as it was).
+func (u *upgradeJob) install(src string, mode os.FileMode) {
+	u.t.Helper()
+	tmp := filepath.Join(u.bin, ".zdrun.new")
+	copyFile(u.t, src, tmp, mode)
+	if err := os.Rename(tmp, filepath.Join(u.bin, "zdrun")); err != nil {
+		u.t.Fatal(err)
+	}
+}
+
+func copyFile(t testing.TB, src, dst string, mode os.FileMode) {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dst, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// lines counts the complete lines of the transcript.
+func (u *upgradeJob) lines() int {
+	data, _ := os.ReadFile(u.path("out.log"))
+	return bytes.Count(data, []byte("\n"))
+}
+
+// awaitLines waits until the transcript holds more than n lines.
+func (u *upgradeJob) awaitLines(n int, what string) {
+	u.t.Helper()
+	eventually(u.t, 20*time.Second, what, func() bool { return u.lines() > n })
+}
+
+// status is status -l's key=value lines.
+func (u *upgradeJob) status() map[string]string {
+	u.t.Helper()
+	r := u.zd("status", "-l")
+	if r.code != 0 {
+		u.t.Fatalf("status -l: exit %d, %q %q", r.code, r.out, r.err)
+	}
+	kv := map[string]string{}
+	for _, line := range strings.Split(r.out, "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			kv[k] = v
+		}
+	}
+	return kv
+}
+
+// showsVersion checks that show names the manager's version.
+func (u *upgradeJob) showsVersion(version string) {
+	u.t.Helper()
+	r := u.zd("show")
+	if want := "manager:      zdrun " + version + "\n"; r.code != 0 || !strings.Contains(r.out, want) {
+		u.t.Errorf("show: exit %d, want a line %q in:\n%s", r.code, want, r.out)
+	}
+}
+
+// checkCounter reads the whole transcript after the job stopped: the
+// counter from 0 on, every line once, nothing else.
+func (u *upgradeJob) checkCounter() int {
+	u.t.Helper()
+	data, err := os.ReadFile(u.path("out.log"))
+	if err != nil {
+		u.t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	if last := lines[len(lines)-1]; last != "" {
+		u.t.Errorf("the transcript ends in a partial line %q", last)
+	}
+	lines = lines[:len(lines)-1]
+	for i, line := range lines {
+		if line != strconv.Itoa(i) {
+			u.t.Fatalf("transcript line %d is %q, want %d (a gap, a duplicate or a stranger's line)", i+1, line, i)
+		}
+	}
+	return len(lines)
+}
+
+var signalLineRe = regexp.MustCompile(`^SIGNAL terminated after \d+ lines\n$`)
+
+// checkSignals: the program got one signal in its life, the SIGTERM of
+// the stop.
+func (u *upgradeJob) checkSignals() {
+	u.t.Helper()
+	data, _ := os.ReadFile(u.path("signals"))
+	if !signalLineRe.Match(data) {
+		u.t.Errorf("the program got these signals:\n%s\nwant only the SIGTERM of stop", data)
+	}
+}
+
+var upgradedRe = regexp.MustCompile(`^daemon manager upgraded to zdrun ` + newVersion + ` \(was ` + oldVersion + `\); pid=(\d+)\n$`)
+
+// zdaemon upgrade while the program writes a counter stream: the program
+// goes on undisturbed (same pid, same start time, no signal, every byte
+// in the transcript exactly once), the manager keeps its pid and answers
+// status and show as the new version, and a stop afterwards is a normal
+// one and leaves nothing behind (newJob's clean-up checks).
+func TestUpgradeUnderRunningProgram(t *testing.T) {
+	_, newZdrun, _ := upgradeBinaries(t)
+	u := newUpgradeJob(t)
+	if r := u.zd("start"); r.code != 0 || !startedRe.MatchString(r.out) {
+		t.Fatalf("start: exit %d, %q %q", r.code, r.out, r.err)
+	}
+	before := u.status()
+	pid, _ := strconv.Atoi(before["application"])
+	startTime := procStat(t, pid)[19] // starttime, in clock ticks since boot
+	u.showsVersion(oldVersion)
+	u.awaitLines(1000, "the program's first lines")
+
+	u.install(newZdrun, 0o755)
+	atUpgrade := u.lines()
+	r := u.zd("upgrade")
+	m := upgradedRe.FindStringSubmatch(r.out)
+	if r.code != 0 || m == nil || r.err != "" {
+		t.Fatalf("upgrade: exit %d\nstdout: %q\nstderr: %q", r.code, r.out, r.err)
+	}
+	if m[1] != before["manager"] {
+		t.Errorf("upgrade names manager pid %s, the manager was %s", m[1], before["manager"])
+	}
+
+	after := u.status()
+	for _, k := range []string{"application", "manager", "lasttime", "should_be_up", "backoff"} {
+		if after[k] != before[k] {
+			t.Errorf("status %s changed across the upgrade: %s -> %s", k, before[k], after[k])
+		}
+	}
+	if got := procStat(t, pid)[19]; got != startTime {
+		t.Errorf("program %d start time changed: %s -> %s (a new process)", pid, startTime, got)
+	}
+	u.showsVersion(newVersion)
+	u.awaitLines(atUpgrade+5000, "the program's lines after the upgrade")
+
+	r = u.zd("stop")
+	if r.code != 0 || !stoppedRe.MatchString(r.out) {
+		t.Fatalf("stop after the upgrade: exit %d, %q %q", r.code, r.out, r.err)
+	}
+	if r := u.zd("status"); r.code != 3 {
+		t.Errorf("status after stop: exit %d, %q", r.code, r.out)
+	}
+	n := u.checkCounter()
+	u.checkSignals()
+	t.Logf("%d lines, %d of them before the upgrade", n, atUpgrade)
+}
+
+// An upgrade to an executable that cannot take over leaves the old
+// manager and the program running, and says why (exit 1).
+func TestUpgradeRefused(t *testing.T) {
+	_, newZdrun, _ := upgradeBinaries(t)
+	u := newUpgradeJob(t)
+	if r := u.zd("start"); r.code != 0 {
+		t.Fatalf("start: exit %d, %q %q", r.code, r.out, r.err)
+	}
+	before := u.status()
+	script := func(body string) string { return u.write("zdrun-"+strconv.Itoa(len(body)), "#!/bin/sh\n"+body) }
+	for _, tt := range []struct {
+		name       string
+		src        string
+		mode       os.FileMode
+		wantReason string
+	}{
+		{"not executable", newZdrun, 0o644, `the new manager executable cannot be run: can't exec '` + filepath.Join(u.bin, "zdrun") + `': permission denied`},
+		{"exits at once", script("exit 3\n"), 0o755, `the new manager ` + filepath.Join(u.bin, "zdrun") + ` ended (exit status 3) without saying whether it can take over`},
+		{"refuses the state", script("echo 'its state record has version 1; this manager reads versions 2 to 2'\nexit 1\n"), 0o755,
+			`the new manager ` + filepath.Join(u.bin, "zdrun") + ` cannot take over: its state record has version 1; this manager reads versions 2 to 2`},
+		{"an older zdrun", script("echo 'Usage: zdrun --handoff | --attached | describe | plugin KIND NAME' >&2\nexit 1\n"), 0o755,
+			`the new manager ` + filepath.Join(u.bin, "zdrun") + ` does not know how to take over (it has no --can-adopt: an older zdrun)`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			u.install(tt.src, tt.mode)
+			n := u.lines()
+			r := u.zd("upgrade")
+			want := "Error: cannot upgrade the daemon manager: " + tt.wantReason + "\nThe running manager goes on unchanged.\n"
+			if r.code != 1 || r.out != "" || r.err != want {
+				t.Errorf("upgrade: exit %d\nstdout: %q\nstderr: %q\nwant exit 1 and stderr %q", r.code, r.out, r.err, want)
+			}
+			after := u.status()
+			for _, k := range []string{"application", "manager", "lasttime"} {
+				if after[k] != before[k] {
+					t.Errorf("status %s changed: %s -> %s", k, before[k], after[k])
+				}
+			}
+			u.showsVersion(oldVersion)
+			u.awaitLines(n+1000, "the program's lines after the refused upgrade")
+		})
+	}
+	if r := u.zd("stop"); r.code != 0 || !stoppedRe.MatchString(r.out) {
+		t.Fatalf("stop: exit %d, %q %q", r.code, r.out, r.err)
+	}
+	u.checkCounter()
+	u.checkSignals()
+}
+
+// The check mode of the real zdrun: it takes over a record it reads and
+// refuses one it does not, naming why.
+func TestZdrunCanAdopt(t *testing.T) {
+	_, newZdrun, _ := upgradeBinaries(t)
+	j := newJob(t)
+	for _, tt := range []struct {
+		name, record string
+		code         int
+		out          string
+	}{
+		{"current", `{"version":1,"from":"x","parts":{"config":{},"manager":{}},"files":{"control":5,"listen:web":9}}`, 0,
+			"ok version=" + newVersion + " record=1\n"},
+		{"newer format", `{"version":7,"from":"x"}`, 1, "its state record has version 7; this manager reads versions 1 to 1\n"},
+		{"unknown part", `{"version":1,"from":"x","parts":{"frobnicator":{}}}`, 1,
+			`this manager does not know the "frobnicator" that the running one hands over` + "\n"},
+		{"not a record", `garbage`, 1, "read the state record: invalid character 'g' looking for beginning of value\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := j.write("record.json", tt.record)
+			cmd := exec.Command(newZdrun, "--can-adopt")
+			f, err := os.Open(rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			cmd.ExtraFiles = []*os.File{f}
+			out, err := cmd.Output()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tt.code || string(out) != tt.out {
+				t.Errorf("zdrun --can-adopt: exit %d, %q; want exit %d, %q", code, out, tt.code, tt.out)
+			}
+		})
+	}
+}
+
+// Against the original's manager, upgrade is not supported: exit 1, and
+// the manager goes on.
+func TestUpgradeAgainstOriginalManager(t *testing.T) {
+	peer := originalPeer(t)
+	j := newJob(t)
+	opts := []string{"-p", "sleep 100"}
+	if r := j.runWith(peer, append(opts, "start")...); r.code != 0 {
+		t.Fatalf("the original's start: exit %d, %q %q", r.code, r.out, r.err)
+	}
+	r := j.run(append(opts, "upgrade")...)
+	want := "Error: this daemon manager does not support upgrade (it is the original's, or older); restart it instead\n"
+	if r.code != 1 || r.err != want {
+		t.Errorf("upgrade: exit %d, stdout %q, stderr %q; want exit 1, stderr %q", r.code, r.out, r.err, want)
+	}
+	if r := j.run(append(opts, "status")...); r.code != 0 || !strings.HasPrefix(r.out, "program running; pid=") {
+		t.Errorf("status after the refused upgrade: exit %d, %q", r.code, r.out)
+	}
+	if r := j.runWith(peer, append(opts, "stop")...); r.code != 0 {
+		t.Errorf("the original's stop: exit %d, %q %q", r.code, r.out, r.err)
+	}
+}

@@ -1,0 +1,151 @@
+package manager
+
+import (
+	"context"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/zdaemon/zdaemon/core/backoff"
+	"github.com/zdaemon/zdaemon/core/control"
+)
+
+// Snapshot is the supervisor's state as a manager that upgrades in place
+// hands it to the next one (see core/handover). Only a manager whose
+// program is up, or waits in back-off, hands over.
+type Snapshot struct {
+	// State is "running" or "backoff".
+	State string `json:"state"`
+	// Pid is the running program's pid.
+	Pid int `json:"pid,omitempty"`
+	// Started is when the program was last started (status "lasttime").
+	Started time.Time `json:"started"`
+	// ShouldBeUp is status "should_be_up".
+	ShouldBeUp bool `json:"should_be_up"`
+	// Backoff is the governor's current delay, whole seconds.
+	Backoff int `json:"backoff"`
+	// Restart is when a back-off ends.
+	Restart time.Time `json:"restart,omitzero"`
+	// ExitCode is the manager's exit status so far.
+	ExitCode int `json:"exit_code"`
+	// Signals are shutdown signals (numbers) that arrived during the
+	// upgrade; the next manager acts on them.
+	Signals []int `json:"signals,omitempty"`
+}
+
+// Upgrader replaces the manager in place (zdaemon upgrade).
+type Upgrader interface {
+	// Check asks the new manager executable whether it can take over;
+	// nil means it can. It runs off the loop.
+	Check(ctx context.Context) error
+	// Exec hands everything over and re-executes the manager; it returns
+	// only when that failed, and the manager then goes on. It runs on the
+	// loop, so nothing changes meanwhile; snapshot is the state, to take
+	// at the last moment.
+	Exec(ctx context.Context, snapshot func() Snapshot) error
+}
+
+// upgrade answers "upgrade": the new executable is asked first, then the
+// loop stops and hands over. The reply comes from the new manager (on the
+// connection handed over) or, when there is none, from this one.
+func (m *Manager) upgrade(ctx context.Context) string {
+	if m.opts.Upgrader == nil {
+		return control.ReplyCannotUpgrade + "this manager was not started to be upgraded"
+	}
+	var why string
+	if !m.call(ctx, func() { why = m.notUpgradable() }) {
+		return ""
+	}
+	if why != "" {
+		return control.ReplyCannotUpgrade + why
+	}
+	if err := m.opts.Upgrader.Check(ctx); err != nil {
+		return control.ReplyCannotUpgrade + err.Error()
+	}
+	reply := ""
+	m.call(context.WithoutCancel(ctx), func() {
+		if why := m.notUpgradable(); why != "" {
+			reply = control.ReplyCannotUpgrade + why
+			return
+		}
+		var drained []os.Signal
+		err := m.opts.Upgrader.Exec(ctx, func() Snapshot {
+			s, d := m.snapshot()
+			drained = d
+			return s
+		})
+		for _, sig := range drained { // still here: they are ours again
+			m.Shutdown(sig)
+		}
+		m.log.Error("upgrade failed: " + err.Error())
+		reply = control.ReplyCannotUpgrade + err.Error()
+	})
+	return reply
+}
+
+// notUpgradable says why the manager cannot hand over now; "" when it
+// can. Loop goroutine only.
+func (m *Manager) notUpgradable() string {
+	switch m.state {
+	case Running, Backoff:
+		return ""
+	case Starting:
+		return "the program is starting; try again once it is up"
+	case Stopping:
+		return "the program is stopping"
+	}
+	return "the manager is " + m.state.String()
+}
+
+// snapshot takes the state, with the shutdown signals that arrived
+// meanwhile (taken out of the loop's queue). Loop goroutine only.
+func (m *Manager) snapshot() (Snapshot, []os.Signal) {
+	s := Snapshot{
+		State:      m.state.String(),
+		Started:    m.lastStart,
+		ShouldBeUp: m.shouldBeUp,
+		Backoff:    m.gov.Backoff,
+		ExitCode:   m.exitCode,
+	}
+	if m.proc != nil {
+		s.Pid = m.proc.Pid()
+	}
+	if m.state == Backoff {
+		s.Restart = m.deadline
+	}
+	var drained []os.Signal
+	for {
+		select {
+		case sig := <-m.shutdown:
+			drained = append(drained, sig)
+			if ss, ok := sig.(syscall.Signal); ok {
+				s.Signals = append(s.Signals, int(ss))
+			} else {
+				s.Signals = append(s.Signals, int(syscall.SIGTERM))
+			}
+			continue
+		default:
+		}
+		return s, drained
+	}
+}
+
+// restore takes over the state a previous manager handed over, instead of
+// the first start. Loop goroutine only.
+func (m *Manager) restore(s Snapshot) {
+	m.shouldBeUp = s.ShouldBeUp
+	m.gov = backoff.State{Backoff: s.Backoff}
+	m.lastStart = s.Started
+	m.exitCode = s.ExitCode
+	switch {
+	case s.State == Running.String() && m.opts.Adopt != nil:
+		m.proc = m.opts.Adopt(s.Pid)
+		m.state = Running
+	default:
+		m.state = Backoff
+		m.arm(max(time.Until(s.Restart), 0))
+	}
+	for _, sig := range s.Signals {
+		m.Shutdown(syscall.Signal(sig))
+	}
+}
