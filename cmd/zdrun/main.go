@@ -18,13 +18,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
-	"syscall"
 
+	"github.com/zdaemon/zdaemon/cmd/zdrun/internal/earlysignals"
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/daemon"
 	"github.com/zdaemon/zdaemon/core/handover"
@@ -41,19 +40,10 @@ const usage = `Usage: zdrun --handoff | --attached | describe | plugin KIND NAME
 // -ldflags "-X main.version=1.2.3", else the VCS revision is used.
 var version string
 
-// upgradeSignals receives the shutdown signals of a manager that took
-// over from another: it subscribes in init, as early as it can, since
-// until then they would end it (see core/supervisor's upgradeSignals).
-var upgradeSignals chan os.Signal
-
 func init() {
 	// Every child is forked by the main thread, and an upgrade's execve
 	// runs on it (see core/child): main runs there.
 	runtime.LockOSThread()
-	if len(os.Args) == 3 && os.Args[1] == "--upgraded" {
-		upgradeSignals = make(chan os.Signal, 4)
-		signal.Notify(upgradeSignals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	}
 }
 
 func main() {
@@ -166,5 +156,5 @@ func upgraded(fd string, stderr io.Writer, exe, ver string) int {
 		fmt.Fprintf(stderr, "Error: %v\n", err)
 		return 1
 	}
-	return (&supervisor.Job{Config: cfg, Stderr: stderr, Exe: exe, Version: ver, Handover: in, Signals: upgradeSignals}).Run(context.Background())
+	return (&supervisor.Job{Config: cfg, Stderr: stderr, Exe: exe, Version: ver, Handover: in, Signals: earlysignals.C}).Run(context.Background())
 }
