@@ -16,9 +16,11 @@ const (
 	ReplyUpgraded = "Upgraded "
 )
 
-// UpgradeReply is the new manager's answer to the upgrade it completed.
+// UpgradeReply is the new manager's answer to the upgrade it completed
+// (white space in a version becomes "_": the reply is key=value words).
 func UpgradeReply(pid int, version, from string) string {
-	return ReplyUpgraded + "pid=" + strconv.Itoa(pid) + " version=" + version + " from=" + from
+	word := func(s string) string { return strings.Join(strings.Fields(s), "_") }
+	return ReplyUpgraded + "pid=" + strconv.Itoa(pid) + " version=" + word(version) + " from=" + word(from)
 }
 
 // ParseUpgraded reads a reply of UpgradeReply; ok is false for any other.
