@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -82,6 +83,33 @@ func newUpgradeJob(t *testing.T) *upgradeJob {
 func (u *upgradeJob) zd(args ...string) result {
 	u.t.Helper()
 	return u.runCmd(nil, filepath.Join(u.bin, "zdaemon"), append(append([]string(nil), u.opts...), args...)...)
+}
+
+// background runs this job's client with the job's options on a goroutine
+// of its own (bounded by a minute); its result arrives on the channel.
+func (u *upgradeJob) background(args ...string) <-chan result {
+	done := make(chan result, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	cmd := exec.CommandContext(ctx, filepath.Join(u.bin, "zdaemon"), append(append([]string(nil), u.opts...), args...)...)
+	cmd.Dir = u.dir
+	cmd.Env = append(os.Environ(), "ZD_TEST_JOB="+u.dir)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		u.t.Fatal(err)
+	}
+	go func() {
+		defer cancel()
+		err := cmd.Wait()
+		r := result{out: out.String(), err: errb.String(), took: time.Since(start), code: cmd.ProcessState.ExitCode()}
+		if ctx.Err() != nil {
+			r.err += "\n(killed after a minute)"
+		}
+		_ = err
+		done <- r
+	}()
+	return done
 }
 
 // install puts the file src in place of bin/zdrun as an upgrade does:
@@ -207,6 +235,11 @@ func TestUpgradeUnderRunningProgram(t *testing.T) {
 	u.showsVersion(oldVersion)
 	u.awaitLines(1000, "the program's first lines")
 
+	// A client waiting for the program's end across the upgrade: the new
+	// manager answers it, when the program ends.
+	waitStart := time.Now()
+	waiting := u.background("wait")
+
 	u.install(newZdrun, 0o755)
 	atUpgrade := u.lines()
 	r := u.zd("upgrade")
@@ -230,9 +263,20 @@ func TestUpgradeUnderRunningProgram(t *testing.T) {
 	u.showsVersion(newVersion)
 	u.awaitLines(atUpgrade+5000, "the program's lines after the upgrade")
 
+	select {
+	case w := <-waiting:
+		t.Fatalf("wait ended at the upgrade: exit %d, %q %q", w.code, w.out, w.err)
+	default:
+	}
+	stopAt := time.Now()
 	r = u.zd("stop")
 	if r.code != 0 || !stoppedRe.MatchString(r.out) {
 		t.Fatalf("stop after the upgrade: exit %d, %q %q", r.code, r.out, r.err)
+	}
+	w := <-waiting
+	if w.code != 0 || w.err != "" || !waitStart.Add(w.took).After(stopAt) {
+		t.Errorf("wait across the upgrade: exit %d after %v (the stop began %v after it), stdout %q, stderr %q",
+			w.code, w.took, stopAt.Sub(waitStart), w.out, w.err)
 	}
 	if r := u.zd("status"); r.code != 3 {
 		t.Errorf("status after stop: exit %d, %q", r.code, r.out)

@@ -93,6 +93,41 @@ func (s *Server) startAccepting() (done func(), err error) {
 
 var errPaused = errors.New("control socket paused")
 
+// AdoptConn serves a connection a previous manager handed over with the
+// request it had sent (line, without its newline), as if it had just
+// arrived: from the next Serve on. f is taken over.
+func (s *Server) AdoptConn(f *os.File, line string) error {
+	defer f.Close()
+	c, err := net.FileConn(f)
+	if err != nil {
+		return fmt.Errorf("adopt a control connection: %w", err)
+	}
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		c.Close()
+		return fmt.Errorf("adopt a control connection: a %T", c)
+	}
+	s.mu.Lock()
+	s.handed = append(s.handed, handedConn{uc, line})
+	s.mu.Unlock()
+	return nil
+}
+
+// handedConn is a connection handed over with its request.
+type handedConn struct {
+	c    *net.UnixConn
+	line string
+}
+
+// takeHanded returns the connections to serve first.
+func (s *Server) takeHanded() []handedConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.handed
+	s.handed = nil
+	return h
+}
+
 type connKey struct{}
 
 // Conn is the connection a request arrived on, for a handler that hands

@@ -76,6 +76,7 @@ type Server struct {
 	acceptFile *os.File // the listener's descriptor the accept loop waits on
 	closed     bool
 	paused     bool          // see Pause
+	handed     []handedConn  // see AdoptConn
 	acceptDone chan struct{} // closed when the accept loop has stopped
 	ino        uint64        // the socket inode we created, 0 if unknown
 	dev        uint64
@@ -228,6 +229,18 @@ func (s *Server) Serve(ctx context.Context, h Handler) error {
 	}
 	stop := context.AfterFunc(ctx, func() { _ = s.Close() })
 	defer stop()
+	for _, hc := range s.takeHanded() {
+		cn, _, ok := s.track(hc.c, maxConns)
+		if !ok {
+			_ = hc.c.Close()
+			continue
+		}
+		cn.prefix = []byte(hc.line + "\n")
+		wg.Go(func() {
+			defer s.untrack(cn)
+			s.serveConn(ctx, cn, h, hup, logger)
+		})
+	}
 	var exhausted, refusing bool // for saying so once, not on every accept
 	lraw, err := s.acceptConn()
 	if err != nil {

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"net"
 	"os"
 	"syscall"
 	"time"
@@ -31,6 +32,15 @@ type Snapshot struct {
 	// Signals are shutdown signals (numbers) that arrived during the
 	// upgrade; the next manager acts on them.
 	Signals []int `json:"signals,omitempty"`
+	// Waiters are the clients waiting in "await": the next manager
+	// serves their requests on their connections, handed over.
+	Waiters []Waiter `json:"waiters,omitempty"`
+}
+
+// Waiter is a client waiting in "await".
+type Waiter struct {
+	Line string        `json:"line"`
+	Conn *net.UnixConn `json:"-"`
 }
 
 // Upgrader replaces the manager in place (zdaemon upgrade).
@@ -38,6 +48,11 @@ type Upgrader interface {
 	// Check asks the new manager executable whether it can take over;
 	// nil means it can. It runs off the loop.
 	Check(ctx context.Context) error
+	// Pause stops accepting control connections (they wait in the
+	// socket's backlog for whoever serves it next); resume undoes it. It
+	// runs off the loop: the accept loop may be waiting for the loop to
+	// answer a request.
+	Pause() (resume func())
 	// Exec hands everything over and re-executes the manager; it returns
 	// only when that failed, and the manager then goes on. It runs on the
 	// loop, so nothing changes meanwhile; snapshot is the state, to take
@@ -62,8 +77,13 @@ func (m *Manager) upgrade(ctx context.Context) string {
 	if err := m.opts.Upgrader.Check(ctx); err != nil {
 		return control.ReplyCannotUpgrade + err.Error()
 	}
+	resume := m.opts.Upgrader.Pause()
 	reply := ""
 	m.call(context.WithoutCancel(ctx), func() {
+		defer resume() // still here: the upgrade did not happen
+		// Requests of connections accepted before the pause are served
+		// first (an await among them is then handed over).
+		m.servePending()
 		if why := m.notUpgradable(); why != "" {
 			reply = control.ReplyCannotUpgrade + why
 			return
@@ -81,6 +101,20 @@ func (m *Manager) upgrade(ctx context.Context) string {
 		reply = control.ReplyCannotUpgrade + err.Error()
 	})
 	return reply
+}
+
+// servePending serves the requests already waiting for the loop. Loop
+// goroutine only.
+func (m *Manager) servePending() {
+	for {
+		select {
+		case r := <-m.requests:
+			m.handle(r)
+			m.notifyWaiters()
+		default:
+			return
+		}
+	}
 }
 
 // notUpgradable says why the manager cannot hand over now; "" when it
@@ -112,6 +146,11 @@ func (m *Manager) snapshot() (Snapshot, []os.Signal) {
 	}
 	if m.state == Backoff {
 		s.Restart = m.deadline
+	}
+	for _, w := range m.waiters {
+		if w.conn != nil {
+			s.Waiters = append(s.Waiters, Waiter{Line: w.line, Conn: w.conn})
+		}
 	}
 	var drained []os.Signal
 	for {

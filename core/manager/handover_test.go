@@ -22,10 +22,14 @@ type fakeUpgrader struct {
 	// arrives meanwhile).
 	during  func()
 	checked int
+	paused  int
+	resumed int
 	snaps   []Snapshot
 }
 
 func (u *fakeUpgrader) Check(context.Context) error { u.checked++; return u.checkErr }
+
+func (u *fakeUpgrader) Pause() func() { u.paused++; return func() { u.resumed++ } }
 
 func (u *fakeUpgrader) Exec(_ context.Context, snapshot func() Snapshot) error {
 	if u.during != nil {
@@ -76,7 +80,7 @@ func TestUpgradeRunningProgram(t *testing.T) {
 		if got, want := req(m, "upgrade"), "Cannot upgrade: execve /x/zdrun: exec format error"; got != want {
 			t.Fatalf("upgrade: %q, want %q", got, want)
 		}
-		if s := m.State(); s != Running || u.checked != 1 || len(u.snaps) != 1 {
+		if s := m.State(); s != Running || u.checked != 1 || len(u.snaps) != 1 || u.paused != 1 || u.resumed != 1 {
 			t.Fatalf("after a failed execve: state %v, %d checks, %d snapshots", s, u.checked, len(u.snaps))
 		}
 		snap := u.snaps[0]

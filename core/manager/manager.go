@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -431,6 +432,10 @@ func (m *Manager) kill(n int) string {
 type waiter struct {
 	cond  func() bool
 	reply chan string
+	// line is the request and conn its connection, for an upgrade to
+	// hand over.
+	line string
+	conn *net.UnixConn
 }
 
 // await implements "await up [PID]" (the program is up and its pid is not
@@ -448,7 +453,7 @@ func (m *Manager) await(ctx context.Context, args []string) string {
 		}
 		exclude = n
 	}
-	w := &waiter{reply: make(chan string, 1)}
+	w := &waiter{reply: make(chan string, 1), line: "await " + strings.Join(args, " "), conn: control.Conn(ctx)}
 	if args[0] == "up" {
 		w.cond = func() bool { return m.state == Running && m.proc != nil && m.proc.Pid() != exclude }
 	} else {

@@ -140,6 +140,9 @@ func (j *Job) Run(ctx context.Context) int {
 	// of this process.
 	reaper := child.NewReaper(log)
 	adopted, err := adoptChildren(in, reaper)
+	if err == nil {
+		err = adoptWaiters(in, adopted, srv)
+	}
 	if err != nil {
 		log.Error(fmt.Sprintf("cannot take over: %v", err))
 		return fail(1, "Error: "+err.Error())

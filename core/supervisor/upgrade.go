@@ -43,7 +43,7 @@ import (
 var knownNames = handover.Known(
 	"config", "manager", "control", "transcript", "client",
 	"transcript:read", "transcript:write", "transcript:sink-stdout", "transcript:sink-stderr",
-	"notify:", "listen:", "listen",
+	"notify:", "listen:", "listen", "await:",
 )
 
 // checkTimeout bounds the check mode's answer.
@@ -178,7 +178,6 @@ func CanAdopt(r io.Reader, w io.Writer, version string) int {
 // manager's loop; it returns only when the execve failed, having undone
 // what it did.
 func (u *upgrader) Exec(ctx context.Context, snapshot func() manager.Snapshot) error {
-	resume := u.sockets.pause()
 	signal.Ignore(upgradeSignals...)
 	// What arrived before: the manager's queue, where snapshot finds it.
 	for drained := false; !drained; {
@@ -193,7 +192,6 @@ func (u *upgrader) Exec(ctx context.Context, snapshot func() manager.Snapshot) e
 	fail := func(err error) error {
 		out.Discard()
 		signal.Notify(u.sigc, upgradeSignals...)
-		resume()
 		return err
 	}
 	if c := control.Conn(ctx); c != nil {
@@ -205,6 +203,11 @@ func (u *upgrader) Exec(ctx context.Context, snapshot func() manager.Snapshot) e
 		return fail(err)
 	}
 	snap := snapshot()
+	for i, w := range snap.Waiters {
+		if f, err := w.Conn.File(); err == nil {
+			out.FileOwned(fmt.Sprintf("await:%d", i), f)
+		}
+	}
 	if err := out.State("manager", snap); err != nil {
 		return fail(err)
 	}
@@ -218,6 +221,9 @@ func (u *upgrader) Exec(ctx context.Context, snapshot func() manager.Snapshot) e
 	})
 	return fail(err)
 }
+
+// Pause stops the control servers' accept loops.
+func (u *upgrader) Pause() (resume func()) { return u.sockets.pause() }
 
 // --- the parts ------------------------------------------------------------
 
@@ -320,6 +326,22 @@ func adoptChildren(in *handover.In, reaper *child.Reaper) (*adoptedChildren, err
 		a.sink = reaper.Adopt(a.tr.Sink.Pid)
 	}
 	return a, nil
+}
+
+// adoptWaiters serves again, on the control socket taken over, the
+// clients that waited in "await" when the previous manager handed over.
+func adoptWaiters(in *handover.In, a *adoptedChildren, srv *control.Server) error {
+	if a == nil {
+		return nil
+	}
+	for i, w := range a.snap.Waiters {
+		if f := in.File(fmt.Sprintf("await:%d", i)); f != nil {
+			if err := srv.AdoptConn(f, w.Line); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // hand gives the next manager the notification endpoints, by check.
