@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/zdaemon/zdaemon/core/control"
 )
 
 // The upgrade tests' builds: two zdruns with different versions and the
@@ -240,6 +242,30 @@ func TestUpgradeUnderRunningProgram(t *testing.T) {
 	waitStart := time.Now()
 	waiting := u.background("wait")
 
+	// Status asked without a pause across the upgrade: every answer is a
+	// manager's (never "nobody listens", never a closed connection).
+	stopAsking := make(chan struct{})
+	asked := make(chan []string, 1)
+	go func() {
+		var bad []string
+		n := 0
+		for {
+			select {
+			case <-stopAsking:
+				asked <- append(bad, fmt.Sprintf("%d answers", n))
+				return
+			default:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			reply, err := control.Do(ctx, u.path("zdsock"), "status")
+			cancel()
+			if err != nil || !strings.HasPrefix(reply, "status=") {
+				bad = append(bad, fmt.Sprintf("%q %v", reply, err))
+			}
+			n++
+		}
+	}()
+
 	u.install(newZdrun, 0o755)
 	atUpgrade := u.lines()
 	r := u.zd("upgrade")
@@ -251,6 +277,12 @@ func TestUpgradeUnderRunningProgram(t *testing.T) {
 		t.Errorf("upgrade names manager pid %s, the manager was %s", m[1], before["manager"])
 	}
 
+	close(stopAsking)
+	if got := <-asked; len(got) != 1 {
+		t.Errorf("status across the upgrade failed: %v", got)
+	} else {
+		t.Logf("status across the upgrade: %s", got[0])
+	}
 	after := u.status()
 	for _, k := range []string{"application", "manager", "lasttime", "should_be_up", "backoff"} {
 		if after[k] != before[k] {
