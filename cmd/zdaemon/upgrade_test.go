@@ -71,8 +71,18 @@ func newUpgradeJob(t *testing.T) *upgradeJob {
 	t.Helper()
 	oldZdrun, _, counter := upgradeBinaries(t)
 	j := newJob(t)
-	u := &upgradeJob{job: j, bin: j.path("bin"),
-		opts: []string{"-p", counter + " " + j.path("signals"), "-t", j.path("out.log")}}
+	conf := j.write("job.hcl", fmt.Sprintf(`runner {
+  program    = [%q, %q]
+  transcript = %q
+}
+eventlog {
+  level = "info"
+  logfile {
+    path = %q
+  }
+}
+`, counter, j.path("signals"), j.path("out.log"), j.path("events.log")))
+	u := &upgradeJob{job: j, bin: j.path("bin"), opts: []string{"-C", conf}}
 	if err := os.Mkdir(u.bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -185,6 +195,19 @@ func (u *upgradeJob) showsVersion(version string) {
 	}
 }
 
+// sinkLine is show's line of the transcript sink: its pid and restarts.
+func (u *upgradeJob) sinkLine() string {
+	u.t.Helper()
+	r := u.zd("show")
+	for _, line := range strings.Split(r.out, "\n") {
+		if strings.Contains(line, "transcript file pid=") {
+			return strings.TrimSpace(line)
+		}
+	}
+	u.t.Fatalf("show lists no transcript sink:\n%s", r.out)
+	return ""
+}
+
 // checkCounter reads the whole transcript after the job stopped: the
 // counter from 0 on, every line once, nothing else.
 func (u *upgradeJob) checkCounter() int {
@@ -226,7 +249,7 @@ var upgradedRe = regexp.MustCompile(`^daemon manager upgraded to zdrun ` + newVe
 // status and show as the new version, and a stop afterwards is a normal
 // one and leaves nothing behind (newJob's clean-up checks).
 func TestUpgradeUnderRunningProgram(t *testing.T) {
-	_, newZdrun, _ := upgradeBinaries(t)
+	oldZdrun, newZdrun, _ := upgradeBinaries(t)
 	u := newUpgradeJob(t)
 	if r := u.zd("start"); r.code != 0 || !startedRe.MatchString(r.out) {
 		t.Fatalf("start: exit %d, %q %q", r.code, r.out, r.err)
@@ -235,6 +258,7 @@ func TestUpgradeUnderRunningProgram(t *testing.T) {
 	pid, _ := strconv.Atoi(before["application"])
 	startTime := procStat(t, pid)[19] // starttime, in clock ticks since boot
 	u.showsVersion(oldVersion)
+	sinkBefore := u.sinkLine()
 	u.awaitLines(1000, "the program's first lines")
 
 	// A client waiting for the program's end across the upgrade: the new
@@ -267,6 +291,11 @@ func TestUpgradeUnderRunningProgram(t *testing.T) {
 	}()
 
 	u.install(newZdrun, 0o755)
+	// The event log renamed (rotated) and not reopened: the new manager
+	// writes into the same file, handed over, as the old one would.
+	if err := os.Rename(u.path("events.log"), u.path("events.log.1")); err != nil {
+		t.Fatal(err)
+	}
 	atUpgrade := u.lines()
 	r := u.zd("upgrade")
 	m := upgradedRe.FindStringSubmatch(r.out)
@@ -295,6 +324,18 @@ func TestUpgradeUnderRunningProgram(t *testing.T) {
 	u.showsVersion(newVersion)
 	u.awaitLines(atUpgrade+5000, "the program's lines after the upgrade")
 
+	// And back (a manager that took over hands over again), the sink
+	// re-attached both times, never restarted.
+	u.install(oldZdrun, 0o755)
+	if r := u.zd("upgrade"); r.code != 0 || r.out != fmt.Sprintf("daemon manager upgraded to zdrun %s (was %s); pid=%s\n", oldVersion, newVersion, before["manager"]) {
+		t.Fatalf("second upgrade: exit %d\nstdout: %q\nstderr: %q", r.code, r.out, r.err)
+	}
+	u.showsVersion(oldVersion)
+	if got := u.sinkLine(); got != sinkBefore {
+		t.Errorf("the sink changed across the upgrades: %q -> %q", sinkBefore, got)
+	}
+	u.awaitLines(u.lines()+5000, "the program's lines after the second upgrade")
+
 	select {
 	case w := <-waiting:
 		t.Fatalf("wait ended at the upgrade: exit %d, %q %q", w.code, w.out, w.err)
@@ -316,6 +357,14 @@ func TestUpgradeUnderRunningProgram(t *testing.T) {
 	n := u.checkCounter()
 	u.checkSignals()
 	t.Logf("%d lines, %d of them before the upgrade", n, atUpgrade)
+	events, _ := os.ReadFile(u.path("events.log.1"))
+	upgraded := fmt.Sprintf("daemon manager upgraded from %s to %s (pid %s); supervising program pid %d", newVersion, oldVersion, before["manager"], pid)
+	if !bytes.Contains(events, []byte(upgraded)) || !bytes.Contains(events, []byte("daemon process stopped")) && !bytes.Contains(events, []byte("Exiting")) {
+		t.Errorf("the event log (the file handed over) lacks %q or the stop:\n%s", upgraded, events)
+	}
+	if _, err := os.Stat(u.path("events.log")); err == nil {
+		t.Error("the new manager reopened the event log by its path instead of taking over its file")
+	}
 }
 
 // An upgrade to an executable that cannot take over leaves the old

@@ -15,9 +15,11 @@
 // "client" (the connection that asked for the upgrade: the new manager
 // answers it), "transcript:read", "transcript:write" (the output pipe),
 // "transcript:sink-stdout", "transcript:sink-stderr" (the sink plugin's
-// output, still read by the new manager), "notify:socket", "notify:pipe"
-// and "notify:pipe:program" (the notification endpoints), and
-// "listen:NAME" for held listen sockets.
+// output, still read by the new manager), "notify:socket:N",
+// "notify:pipe:N" and "notify:pipe:N:program" (the notification endpoints
+// of the N-th check), "eventlog:N" (the event log's N-th file), "await:N"
+// (the N-th client waiting in await, with its request in the manager's
+// state), and "listen:NAME" for held listen sockets.
 //
 // Before an upgrade the old manager runs the new executable as a separate
 // process that reads the record and answers whether it can adopt it

@@ -74,8 +74,10 @@ type launched struct {
 	// through the Reaper (the supervised ones) have it.
 	exited <-chan struct{}
 	pid    string
-	// rr is the runner of a supervised plugin (for a hand-over).
-	rr *groupRunner
+	// rr is the runner of a supervised plugin, and protocol the version
+	// of its kind's protocol spoken (for a hand-over).
+	rr       *groupRunner
+	protocol int
 }
 
 // kinds are the plugin kinds: how each is found on the wire.
@@ -135,7 +137,7 @@ func (h *Host) launch(kind string, spec Spec, extra []*os.File) (*launched, erro
 	if h.Reaper != nil {
 		supervised = rr
 	}
-	return &launched{client: client, raw: raw, exited: rr.exited, pid: rr.ID(), rr: supervised}, nil
+	return &launched{client: client, raw: raw, exited: rr.exited, pid: rr.ID(), rr: supervised, protocol: client.NegotiatedVersion()}, nil
 }
 
 // pluginName names a plugin in messages: an external one by its path.

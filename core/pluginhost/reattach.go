@@ -45,7 +45,7 @@ func (s *Sink) Handover() (h Handover, stdout, stderr *os.File, ok bool) {
 	}
 	addr := s.cur.client.ReattachConfig().Addr
 	h = Handover{Pid: s.cur.rr.pid, Network: addr.Network(), Addr: addr.String(),
-		Protocol: s.cur.client.NegotiatedVersion(), Restarts: s.restarts}
+		Protocol: s.cur.protocol, Restarts: s.restarts}
 	return h, s.cur.rr.stdout.f, s.cur.rr.stderr.f, true
 }
 
@@ -113,7 +113,7 @@ func (h *Host) reattach(kind string, spec Spec, st Handover, proc *child.Process
 		client.Kill()
 		return nil, fmt.Errorf("re-attach %s plugin %s (pid %d): dispense: %w", kind, spec, rr.pid, err)
 	}
-	return &launched{client: client, raw: raw, exited: rr.exited, pid: strconv.Itoa(rr.pid), rr: rr}, nil
+	return &launched{client: client, raw: raw, exited: rr.exited, pid: strconv.Itoa(rr.pid), rr: rr, protocol: st.Protocol}, nil
 }
 
 // forwardLog logs what a re-attached plugin writes on stderr: hclog's

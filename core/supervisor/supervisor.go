@@ -90,7 +90,7 @@ func (j *Job) Run(ctx context.Context) int {
 	if err := daemon.CloseInherited(); err != nil {
 		return fail(1, "Error: "+err.Error())
 	}
-	elog, err := eventlog.Open(cfg.EventLog, os.Stdout, os.Stderr)
+	elog, err := eventlog.OpenInherited(cfg.EventLog, os.Stdout, os.Stderr, adoptEventLog(in))
 	if err != nil {
 		return fail(1, "Error: "+err.Error())
 	}
@@ -210,7 +210,7 @@ func (j *Job) Run(ctx context.Context) int {
 		version = "unknown"
 	}
 	up := &upgrader{exe: exe, version: version, from: in.From(), reaper: reaper, log: log, sockets: sockets}
-	up.registerParts(cfg, tr, checks)
+	up.registerParts(cfg, elog, tr, checks)
 	var restore *manager.Snapshot
 	var program manager.Proc
 	client := in.File("client")

@@ -18,6 +18,7 @@ import (
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/eventlog"
 	"github.com/zdaemon/zdaemon/core/handover"
 	"github.com/zdaemon/zdaemon/core/manager"
 	"github.com/zdaemon/zdaemon/core/pluginhost"
@@ -43,7 +44,7 @@ import (
 var knownNames = handover.Known(
 	"config", "manager", "control", "transcript", "client",
 	"transcript:read", "transcript:write", "transcript:sink-stdout", "transcript:sink-stderr",
-	"notify:", "listen:", "listen", "await:",
+	"notify:", "listen:", "listen", "await:", "eventlog:",
 )
 
 // checkTimeout bounds the check mode's answer.
@@ -72,8 +73,14 @@ type upgrader struct {
 
 // registerParts is where every part that survives an upgrade says what it
 // hands over.
-func (u *upgrader) registerParts(cfg *config.Config, tr *transcriptPipe, checks *jobChecks) {
+func (u *upgrader) registerParts(cfg *config.Config, elog *eventlog.Log, tr *transcriptPipe, checks *jobChecks) {
 	u.parts.Add("configuration", func(out *handover.Out) error { return out.State("config", cfg) })
+	u.parts.Add("event log", func(out *handover.Out) error {
+		for i, f := range elog.Files() {
+			out.File(eventLogName(i), f)
+		}
+		return nil
+	})
 	u.parts.Add("control socket", u.sockets.hand)
 	if tr != nil {
 		u.parts.Add("transcript", tr.hand)
@@ -259,6 +266,15 @@ func (k *socketKeeper) pause() (resume func()) {
 			}
 		}
 	}
+}
+
+// eventLogName names the file of the event log's i-th target.
+func eventLogName(i int) string { return fmt.Sprintf("eventlog:%d", i) }
+
+// adoptEventLog gives the event log the files handed over (the same
+// files, even when one was renamed and not reopened yet).
+func adoptEventLog(in *handover.In) func(int) *os.File {
+	return func(i int) *os.File { return in.File(eventLogName(i)) }
 }
 
 // adoptControl takes over the control socket handed over, or listens
