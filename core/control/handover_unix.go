@@ -97,15 +97,9 @@ var errPaused = errors.New("control socket paused")
 // request it had sent (line, without its newline), as if it had just
 // arrived: from the next Serve on. f is taken over.
 func (s *Server) AdoptConn(f *os.File, line string) error {
-	defer f.Close()
-	c, err := net.FileConn(f)
+	uc, err := adoptFile(f)
 	if err != nil {
-		return fmt.Errorf("adopt a control connection: %w", err)
-	}
-	uc, ok := c.(*net.UnixConn)
-	if !ok {
-		c.Close()
-		return fmt.Errorf("adopt a control connection: a %T", c)
+		return fmt.Errorf("a control connection handed over: %w", err)
 	}
 	s.mu.Lock()
 	s.handed = append(s.handed, handedConn{uc, line})

@@ -96,7 +96,12 @@ func acceptRaw(l syscall.RawConn) (int, error) {
 // adopt makes a connection of an accepted descriptor, for a goroutine to
 // serve (the descriptor is duplicated into Go's poller and closed).
 func adopt(fd int) (*net.UnixConn, error) {
-	f := os.NewFile(uintptr(fd), "control-connection")
+	return adoptFile(os.NewFile(uintptr(fd), "control-connection"))
+}
+
+// adoptFile makes a connection of f (duplicated into Go's poller); f is
+// closed.
+func adoptFile(f *os.File) (*net.UnixConn, error) {
 	defer f.Close()
 	c, err := net.FileConn(f)
 	if err != nil {
