@@ -476,3 +476,37 @@ func TestUpgradeAgainstOriginalManager(t *testing.T) {
 		t.Errorf("the original's stop: exit %d, %q %q", r.code, r.out, r.err)
 	}
 }
+
+// The notification endpoints are handed over: after an upgrade, a restart
+// of a program with a notify check is up when the new run reports, on the
+// same socket (sd_notify) or pipe (fd = N) the program was given.
+func TestUpgradeKeepsNotifyEndpoints(t *testing.T) {
+	_, newZdrun, _ := upgradeBinaries(t)
+	for _, tt := range []struct {
+		name, program, check string
+	}{
+		{"socket", fmt.Sprintf("[%q, \"-notify\"]", readyProg), `healthcheck "notify" {}`},
+		{"pipe", `["sh", "-c", "echo >&5; exec 5>&-; exec sleep 100"]`, "healthcheck \"notify\" {\n  fd = 5\n}"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			u := newUpgradeJob(t)
+			u.opts = []string{"-C", u.write("notify.hcl", fmt.Sprintf("runner {\n  program = %s\n  start-timeout = 20\n}\n%s\n", tt.program, tt.check))}
+			if r := u.zd("start"); r.code != 0 || !startedRe.MatchString(r.out) {
+				t.Fatalf("start: exit %d, %q %q", r.code, r.out, r.err)
+			}
+			u.install(newZdrun, 0o755)
+			if r := u.zd("upgrade"); r.code != 0 || !upgradedRe.MatchString(r.out) {
+				t.Fatalf("upgrade: exit %d, %q %q", r.code, r.out, r.err)
+			}
+			before := u.status()["application"]
+			r := u.zd("restart")
+			m := restartedRe.FindStringSubmatch(r.out)
+			if r.code != 0 || m == nil || m[2] == before {
+				t.Fatalf("restart after the upgrade: exit %d, %q %q (pid before %s)", r.code, r.out, r.err, before)
+			}
+			if r := u.zd("stop"); r.code != 0 || !stoppedRe.MatchString(r.out) {
+				t.Fatalf("stop: exit %d, %q %q", r.code, r.out, r.err)
+			}
+		})
+	}
+}

@@ -173,7 +173,7 @@ func (o *Out) Marshal() ([]byte, error) { return json.Marshal(&o.rec) }
 // In is what a new manager took over.
 type In struct {
 	rec   Record
-	files map[string]*os.File
+	files map[string]int // descriptors not taken yet
 }
 
 // ErrNoRecord is a --upgraded manager without a readable record.
@@ -193,9 +193,28 @@ func (in *In) File(name string) *os.File {
 	if in == nil {
 		return nil
 	}
-	f := in.files[name]
+	fd, ok := in.files[name]
+	if !ok {
+		return nil
+	}
 	delete(in.files, name)
-	return f
+	return os.NewFile(uintptr(fd), name)
+}
+
+// PollableFile takes a descriptor as File does, in non-blocking mode
+// first, so that read deadlines work on it: for an endpoint the manager
+// itself reads (an *os.File of a descriptor in blocking mode ignores
+// deadlines, and the old manager may have put it in blocking mode,
+// handing it to a plugin). Never for a descriptor a program writes or
+// reads as its own (its open file description is shared).
+func (in *In) PollableFile(name string) *os.File {
+	if in == nil {
+		return nil
+	}
+	if fd, ok := in.files[name]; ok {
+		_ = setNonblock(fd)
+	}
+	return in.File(name)
 }
 
 // State decodes the state of a part into v, and reports whether there
@@ -221,7 +240,7 @@ func (in *In) Close() []string {
 	}
 	names := slices.Sorted(maps.Keys(in.files))
 	for _, name := range names {
-		in.files[name].Close()
+		os.NewFile(uintptr(in.files[name]), name).Close()
 	}
 	clear(in.files)
 	return names

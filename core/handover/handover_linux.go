@@ -61,14 +61,16 @@ func Read(fd int) (*In, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &In{rec: *rec, files: map[string]*os.File{}}
+	in := &In{rec: *rec, files: map[string]int{}}
 	for name, n := range rec.Files {
 		if _, err := unix.FcntlInt(uintptr(n), unix.F_GETFD, 0); err != nil {
 			in.Close()
 			return nil, fmt.Errorf("the %s (descriptor %d) was not inherited: %v", name, n, err)
 		}
 		unix.CloseOnExec(n)
-		in.files[name] = os.NewFile(uintptr(n), name)
+		in.files[name] = n
 	}
 	return in, nil
 }
+
+func setNonblock(fd int) error { return unix.SetNonblock(fd, true) }

@@ -68,7 +68,7 @@ func startChecks(ctx context.Context, exe string, cfg *config.Config, reaper *ch
 // notifyPipe: the program writes a line to its fd N; the check reads the
 // other end as its fd 3.
 func (jc *jobChecks) notifyPipe(fd int, name string, in *handover.In) ([]*os.File, error) {
-	r, w := in.File(name), in.File(name+":program")
+	r, w := in.PollableFile(name), in.File(name+":program")
 	if r == nil || w == nil {
 		var err error
 		if r, w, err = os.Pipe(); err != nil {
