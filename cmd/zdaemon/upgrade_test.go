@@ -510,3 +510,45 @@ func TestUpgradeKeepsNotifyEndpoints(t *testing.T) {
 		})
 	}
 }
+
+// A program in back-off (it keeps crashing) is handed over too: the new
+// manager keeps the governor's count and restarts it when the back-off
+// ends.
+func TestUpgradeInBackoff(t *testing.T) {
+	_, newZdrun, _ := upgradeBinaries(t)
+	u := newUpgradeJob(t)
+	u.opts = []string{"-C", u.write("crash.hcl", "runner {\n  program = [\"sh\", \"-c\", \"exit 1\"]\n  backoff-limit = 30\n  start-timeout = 1\n}\n")}
+	if r := u.zd("start"); r.code != 1 {
+		t.Fatalf("start of a crashing program: exit %d, %q %q", r.code, r.out, r.err)
+	}
+	u.install(newZdrun, 0o755)
+	var before map[string]string
+	var r result
+	// Between two back-offs the program is starting for a moment, and an
+	// upgrade is then refused: asked again.
+	for try := 0; try < 20; try++ {
+		before = u.status()
+		if r = u.zd("upgrade"); r.code == 0 || !strings.Contains(r.err, "the program is starting") {
+			break
+		}
+	}
+	if r.code != 0 || !upgradedRe.MatchString(r.out) {
+		t.Fatalf("upgrade in back-off: exit %d, %q %q", r.code, r.out, r.err)
+	}
+	after := u.status()
+	if after["manager"] != before["manager"] || after["backoff"] != before["backoff"] || after["application"] != "0" || after["lasttime"] != before["lasttime"] {
+		t.Fatalf("status across the upgrade:\n%v\n%v", before, after)
+	}
+	// The new manager starts it when the back-off ends (and it crashes
+	// again: the governor's count goes on from where it was).
+	n, _ := strconv.Atoi(before["backoff"])
+	pollUntil(t, time.Duration(n+10)*time.Second, 50*time.Millisecond, "a restart by the new manager", func() bool {
+		return u.status()["lasttime"] != before["lasttime"]
+	})
+	if got, _ := strconv.Atoi(u.status()["backoff"]); got <= n {
+		t.Errorf("back-off %d after the restart, want more than %d", got, n)
+	}
+	if r := u.zd("stop"); r.code != 0 {
+		t.Fatalf("stop: exit %d, %q %q", r.code, r.out, r.err)
+	}
+}
