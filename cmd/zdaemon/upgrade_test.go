@@ -522,16 +522,17 @@ func TestUpgradeInBackoff(t *testing.T) {
 		t.Fatalf("start of a crashing program: exit %d, %q %q", r.code, r.out, r.err)
 	}
 	u.install(newZdrun, 0o755)
+	// Upgraded while more than a second of a back-off is left, so
+	// that status before and after see the same back-off (between two,
+	// the program is starting for a moment, and an upgrade is refused).
 	var before map[string]string
-	var r result
-	// Between two back-offs the program is starting for a moment, and an
-	// upgrade is then refused: asked again.
-	for try := 0; try < 20; try++ {
+	pollUntil(t, 20*time.Second, 50*time.Millisecond, "a back-off with more than a second left", func() bool {
 		before = u.status()
-		if r = u.zd("upgrade"); r.code == 0 || !strings.Contains(r.err, "the program is starting") {
-			break
-		}
-	}
+		delay, _ := strconv.ParseFloat(before["delay"], 64)
+		now, _ := strconv.ParseFloat(before["now"], 64)
+		return before["application"] == "0" && delay-now > 1.2
+	})
+	r := u.zd("upgrade")
 	if r.code != 0 || !upgradedRe.MatchString(r.out) {
 		t.Fatalf("upgrade in back-off: exit %d, %q %q", r.code, r.out, r.err)
 	}
