@@ -73,6 +73,8 @@ func TestCLIGolden(t *testing.T) {
 		{"config-errors", []string{"-C", "REPO/testdata/jobs/bad.hcl", "status"}, 2},
 		{"override-bad", []string{"-C", "REPO/testdata/jobs/good.hcl", "-X", "runner/forever=maybe", "status"}, 2},
 		{"override-show", []string{"-C", "REPO/testdata/jobs/good.hcl", "-X", "runner/backoff-limit=7", "-X", "environment/A=b", "-s", "zdsock", "show"}, 0},
+		{"help-upgrade", []string{"-p", "x", "help", "upgrade"}, 0},
+		{"upgrade-not-running", []string{"-p", "x", "upgrade"}, 1},
 	}
 	for _, cmd := range []string{"fg", "foreground", "help", "kill", "logreopen", "logtail",
 		"reopen_transcript", "restart", "show", "start", "status", "stop", "wait"} {

@@ -62,6 +62,7 @@ type hammer struct {
 	pids           map[string]bool
 	// finished is closed when every client has stopped.
 	finished chan struct{}
+	mu       *sync.Mutex // guards the counts while the clients run
 }
 
 func hammerAt(addr string, workers int, stop <-chan struct{}) *hammer {
@@ -107,7 +108,15 @@ func hammerAt(addr string, workers int, stop <-chan struct{}) *hammer {
 		})
 	}
 	go func() { wg.Wait(); close(h.finished) }()
+	h.mu = &mu
 	return h
+}
+
+// madeSoFar is how many connections the clients made until now.
+func (h *hammer) madeSoFar() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.made
 }
 
 // The test: a client connecting to a held TCP socket as fast as it

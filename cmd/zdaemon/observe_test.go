@@ -437,16 +437,7 @@ metrics {
 	metricValue(t, families, "process_resident_memory_bytes", nil)
 
 	// The same over HTTP.
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	viaHTTP, err := parser.TextToMetricFamilies(bytes.NewReader(body))
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("GET /metrics: %d %v\n%s", resp.StatusCode, err, body)
-	}
+	viaHTTP := scrape(t, addr)
 	if got := metricValue(t, viaHTTP, "zdaemon_program_starts_total", nil); got != 3 {
 		t.Errorf("starts over HTTP %v", got)
 	}
@@ -554,4 +545,22 @@ func TestZeroDowntimeExample(t *testing.T) {
 		c.Close()
 		t.Errorf("the socket still accepts after stop")
 	}
+}
+
+// scrape reads the metrics endpoint at addr with the Prometheus text
+// parser.
+func scrape(t *testing.T, addr string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /metrics: %d %v\n%s", resp.StatusCode, err, body)
+	}
+	return families
 }

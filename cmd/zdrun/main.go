@@ -5,6 +5,8 @@
 //	zdrun --version            its version (status -json shows a manager's)
 //	zdrun --handoff            a manager spawned by "zdaemon start"
 //	zdrun --attached           a manager in the foreground ("zdaemon run")
+//	zdrun --upgraded FD        a manager that took over in place from the previous one ("zdaemon upgrade"); the state record is on FD
+//	zdrun --can-adopt          whether it can take over the state record on descriptor 3 (asked before an upgrade)
 //	zdrun describe             plugin schemas and validation, for the client
 //	zdrun plugin KIND NAME     a built-in plugin
 //
@@ -25,23 +27,37 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"syscall"
 
+	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/daemon"
+	"github.com/zdaemon/zdaemon/core/earlysignals"
 	"github.com/zdaemon/zdaemon/core/supervisor"
 )
 
-const usage = `Usage: zdrun --handoff | --attached | describe | plugin KIND NAME
+const usage = `Usage: zdrun --handoff | --attached | --upgraded FD | --can-adopt | --version | describe | plugin KIND NAME
 
   zdrun is zdaemon's manager executable: zdaemon runs it to supervise a
   job ("zdaemon start", "zdaemon run"), to check plugin blocks ("zdaemon
   validate") and to serve the built-in plugins. Run zdaemon instead.`
 
-func main() {
-	os.Exit(run(os.Args[1:], os.Stderr))
+func init() {
+	// Every child is forked by the main thread, and an upgrade's execve
+	// runs on it (see core/child): main runs there.
+	runtime.LockOSThread()
 }
 
-func run(args []string, stderr io.Writer) int {
+func main() {
+	code, err := child.ServeMainThread(func() int { return run(os.Args[1:], os.Stdout, os.Stderr) })
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
 	exe, err := daemon.Executable()
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v\n", err)
@@ -50,8 +66,19 @@ func run(args []string, stderr io.Writer) int {
 	plugins := filepath.Join(filepath.Dir(exe), daemon.PluginsName)
 	switch {
 	case len(args) == 1 && args[0] == "--version":
-		fmt.Println(daemon.BuildVersion())
+		fmt.Fprintln(stdout, daemon.BuildVersion())
 		return 0
+	case len(args) == 1 && args[0] == "--can-adopt":
+		rec := os.NewFile(3, "state-record")
+		defer rec.Close()
+		return supervisor.CanAdopt(rec, stdout, daemon.BuildVersion(), false)
+	case len(args) == 2 && args[0] == "--upgraded":
+		in, cfg, err := supervisor.ReadHandover(args[1])
+		if err != nil {
+			fmt.Fprintf(stderr, "Error: %v\n", err)
+			return 1
+		}
+		return (&supervisor.Job{Config: cfg, Stderr: stderr, Handover: in, Signals: earlysignals.C}).Run(context.Background())
 	case len(args) == 1 && (args[0] == "--handoff" || args[0] == "--attached"):
 		return manage(args, plugins, stderr)
 	case len(args) == 1 && args[0] == "describe", len(args) == 3 && args[0] == "plugin":

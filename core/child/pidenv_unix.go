@@ -36,7 +36,7 @@ func (r *Reaper) startTrampoline(spec Spec, attr *syscall.ProcAttr) (*Process, e
 	// "zdexec FD NAMES PATH ARGV0 [ARG...]" (cmd/zdexec).
 	argv := append([]string{spec.Trampoline, strconv.Itoa(fd), strings.Join(spec.PidEnv, ","), spec.Path}, spec.Argv...)
 	r.mu.Lock()
-	pid, err := syscall.ForkExec(spec.Trampoline, argv, attr)
+	pid, err := forkExec(spec.Trampoline, argv, attr) // on the main thread: see thread_linux.go
 	var p *Process
 	if err == nil {
 		p = &Process{pid: pid, done: make(chan ExitStatus, 1)}

@@ -141,13 +141,24 @@ func (r *Reaper) Start(spec Spec) (*Process, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	pid, err := syscall.ForkExec(spec.Path, spec.Argv, attr)
+	pid, err := forkExec(spec.Path, spec.Argv, attr)
 	if err != nil {
 		return nil, fmt.Errorf("can't exec %s: %w", pyrepr.Str(spec.Path), err)
 	}
 	p := &Process{pid: pid, done: make(chan ExitStatus, 1)}
 	r.procs[pid] = p
 	return p, nil
+}
+
+// Adopt supervises a child this process already has: one a previous
+// manager started before it re-executed itself (upgrade). Call it before
+// Run, which reaps what exited meanwhile.
+func (r *Reaper) Adopt(pid int) *Process {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := &Process{pid: pid, done: make(chan ExitStatus, 1)}
+	r.procs[pid] = p
+	return p
 }
 
 // fds maps files to descriptors; a nil file is a closed descriptor.

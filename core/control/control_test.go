@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -495,4 +496,22 @@ func TestIsUnknown(t *testing.T) {
 			t.Errorf("IsUnknown(%q) = %v, want %v", tt.reply, got, tt.want)
 		}
 	}
+}
+
+// FuzzParseUpgraded: the client's parser of the new manager's answer
+// never panics, and reads back what UpgradeReply writes.
+func FuzzParseUpgraded(f *testing.F) {
+	f.Add(12, "v2", "v1")
+	f.Add(0, "", "")
+	f.Add(-1, "a=b", "c d")
+	f.Fuzz(func(t *testing.T, pid int, version, from string) {
+		_, _ = ParseUpgraded(version + from)
+		if strings.ContainsAny(version+from, " \t\n\r\v\f=\u0085\u00a0") || version == "" || from == "" {
+			return
+		}
+		got, ok := ParseUpgraded(UpgradeReply(pid, version, from))
+		if !ok || got["pid"] != strconv.Itoa(pid) || got["version"] != version || got["from"] != from {
+			t.Fatalf("UpgradeReply(%d, %q, %q) reads back as %v %v", pid, version, from, got, ok)
+		}
+	})
 }

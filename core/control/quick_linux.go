@@ -5,6 +5,7 @@ package control
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -78,6 +79,26 @@ func (s *Server) acceptLoop(a *acceptor) error {
 	if err := epollCtl(ep, unix.EPOLL_CTL_ADD, lfd); err != nil {
 		return fmt.Errorf("control socket: %w", err)
 	}
+	// Pause wakes the loop through an eventfd: shutting the listener down
+	// as Close does would end the socket for the next manager too.
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		return fmt.Errorf("control socket: eventfd: %w", err)
+	}
+	if err := epollCtl(ep, unix.EPOLL_CTL_ADD, wake); err != nil {
+		unix.Close(wake)
+		return fmt.Errorf("control socket: %w", err)
+	}
+	if !s.setWake(wake) { // paused meanwhile
+		unix.Close(wake)
+		return nil
+	}
+	defer func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.wakeFd = -1
+		unix.Close(wake)
+	}()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	q, _ := a.h.(QuickHandler)
@@ -112,6 +133,14 @@ func (s *Server) acceptLoop(a *acceptor) error {
 			return fmt.Errorf("wait on control socket: %w", err)
 		}
 		for _, ev := range events[:n] {
+			if int(ev.Fd) == wake { // Pause: the connections waiting for their request go on in goroutines
+				for len(pending) > 0 {
+					if err := a.handOver(release(0), nil); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
 			if int(ev.Fd) != lfd { // a pending connection spoke, or hung up
 				i := slices.IndexFunc(pending, func(p pendingConn) bool { return p.fd == int(ev.Fd) })
 				if i < 0 {
@@ -185,12 +214,31 @@ func (s *Server) acceptFD() (int, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed || s.paused {
 		unix.Close(fd)
 		return -1, net.ErrClosed
 	}
 	s.acceptFd = fd
 	return fd, nil
+}
+
+// setWake records the accept loop's eventfd for Pause; false when the
+// server is paused already.
+func (s *Server) setWake(fd int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.paused || s.closed {
+		return false
+	}
+	s.wakeFd = fd
+	return true
+}
+
+// wakePaused ends the accept loop for Pause (mu held).
+func (s *Server) wakePaused() {
+	if s.wakeFd >= 0 {
+		_, _ = unix.Write(s.wakeFd, binary.NativeEndian.AppendUint64(nil, 1))
+	}
 }
 
 // wakeAccept ends the accept loop waiting on fd: the shut-down listener
@@ -231,7 +279,12 @@ func peerIsOwner(fd int) bool {
 // adopt makes a connection of an accepted descriptor, for a goroutine to
 // serve (the descriptor is duplicated into Go's poller and closed).
 func adopt(fd int) (*net.UnixConn, error) {
-	f := os.NewFile(uintptr(fd), "control-connection")
+	return adoptFile(os.NewFile(uintptr(fd), "control-connection"))
+}
+
+// adoptFile makes a connection of f (duplicated into Go's poller); f is
+// closed.
+func adoptFile(f *os.File) (*net.UnixConn, error) {
 	defer f.Close()
 	c, err := net.FileConn(f)
 	if err != nil {

@@ -79,11 +79,15 @@ type Server struct {
 	// own (for tests and benchmarks of the accept loop's quick path).
 	handedOver atomic.Int64
 	// requests counts the requests read, answered on either path.
-	requests atomic.Uint64
-	closed   bool
-	ino      uint64 // the socket inode we created, 0 if unknown
-	dev      uint64
-	stopped  chan struct{}
+	requests   atomic.Uint64
+	closed     bool
+	paused     bool          // see Pause
+	wakeFd     int           // the accept loop's eventfd, which Pause writes; -1 if none
+	handed     []handedConn  // see AdoptConn
+	acceptDone chan struct{} // closed when the accept loop has stopped
+	ino        uint64        // the socket inode we created, 0 if unknown
+	dev        uint64
+	stopped    chan struct{}
 }
 
 // Listen creates the control socket at path (absolute), safely: bind under
@@ -134,7 +138,7 @@ func Listen(path string, onStale func(path string)) (*Server, error) {
 			return nil, fmt.Errorf("remove stale socket %s: %w", path, err)
 		}
 	}
-	s := &Server{l: l, path: path, acceptFd: -1, stopped: make(chan struct{}), freed: make(chan struct{}, 1)}
+	s := &Server{l: l, path: path, acceptFd: -1, wakeFd: -1, stopped: make(chan struct{}), freed: make(chan struct{}, 1)}
 	var st unix.Stat_t
 	if err := unix.Stat(path, &st); err == nil {
 		s.ino, s.dev = st.Ino, uint64(st.Dev)
@@ -215,6 +219,11 @@ func (s *Server) Serve(ctx context.Context, h Handler) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer s.writers.Wait()
+	accepting, err := s.startAccepting()
+	if err != nil {
+		return nil
+	}
+	defer accepting() // first: Pause waits for the loop, not for the connections
 	hup, err := newHangupWatcher()
 	if err != nil {
 		logger.Warn(fmt.Sprintf("%v; clients that go away while they wait are noticed only when the wait ends", err))
@@ -224,9 +233,21 @@ func (s *Server) Serve(ctx context.Context, h Handler) error {
 	}
 	stop := context.AfterFunc(ctx, func() { _ = s.Close() })
 	defer stop()
+	for _, hc := range s.takeHanded() {
+		cn, _, ok := s.track(hc.c, maxConns)
+		if !ok {
+			_ = hc.c.Close()
+			continue
+		}
+		cn.prefix = []byte(hc.line + "\n")
+		wg.Go(func() {
+			defer s.untrack(cn)
+			s.serveConn(ctx, cn, h, hup, logger)
+		})
+	}
 	a := &acceptor{s: s, ctx: ctx, h: h, hup: hup, logger: logger, maxConns: maxConns, wg: &wg}
 	err = s.acceptLoop(a)
-	if s.isClosed() || ctx.Err() != nil {
+	if s.isClosed() || s.isPaused() || ctx.Err() != nil {
 		return nil
 	}
 	return err
@@ -453,7 +474,7 @@ func (s *Server) serveConn(ctx context.Context, cn *conn, h Handler, hup *hangup
 			}
 		}
 		s.requests.Add(1)
-		reply = serveSafely(ctx, h, req, logger)
+		reply = serveSafely(context.WithValue(ctx, connKey{}, c), h, req, logger)
 	}
 	if reply == "" {
 		return

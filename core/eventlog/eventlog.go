@@ -98,12 +98,19 @@ type Log struct {
 // warning level and above go to stderr as bare messages, as Python's
 // last-resort handler does.
 func Open(cfg *config.EventLog, stdout, stderr io.Writer) (*Log, error) {
+	return OpenInherited(cfg, stdout, stderr, nil)
+}
+
+// OpenInherited is Open for a manager that took over from another one in
+// place (an upgrade): inherited(i), when not nil, is the file of the i-th
+// target, already open (see Files), used instead of opening its path.
+func OpenInherited(cfg *config.EventLog, stdout, stderr io.Writer, inherited func(i int) *os.File) (*Log, error) {
 	if cfg == nil {
 		fm, _ := parseFormat("%(message)s")
 		return &Log{level: LevelWarning, bare: true, targets: []*target{{w: stderr, format: fm, level: LevelTrace - 1}}}, nil
 	}
 	l := &Log{level: FromPython(cfg.Level)}
-	for _, lf := range cfg.Logfiles {
+	for i, lf := range cfg.Logfiles {
 		format := lf.Format
 		if format == "" {
 			format = config.DefaultLogFormat
@@ -128,16 +135,36 @@ func Open(cfg *config.EventLog, stdout, stderr io.Writer) (*Log, error) {
 				l.Close()
 				return nil, fmt.Errorf("event log %s: %w", lf.Path, err)
 			}
-			f, err := os.OpenFile(abs, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666)
-			if err != nil {
-				l.Close()
-				return nil, fmt.Errorf("open event log: %w", err)
+			var f *os.File
+			if inherited != nil {
+				f = inherited(i)
+			}
+			if f == nil {
+				if f, err = os.OpenFile(abs, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666); err != nil {
+					l.Close()
+					return nil, fmt.Errorf("open event log: %w", err)
+				}
 			}
 			t.path, t.f, t.w = abs, f, f
 		}
 		l.targets = append(l.targets, t)
 	}
 	return l, nil
+}
+
+// Files are the open files of the targets, by target (nil for a stream),
+// for handing over to the next manager.
+func (l *Log) Files() []*os.File {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []*os.File
+	if l.bare {
+		return nil
+	}
+	for _, t := range l.targets {
+		out = append(out, t.f)
+	}
+	return out
 }
 
 // Handler returns the slog handler writing to this log.

@@ -8,7 +8,9 @@ package jobplugins
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -38,6 +40,20 @@ func (p Plugins) StartSink(ctx context.Context, reaper *child.Reaper, log *slog.
 	return sink{s}, nil
 }
 
+// AdoptSink re-attaches to the sink a previous manager handed over.
+func (p Plugins) AdoptSink(reaper *child.Reaper, log *slog.Logger, sc config.PluginConfig, input *os.File, st supervisor.SinkHandover, proc *child.Process, stdout, stderr *os.File) (supervisor.Sink, error) {
+	var h pluginhost.Handover
+	if err := json.Unmarshal(st.Host, &h); err != nil {
+		return nil, fmt.Errorf("the sink handed over: %w", err)
+	}
+	host := &pluginhost.Host{Exe: p.Exe, Reaper: reaper, Logger: log}
+	s, err := host.AdoptSink(pluginhost.Spec{Kind: sc.Kind, Path: sc.Plugin}, sc.Settings, input, h, proc, stdout, stderr)
+	if err != nil {
+		return nil, userError{err}
+	}
+	return sink{s}, nil
+}
+
 // ServeMetrics serves the job's metrics over HTTP on l (package metrics:
 // the Prometheus library is linked here, not in zdrun).
 func (p Plugins) ServeMetrics(ctx context.Context, l net.Listener, snap func(context.Context) (manager.Snapshot, bool), log *slog.Logger) error {
@@ -60,6 +76,18 @@ func (p Plugins) StartProber(ctx context.Context, reaper *child.Reaper, log *slo
 
 // sink is a pluginhost.Sink as the supervisor sees it.
 type sink struct{ *pluginhost.Sink }
+
+func (s sink) Handover() (supervisor.SinkHandover, *os.File, *os.File, bool) {
+	h, stdout, stderr, ok := s.Sink.Handover()
+	if !ok {
+		return supervisor.SinkHandover{}, nil, nil, false
+	}
+	raw, err := json.Marshal(h)
+	if err != nil {
+		return supervisor.SinkHandover{}, nil, nil, false
+	}
+	return supervisor.SinkHandover{Pid: h.Pid, Host: raw}, stdout, stderr, true
+}
 
 func (s sink) Drain(ctx context.Context) (string, error) {
 	st, err := s.Sink.Drain(ctx)

@@ -135,3 +135,39 @@ func (h *history) reply(n int, now time.Time) string {
 
 // HistorySchema is the version of the "history" reply's JSON.
 const HistorySchema = 1
+
+// HandedHistory is the history as an upgrading manager hands it over.
+type HandedHistory struct {
+	Runs    []Run          `json:"runs"`
+	Signals []int          `json:"signals,omitempty"` // each run's signal number, 0 for none
+	Starts  int            `json:"starts"`
+	Exits   map[string]int `json:"exits,omitempty"`
+}
+
+// handover is the history to hand over.
+func (h *history) handover() *HandedHistory {
+	hh := &HandedHistory{Runs: append([]Run(nil), h.runs...), Starts: h.starts, Exits: h.exits}
+	for _, r := range h.runs {
+		hh.Signals = append(hh.Signals, r.signo)
+	}
+	return hh
+}
+
+// restore takes over a history handed over (nil: a manager that kept
+// none, an older one).
+func (h *history) restore(hh *HandedHistory) {
+	if hh == nil {
+		return
+	}
+	h.runs = append([]Run(nil), hh.Runs...)
+	if len(h.runs) > keptRuns {
+		h.runs = h.runs[len(h.runs)-keptRuns:]
+	}
+	off := len(hh.Runs) - len(h.runs)
+	for i := range h.runs {
+		if j := off + i; j < len(hh.Signals) {
+			h.runs[i].signo = hh.Signals[j]
+		}
+	}
+	h.starts, h.exits = hh.Starts, hh.Exits
+}

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -127,6 +128,13 @@ type Options struct {
 	// one. Relay passes a READY=1 of the program to the notify checks.
 	Notices <-chan Notice
 	Relay   func(text string)
+	// Upgrader replaces the manager in place ("upgrade"); nil refuses.
+	Upgrader Upgrader
+	// Restore is the state a previous manager handed over (an upgrade):
+	// Run takes it over instead of starting the program; Adopt makes the
+	// running program of it a Proc.
+	Restore *Handover
+	Adopt   func(pid int) Proc
 }
 
 // Manager supervises one program.
@@ -206,8 +214,12 @@ func New(cfg *config.Config, starter Starter, opts Options) *Manager {
 // manager's exit status.
 func (m *Manager) Run(ctx context.Context) int {
 	defer close(m.exited)
-	m.log.Info("daemon manager started")
-	m.apply(event{kind: evStart})
+	if m.opts.Restore != nil {
+		m.restore(*m.opts.Restore)
+	} else {
+		m.log.Info("daemon manager started")
+		m.apply(event{kind: evStart})
+	}
 	m.publish()
 	m.changed()
 	for m.state != Exiting {
@@ -475,6 +487,10 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 		return m.reload(ctx, req.Args)
 	case "health":
 		return m.query(ctx, m.healthReport)
+	case "upgrade":
+		return m.upgrade(ctx)
+	case "version":
+		return m.opts.Version
 	case "plugins":
 		if m.opts.Plugins == nil {
 			return "none"
@@ -494,7 +510,7 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 // control.QuickHandler.
 func (m *Manager) Quick(req control.Request) bool {
 	switch req.Name {
-	case "await", "reopen_transcript", "plugins", "reload", "metrics-json":
+	case "await", "reopen_transcript", "plugins", "reload", "metrics-json", "upgrade":
 		return false
 	}
 	return true
@@ -539,6 +555,10 @@ func (m *Manager) kill(n int) string {
 type waiter struct {
 	cond  func() bool
 	reply chan string
+	// line is the request and conn its connection, for an upgrade to
+	// hand over.
+	line string
+	conn *net.UnixConn
 }
 
 // await implements "await up [PID]" (the program is up and its pid is not
@@ -556,7 +576,7 @@ func (m *Manager) await(ctx context.Context, args []string) string {
 		}
 		exclude = n
 	}
-	w := &waiter{reply: make(chan string, 1)}
+	w := &waiter{reply: make(chan string, 1), line: "await " + strings.Join(args, " "), conn: control.Conn(ctx)}
 	if args[0] == "up" {
 		w.cond = func() bool { return m.state == Running && m.proc != nil && m.proc.Pid() != exclude }
 	} else {

@@ -204,6 +204,20 @@ func (p *Prober) Idle() {
 	}
 }
 
+// Suspend kills every check plugin, those of liveness checks too, before
+// the manager re-executes itself (an upgrade: the next manager starts its
+// own); a try afterwards starts them again, as after a crash.
+func (p *Prober) Suspend() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.checks {
+		if c.cur != nil {
+			c.cur.client.Kill()
+			c.cur = nil
+		}
+	}
+}
+
 // Info describes the running check plugins for "show".
 func (p *Prober) Info() []string {
 	p.mu.Lock()

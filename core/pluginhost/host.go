@@ -75,6 +75,10 @@ type launched struct {
 	// through the Reaper (the supervised ones) have it.
 	exited <-chan struct{}
 	pid    string
+	// rr is the runner of a supervised plugin, and protocol the version
+	// of its kind's protocol spoken (for a hand-over).
+	rr       *groupRunner
+	protocol int
 }
 
 // kinds are the plugin kinds: how each is found on the wire.
@@ -99,10 +103,7 @@ func (h *Host) launch(kind string, spec Spec, extra []*os.File) (*launched, erro
 	if err != nil {
 		return nil, err
 	}
-	logger := h.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
+	logger := h.logger()
 	cfg := &plugin.ClientConfig{
 		HandshakeConfig:  k.handshake,
 		VersionedPlugins: k.sets,
@@ -133,7 +134,11 @@ func (h *Host) launch(kind string, spec Spec, extra []*os.File) (*launched, erro
 		client.Kill()
 		return nil, fmt.Errorf("dispense %s plugin %s: %w", kind, spec, err)
 	}
-	return &launched{client: client, raw: raw, exited: rr.exited, pid: rr.ID()}, nil
+	var supervised *groupRunner
+	if h.Reaper != nil {
+		supervised = rr
+	}
+	return &launched{client: client, raw: raw, exited: rr.exited, pid: rr.ID(), rr: supervised, protocol: client.NegotiatedVersion()}, nil
 }
 
 // pluginName names a plugin in messages: an external one by its path.
@@ -262,11 +267,7 @@ func (h *Host) StartSink(ctx context.Context, spec Spec, cfg transcript.Config, 
 	if h.Reaper == nil {
 		return nil, errors.New("supervised plugins need the manager's reaper")
 	}
-	s := &Sink{host: h, spec: spec, cfg: cfg, input: input, log: h.Logger, name: h.pluginName("transcript", spec),
-		changed: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
+	s := h.newSink(spec, cfg, input)
 	l, err := s.start(ctx)
 	if err != nil {
 		return nil, err
@@ -274,6 +275,19 @@ func (h *Host) StartSink(ctx context.Context, spec Spec, cfg transcript.Config, 
 	s.cur = l
 	go s.supervise(time.Now())
 	return s, nil
+}
+
+func (h *Host) newSink(spec Spec, cfg transcript.Config, input *os.File) *Sink {
+	return &Sink{host: h, spec: spec, cfg: cfg, input: input, log: h.logger(), name: h.pluginName("transcript", spec),
+		changed: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// logger is the host's logger, or one that discards.
+func (h *Host) logger() *slog.Logger {
+	if h.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return h.Logger
 }
 
 func (s *Sink) start(ctx context.Context) (*launched, error) {

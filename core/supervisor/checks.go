@@ -9,6 +9,7 @@ import (
 
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/core/handover"
 	"github.com/zdaemon/zdaemon/core/manager"
 )
 
@@ -23,15 +24,20 @@ type jobChecks struct {
 	// program speaks the notify protocol and reload follows it.
 	notifyCheck bool
 	closers     []func()
+	// files are the endpoints an upgrade hands over, by name
+	// ("notify:socket", "notify:pipe:0" and its ":program" end).
+	files map[string]*os.File
+	in    *handover.In // what a previous manager handed over; nil
 }
 
 // startChecks starts the prober of the job's checks. For a built-in notify
 // check the manager itself binds the notification socket (sd_notify) or
 // keeps the notification pipe (s6's fd = N), so that they exist before the
 // program starts and hold its report while no check process runs. A
-// watchdog needs the notification socket too.
-func startChecks(ctx context.Context, plugins Plugins, cfg *config.Config, reaper *child.Reaper, log *slog.Logger) (*jobChecks, error) {
-	jc := &jobChecks{}
+// watchdog needs the notification socket too. A manager that took over
+// from another (in) keeps its endpoints.
+func startChecks(ctx context.Context, plugins Plugins, cfg *config.Config, reaper *child.Reaper, log *slog.Logger, in *handover.In) (*jobChecks, error) {
+	jc := &jobChecks{files: map[string]*os.File{}, in: in}
 	cfgs := cfg.AllChecks()
 	if cfg.Watchdog > 0 {
 		if err := jc.bindNotify(cfg, "", log); err != nil {
@@ -49,7 +55,7 @@ func startChecks(ctx context.Context, plugins Plugins, cfg *config.Config, reape
 		}
 		var err error
 		if fd, ok := cc.Settings["fd"].(float64); ok {
-			checks[i].Files, err = jc.notifyPipe(int(fd))
+			checks[i].Files, err = jc.notifyPipe(int(fd), fmt.Sprintf("notify:pipe:%d", i))
 		} else {
 			checks[i].Files, err = jc.notifySocket(cfg, cc, log)
 		}
@@ -70,11 +76,15 @@ func startChecks(ctx context.Context, plugins Plugins, cfg *config.Config, reape
 
 // notifyPipe: the program writes a line to its fd N; the check reads the
 // other end as its fd 3.
-func (jc *jobChecks) notifyPipe(fd int) ([]*os.File, error) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("notification pipe: %w", err)
+func (jc *jobChecks) notifyPipe(fd int, name string) ([]*os.File, error) {
+	r, w := jc.in.PollableFile(name), jc.in.File(name+":program")
+	if r == nil || w == nil {
+		var err error
+		if r, w, err = os.Pipe(); err != nil {
+			return nil, fmt.Errorf("notification pipe: %w", err)
+		}
 	}
+	jc.files[name], jc.files[name+":program"] = r, w
 	jc.closers = append(jc.closers, func() { r.Close(); w.Close() })
 	jc.inputs = append(jc.inputs, r)
 	for len(jc.progFiles) < fd-3 {
@@ -110,12 +120,19 @@ func (jc *jobChecks) bindNotify(cfg *config.Config, path string, log *slog.Logge
 	if path == "" {
 		path = cfg.SocketName + ".notify"
 	}
-	ns, err := bindNotify(path, log)
+	var ns *notifySocket
+	var err error
+	if f := jc.in.File("notify:socket"); f != nil {
+		ns, err = adoptNotify(f, path, log)
+	} else {
+		ns, err = bindNotify(path, log)
+	}
 	if err != nil {
 		jc.close()
 		return err
 	}
 	jc.notify = ns
+	jc.files["notify:socket"] = ns.file
 	jc.closers = append(jc.closers, ns.close)
 	return nil
 }

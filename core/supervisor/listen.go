@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/core/handover"
 	"github.com/zdaemon/zdaemon/core/listen"
 )
 
@@ -31,7 +32,8 @@ type listenError struct {
 }
 
 // holdListen binds the job's listen sockets (none: nothing to hold).
-func holdListen(cfg *config.Config, exe string, progFiles []*os.File) (*heldSockets, *listenError) {
+// A manager that took over from another (in) keeps the sockets it held.
+func holdListen(cfg *config.Config, exe string, progFiles []*os.File, in *handover.In) (*heldSockets, *listenError) {
 	h := &heldSockets{}
 	if len(cfg.Listen) == 0 {
 		return h, nil
@@ -47,7 +49,10 @@ func holdListen(cfg *config.Config, exe string, progFiles []*os.File) (*heldSock
 				msg: fmt.Sprintf("Error: descriptor %d is both the listen socket %q and the notify check's fd; the listen sockets take 3 to %d, so give the check an fd above them", 3+i, cfg.Listen[i].Name, 2+len(cfg.Listen))}
 		}
 	}
-	set, err := listen.Bind(cfg.Listen)
+	set, err := adoptListen(in, cfg.Listen)
+	if set == nil && err == nil {
+		set, err = listen.Bind(cfg.Listen)
+	}
 	if err != nil {
 		src := ""
 		if be, ok := err.(*listen.BindError); ok {

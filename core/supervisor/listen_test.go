@@ -36,7 +36,7 @@ func TestHoldListenErrors(t *testing.T) {
 		return cfg
 	}
 	// No trampoline beside the manager.
-	_, lerr := holdListen(cfgWith(freeAddr), exe, nil)
+	_, lerr := holdListen(cfgWith(freeAddr), exe, nil, nil)
 	if lerr == nil || lerr.source != "listen/0" || !strings.Contains(lerr.msg, "cannot find the exec trampoline zdexec next to "+exe) {
 		t.Fatalf("without zdexec: %+v", lerr)
 	}
@@ -44,7 +44,7 @@ func TestHoldListenErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The second address is in use.
-	_, lerr = holdListen(cfgWith(freeAddr, busy.Addr().String()), exe, nil)
+	_, lerr = holdListen(cfgWith(freeAddr, busy.Addr().String()), exe, nil, nil)
 	if lerr == nil || lerr.source != "listen/1/address" || !strings.Contains(lerr.msg, "the address is already in use") {
 		t.Fatalf("in use: %+v", lerr)
 	}
@@ -52,13 +52,13 @@ func TestHoldListenErrors(t *testing.T) {
 	r, w, _ := os.Pipe()
 	defer r.Close()
 	defer w.Close()
-	_, lerr = holdListen(cfgWith(freeAddr), exe, []*os.File{w})
+	_, lerr = holdListen(cfgWith(freeAddr), exe, []*os.File{w}, nil)
 	if lerr == nil || lerr.source != "listen/0" || !strings.Contains(lerr.msg, "descriptor 3 is both") {
 		t.Fatalf("fd collision: %+v", lerr)
 	}
 	// Held: descriptors 3... are the sockets, then the others; the
 	// environment names them and drops the manager's own.
-	h, lerr := holdListen(cfgWith(freeAddr), exe, []*os.File{nil, w})
+	h, lerr := holdListen(cfgWith(freeAddr), exe, []*os.File{nil, w}, nil)
 	if lerr != nil {
 		t.Fatal(lerr.msg)
 	}

@@ -24,6 +24,7 @@ import (
 type notifySocket struct {
 	path    string
 	conn    *net.UnixConn
+	file    *os.File // a duplicate of conn's descriptor, which an upgrade hands over
 	notices chan manager.Notice
 	done    chan struct{}
 	wg      sync.WaitGroup
@@ -50,7 +51,36 @@ func bindNotify(path string, log *slog.Logger) (*notifySocket, error) {
 		os.Remove(path)
 		return nil, fmt.Errorf("notification socket %s: %w", path, err)
 	}
-	ns := &notifySocket{path: path, conn: conn, notices: make(chan manager.Notice), done: make(chan struct{}), log: log}
+	return newNotifySocket(conn, path, log)
+}
+
+// adoptNotify takes over the notification socket a previous manager
+// handed over as f (bound at path).
+func adoptNotify(f *os.File, path string, log *slog.Logger) (*notifySocket, error) {
+	c, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("adopt the notification socket: %w", err)
+	}
+	conn, ok := c.(*net.UnixConn)
+	if !ok {
+		c.Close()
+		return nil, fmt.Errorf("adopt the notification socket: a %T", c)
+	}
+	if err := setPassCred(conn); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("notification socket %s: %w", path, err)
+	}
+	return newNotifySocket(conn, path, log)
+}
+
+func newNotifySocket(conn *net.UnixConn, path string, log *slog.Logger) (*notifySocket, error) {
+	f, err := conn.File()
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("notification socket %s: %w", path, err)
+	}
+	ns := &notifySocket{path: path, conn: conn, file: f, notices: make(chan manager.Notice), done: make(chan struct{}), log: log}
 	ns.wg.Go(ns.read)
 	return ns, nil
 }
@@ -173,6 +203,7 @@ func (ns *notifySocket) drain() {
 func (ns *notifySocket) close() {
 	close(ns.done)
 	ns.conn.Close()
+	ns.file.Close()
 	ns.wg.Wait()
 	os.Remove(ns.path)
 	ns.mu.Lock()

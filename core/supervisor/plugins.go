@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -21,6 +22,10 @@ type Plugins interface {
 	// StartSink starts the sink sc on input, the read end of the output
 	// pipe, which the caller keeps open, and keeps it running.
 	StartSink(ctx context.Context, reaper *child.Reaper, log *slog.Logger, sc config.PluginConfig, input *os.File) (Sink, error)
+	// AdoptSink re-attaches to the sink a previous manager handed over
+	// (st; proc is its process, adopted by the reaper; stdout and stderr
+	// the read ends of its output) and keeps it running as StartSink does.
+	AdoptSink(reaper *child.Reaper, log *slog.Logger, sc config.PluginConfig, input *os.File, st SinkHandover, proc *child.Process, stdout, stderr *os.File) (Sink, error)
 	// StartProber starts the prober of the start tests.
 	StartProber(ctx context.Context, reaper *child.Reaper, log *slog.Logger, checks []Check) (Prober, error)
 	// ServeMetrics answers HTTP scrapes of /metrics on l until ctx ends,
@@ -42,8 +47,19 @@ type Sink interface {
 	Pids() []int
 	// Restarts is how often the sink was started again.
 	Restarts() int
+	// Handover is the running sink for the next manager (an upgrade);
+	// ok is false when none runs (it is being restarted).
+	Handover() (st SinkHandover, stdout, stderr *os.File, ok bool)
 	// Close stops the sink.
 	Close()
+}
+
+// SinkHandover is a running sink as an upgrading manager hands it over:
+// its process, and the plugin host's record of it (for go-plugin's
+// reattach), which only the plugin host reads.
+type SinkHandover struct {
+	Pid  int             `json:"pid"`
+	Host json.RawMessage `json:"host"`
 }
 
 // Prober runs the start tests.
@@ -54,6 +70,9 @@ type Prober interface {
 	Info() []string
 	// Pids are the check processes' (group) ids.
 	Pids() []int
+	// Suspend kills the check plugins before an upgrade (the next
+	// manager starts its own); a try afterwards starts them again.
+	Suspend()
 	// Close stops the checks.
 	Close()
 }

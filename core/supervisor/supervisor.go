@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -32,6 +31,7 @@ import (
 	"github.com/zdaemon/zdaemon/core/control"
 	"github.com/zdaemon/zdaemon/core/daemon"
 	"github.com/zdaemon/zdaemon/core/eventlog"
+	"github.com/zdaemon/zdaemon/core/handover"
 	"github.com/zdaemon/zdaemon/core/manager"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
@@ -48,13 +48,19 @@ type Job struct {
 	// Plugins starts the transcript sink and the start tests; nil runs
 	// only jobs without them (see daemon.NeedsPlugins).
 	Plugins Plugins
+	// Handover is what a previous manager handed over (zdrun --upgraded);
+	// nil for a fresh start.
+	Handover *handover.In
+	// Signals, when set, already receives the shutdown signals (an
+	// upgraded manager subscribes before anything else).
+	Signals chan os.Signal
 }
 
 // Run is the manager's life: set the process up, listen, supervise, clean
 // up; it returns the manager's exit status. Cancelling ctx stops the job
 // as SIGTERM does.
 func (j *Job) Run(ctx context.Context) int {
-	cfg, n, stderr, plugins := j.Config, j.Notifier, j.Stderr, j.Plugins
+	cfg, n, stderr, plugins, in := j.Config, j.Notifier, j.Stderr, j.Plugins, j.Handover
 	fail := func(code int, msg string) int {
 		if n != nil {
 			n.Fail(code, msg)
@@ -90,7 +96,7 @@ func (j *Job) Run(ctx context.Context) int {
 	if err := daemon.CloseInherited(); err != nil {
 		return fail(1, "Error: "+err.Error())
 	}
-	elog, err := eventlog.Open(cfg.EventLog, os.Stdout, os.Stderr)
+	elog, err := eventlog.OpenInherited(cfg.EventLog, os.Stdout, os.Stderr, adoptEventLog(in))
 	if err != nil {
 		return fail(1, "Error: "+err.Error())
 	}
@@ -106,7 +112,7 @@ func (j *Job) Run(ctx context.Context) int {
 			warn(msg)
 		}
 	}
-	srv, err := control.Listen(cfg.SocketName, onStale)
+	srv, err := adoptControl(in, cfg.SocketName, onStale)
 	if err != nil {
 		var inUse *control.InUseError
 		if errors.As(err, &inUse) {
@@ -126,7 +132,7 @@ func (j *Job) Run(ctx context.Context) int {
 	}
 	// After the socket, as the original daemonizes after creating it (and
 	// a manager that lost the race for the socket logs only that).
-	if cfg.Daemon {
+	if cfg.Daemon && in == nil {
 		log.Info("daemonizing the process")
 		if cfg.Directory != "" {
 			log.Info(fmt.Sprintf("set current directory: %s", pyrepr.Str(cfg.Directory)))
@@ -138,8 +144,16 @@ func (j *Job) Run(ctx context.Context) int {
 	// The reaper runs before the group: the plugins below start (and may
 	// die) before it, and the sink and checks stop after it, all children
 	// of this process.
-	rctx, stopReaper := context.WithCancel(context.Background())
 	reaper := child.NewReaper(log)
+	adopted, err := adoptChildren(in, reaper)
+	if err == nil {
+		err = adoptWaiters(in, adopted, srv)
+	}
+	if err != nil {
+		log.Error(fmt.Sprintf("cannot take over: %v", err))
+		return fail(1, "Error: "+err.Error())
+	}
+	rctx, stopReaper := context.WithCancel(context.Background())
 	reaped := make(chan struct{})
 	go func() { defer close(reaped); reaper.Run(rctx) }()
 	defer func() { stopReaper(); <-reaped }()
@@ -153,7 +167,7 @@ func (j *Job) Run(ctx context.Context) int {
 	// it lives, so the program never gets a broken pipe.
 	var tr *transcriptPipe
 	if cfg.Sink != nil && (cfg.Daemon || cfg.Foreground) {
-		tr, err = startTranscript(pctx, plugins, cfg, reaper, log, cfg.Daemon)
+		tr, err = startTranscript(pctx, plugins, cfg, reaper, log, cfg.Daemon, in, adopted)
 		if err != nil {
 			log.Error(err.Error())
 			return fail(1, "Error: "+pluginMessage(err))
@@ -166,7 +180,7 @@ func (j *Job) Run(ctx context.Context) int {
 	})
 
 	// Start tests, with the notification channels the manager keeps.
-	checks, err := startChecks(pctx, plugins, cfg, reaper, log)
+	checks, err := startChecks(pctx, plugins, cfg, reaper, log, in)
 	if err != nil {
 		log.Error(err.Error())
 		return fail(1, "Error: "+pluginMessage(err))
@@ -184,7 +198,7 @@ func (j *Job) Run(ctx context.Context) int {
 	if err != nil {
 		return fail(1, "Error: "+err.Error())
 	}
-	held, lerr := holdListen(cfg, exe, checks.progFiles)
+	held, lerr := holdListen(cfg, exe, checks.progFiles, in)
 	if lerr != nil {
 		log.Error(lerr.msg)
 		if n != nil {
@@ -252,7 +266,26 @@ func (j *Job) Run(ctx context.Context) int {
 	if checks.notifyCheck {
 		reloader = manager.NewNoticeReloader()
 	}
+	version := daemon.BuildVersion()
+	up := &upgrader{exe: exe, version: version, from: in.From(), reaper: reaper, log: log, sockets: sockets}
+	up.registerParts(cfg, elog, tr, checks, held)
+	var restore *manager.Handover
+	var program manager.Proc
+	client := in.File("client")
+	if adopted != nil {
+		restore = adopted.snap
+		if adopted.program != nil {
+			program = adopted.program
+		}
+		if names := in.Close(); len(names) > 0 {
+			log.Warn(fmt.Sprintf("closed what the previous manager handed over and nothing took: %v", names))
+		}
+		log.Info(fmt.Sprintf("daemon manager upgraded from %s to %s (pid %d); supervising %s", in.From(), version, os.Getpid(), programWords(restore)))
+	}
 	mgr := manager.New(cfg, starter, manager.Options{
+		Upgrader: up,
+		Restore:  restore,
+		Adopt:    func(int) manager.Proc { return program },
 		Logger:   log,
 		Prober:   probe,
 		Reloader: reloader,
@@ -318,12 +351,13 @@ func (j *Job) Run(ctx context.Context) int {
 	// answers either way.
 	var groups []func(*run.Group)
 	if cfg.Metrics != nil {
-		l, err := net.Listen("tcp", cfg.Metrics.Address)
+		l, err := listenMetrics(in, cfg.Metrics.Address)
 		if err != nil {
 			msg := fmt.Sprintf("metrics endpoint %s: %v", cfg.Metrics.Address, err)
 			log.Error(msg)
 			return fail(1, "Error: "+msg)
 		}
+		up.parts.Add("metrics endpoint", func(out *handover.Out) error { return handMetrics(out, l) })
 		groups = append(groups, func(g *run.Group) {
 			mctx, stop := context.WithCancel(context.Background())
 			g.Add(func() error {
@@ -335,7 +369,7 @@ func (j *Job) Run(ctx context.Context) int {
 			}, func(error) { stop() })
 		})
 	}
-	return runGroup(ctx, mgr, sockets, cfg.SocketName, maxConns, n, log, groups...)
+	return runGroup(ctx, mgr, sockets, cfg.SocketName, maxConns, n, log, up, j.Signals, client, groups...)
 }
 
 // extra adds the job's parts and the manager process's own figures to a
@@ -373,11 +407,22 @@ func details(cfg *config.Config, tr *transcriptPipe, held *heldSockets) manager.
 	return d
 }
 
+// programWords says what an upgraded manager took over.
+func programWords(s *manager.Handover) string {
+	if s.State == manager.Running.String() {
+		return fmt.Sprintf("program pid %d", s.Pid)
+	}
+	return "no program (back-off)"
+}
+
 // runGroup runs the job's long-lived parts as one group: the manager loop,
 // the control servers, the watch on the socket's path and the signals. The
 // manager loop ends the group: when it returns, the others are
 // interrupted and the group waits for them.
-func runGroup(ctx context.Context, mgr *manager.Manager, sockets *socketKeeper, path string, maxConns int, n *daemon.Notifier, log *slog.Logger, more ...func(*run.Group)) int {
+//
+// An upgraded manager answers the client that asked for the upgrade
+// (client) once it serves.
+func runGroup(ctx context.Context, mgr *manager.Manager, sockets *socketKeeper, path string, maxConns int, n *daemon.Notifier, log *slog.Logger, up *upgrader, sigc chan os.Signal, client *os.File, more ...func(*run.Group)) int {
 	var g run.Group
 	code := 1
 	for _, add := range more {
@@ -394,8 +439,11 @@ func runGroup(ctx context.Context, mgr *manager.Manager, sockets *socketKeeper, 
 	})
 
 	// Signals, and the caller's ctx, shut the job down.
-	sigc := make(chan os.Signal, 1)
-	signal.Notify(sigc, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	if sigc == nil {
+		sigc = make(chan os.Signal, 1)
+	}
+	signal.Notify(sigc, upgradeSignals...)
+	up.sigc, up.deliver = sigc, mgr.Shutdown
 	stopSignals := make(chan struct{})
 	g.Add(func() error {
 		select {
@@ -449,6 +497,10 @@ func runGroup(ctx context.Context, mgr *manager.Manager, sockets *socketKeeper, 
 		return nil
 	}, func(error) { stopWatch() })
 
+	if client != nil {
+		_, _ = io.WriteString(client, control.UpgradeReply(os.Getpid(), up.version, up.from)+"\n")
+		client.Close()
+	}
 	_ = g.Run()
 	return code
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/core/handover"
 )
 
 // transcriptPipe is the output pipe and the sink draining it.
@@ -25,15 +26,36 @@ const pipeSize = 1 << 20
 
 // startTranscript creates the pipe and its sink; with own, the manager's
 // stdout and stderr join the program's output (a daemon has no other).
-func startTranscript(ctx context.Context, plugins Plugins, cfg *config.Config, reaper *child.Reaper, log *slog.Logger, own bool) (*transcriptPipe, error) {
-	r, w, err := blockingPipe()
-	if err != nil {
-		return nil, fmt.Errorf("transcript pipe: %w", err)
+// A manager that took over from another (in) keeps its pipe, and
+// re-attaches to its sink (adopted) or starts one on the pipe.
+func startTranscript(ctx context.Context, plugins Plugins, cfg *config.Config, reaper *child.Reaper, log *slog.Logger, own bool, in *handover.In, adopted *adoptedChildren) (*transcriptPipe, error) {
+	r, w := in.File("transcript:read"), in.File("transcript:write")
+	if r == nil || w == nil {
+		var err error
+		if r, w, err = blockingPipe(); err != nil {
+			return nil, fmt.Errorf("transcript pipe: %w", err)
+		}
+		if _, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, pipeSize); err != nil {
+			log.Debug(fmt.Sprintf("transcript pipe size: %v", err))
+		}
 	}
-	if _, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, pipeSize); err != nil {
-		log.Debug(fmt.Sprintf("transcript pipe size: %v", err))
+	var sink Sink
+	var err error
+	if adopted != nil && adopted.sink != nil {
+		stdout, stderr := in.File("transcript:sink-stdout"), in.File("transcript:sink-stderr")
+		sink, err = plugins.AdoptSink(reaper, log, *cfg.Sink, r, *adopted.tr.Sink, adopted.sink, stdout, stderr)
+		if err != nil {
+			// Two sinks must never read one pipe: this one goes (losing
+			// at most what it read and had not written yet, as a crash
+			// does) and a new one goes on from there.
+			log.Error(fmt.Sprintf("%v; starting a new sink on the same pipe", err))
+			_ = adopted.sink.Signal(unix.SIGKILL, true)
+			sink = nil
+		}
 	}
-	sink, err := plugins.StartSink(ctx, reaper, log, *cfg.Sink, r)
+	if sink == nil {
+		sink, err = plugins.StartSink(ctx, reaper, log, *cfg.Sink, r)
+	}
 	if err != nil {
 		r.Close()
 		w.Close()

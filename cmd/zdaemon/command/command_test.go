@@ -34,9 +34,10 @@ func TestExportCommand_Implements(t *testing.T)    { var _ cli.Command = &Export
 func TestHistoryCommand_Implements(t *testing.T)   { var _ cli.Command = &HistoryCommand{} }
 func TestMetricsCommand_Implements(t *testing.T)   { var _ cli.Command = &MetricsCommand{} }
 func TestReloadCommand_Implements(t *testing.T)    { var _ cli.Command = &ReloadCommand{} }
+func TestUpgradeCommand_Implements(t *testing.T)   { var _ cli.Command = &UpgradeCommand{} }
 func TestCommandsAreAllListed_Implements(t *testing.T) {
-	if n := len(newTestMeta().commands()); n != 20 {
-		t.Errorf("%d commands, want 20: add the new one's _Implements check", n)
+	if n := len(newTestMeta().commands()); n != 21 {
+		t.Errorf("%d commands, want 21: add the new one's _Implements check", n)
 	}
 }
 

@@ -63,12 +63,12 @@ func init() { topicHelp["foreground"] = topicHelp["fg"] }
 // zdaemon adds, in the form of Python's cmd.Cmd topic lists.
 const addedListing = `Added by zdaemon (type help <topic>, or <command> -h):
 ======================================================
-convert  export  history  metrics  reload  run  validate
+convert  export  history  metrics  reload  run  upgrade  validate
 
 `
 
 // addedTopics are the commands whose help topic is their Help().
-var addedTopics = []string{"convert", "export", "history", "metrics", "reload", "run", "validate"}
+var addedTopics = []string{"convert", "export", "history", "metrics", "reload", "run", "upgrade", "validate"}
 
 // HelpCommand is "help [topic]".
 type HelpCommand struct{ *Meta }

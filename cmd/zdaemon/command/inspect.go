@@ -509,6 +509,9 @@ func (m *Meta) showOptions() {
 	if _, ok := m.probeRaw(); !ok || m.oldManager {
 		return
 	}
+	if v, err := m.send("version"); err == nil && v != "" && !control.IsUnknown(v) {
+		fmt.Fprintf(m.Out, "%-13s zdrun %s\n", "manager:", strings.TrimSpace(v))
+	}
 	reply, err := m.send("plugins")
 	switch {
 	case control.IsUnknown(reply):

@@ -167,7 +167,7 @@ var actions = []string{"fg", "foreground", "help", "kill", "logreopen", "logtail
 
 // commandActions are the action words of the command line: the original's
 // and ours.
-var commandActions = append(slices.Clip(actions), "validate", "convert", "run", "reload", "export", "history", "metrics")
+var commandActions = append(slices.Clip(actions), "validate", "convert", "run", "reload", "export", "history", "metrics", "upgrade")
 
 // cliArgs turns an action line into mitchellh/cli's arguments: the
 // command word, then its words. The words after start, restart, fg and
@@ -285,6 +285,7 @@ func (m *Meta) commands() map[string]cli.CommandFactory {
 		"history":           mk(&HistoryCommand{Meta: m}),
 		"metrics":           mk(&MetricsCommand{Meta: m}),
 		"reload":            mk(&ReloadCommand{Meta: m}),
+		"upgrade":           mk(&UpgradeCommand{Meta: m}),
 	}
 }
 

@@ -1,0 +1,129 @@
+//go:build unix
+
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+)
+
+// Handover is what a manager that upgrades in place hands the next one
+// of its control socket: the listening socket itself (a descriptor, so
+// clients never find nobody listening) and which file at the path is
+// ours.
+type Handover struct {
+	Path string `json:"path"`
+	Ino  uint64 `json:"ino"`
+	Dev  uint64 `json:"dev"`
+}
+
+// File is a duplicate of the listening socket, for the next manager, and
+// what identifies the socket file as ours.
+func (s *Server) File() (*os.File, Handover, error) {
+	f, err := s.l.File()
+	if err != nil {
+		return nil, Handover{}, fmt.Errorf("control socket descriptor: %w", err)
+	}
+	return f, Handover{Path: s.path, Ino: s.ino, Dev: s.dev}, nil
+}
+
+// Adopt serves the listening socket f that a previous manager handed
+// over, at h.Path; f is taken over.
+func Adopt(f *os.File, h Handover) (*Server, error) {
+	defer f.Close()
+	l, err := net.FileListener(f)
+	if err != nil {
+		return nil, fmt.Errorf("adopt the control socket: %w", err)
+	}
+	ul, ok := l.(*net.UnixListener)
+	if !ok {
+		l.Close()
+		return nil, fmt.Errorf("adopt the control socket: a %T, not a unix socket", l)
+	}
+	ul.SetUnlinkOnClose(false)
+	return &Server{l: ul, path: h.Path, ino: h.Ino, dev: h.Dev, acceptFd: -1, wakeFd: -1, stopped: make(chan struct{}), freed: make(chan struct{}, 1)}, nil
+}
+
+// Pause stops the accept loop of Serve (Serve itself returns once the
+// connections it serves have ended) and returns once it has stopped; the
+// socket stays open and at its path, so connections wait in its backlog
+// for whoever serves it next: Serve again, or the next manager.
+func (s *Server) Pause() {
+	s.mu.Lock()
+	s.paused = true
+	done := s.acceptDone
+	s.wakePaused()
+	s.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+}
+
+// Resume undoes Pause; call Serve again to accept.
+func (s *Server) Resume() {
+	s.mu.Lock()
+	s.paused = false
+	s.mu.Unlock()
+}
+
+// isPaused reports a Pause.
+func (s *Server) isPaused() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.paused
+}
+
+// startAccepting registers the accept loop that Pause waits for.
+func (s *Server) startAccepting() (done func(), err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.paused {
+		return nil, errPaused
+	}
+	ch := make(chan struct{})
+	s.acceptDone = ch
+	return func() { close(ch) }, nil
+}
+
+var errPaused = errors.New("control socket paused")
+
+// AdoptConn serves a connection a previous manager handed over with the
+// request it had sent (line, without its newline), as if it had just
+// arrived: from the next Serve on. f is taken over.
+func (s *Server) AdoptConn(f *os.File, line string) error {
+	uc, err := adoptFile(f)
+	if err != nil {
+		return fmt.Errorf("a control connection handed over: %w", err)
+	}
+	s.mu.Lock()
+	s.handed = append(s.handed, handedConn{uc, line})
+	s.mu.Unlock()
+	return nil
+}
+
+// handedConn is a connection handed over with its request.
+type handedConn struct {
+	c    *net.UnixConn
+	line string
+}
+
+// takeHanded returns the connections to serve first.
+func (s *Server) takeHanded() []handedConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.handed
+	s.handed = nil
+	return h
+}
+
+type connKey struct{}
+
+// Conn is the connection a request arrived on, for a handler that hands
+// it over (upgrade: the next manager answers it); nil on the quick path.
+func Conn(ctx context.Context) *net.UnixConn {
+	c, _ := ctx.Value(connKey{}).(*net.UnixConn)
+	return c
+}
