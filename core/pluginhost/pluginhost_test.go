@@ -63,6 +63,9 @@ func TestSinkRestartsOnTheSamePipe(t *testing.T) {
 	s, w := startFileSink(t, ctx, h, path)
 	w.WriteString("one\n")
 	waitContent(t, path, "one\n")
+	if st, err := s.Status(ctx); err != nil || st.BytesWritten != 4 || st.Destination != path {
+		t.Fatalf("status before the crash: %+v, %v", st, err)
+	}
 	pid, _ := strconv.Atoi(s.cur.pid)
 	syscall.Kill(pid, syscall.SIGKILL)
 	deadline := time.Now().Add(10 * time.Second)
@@ -78,12 +81,17 @@ func TestSinkRestartsOnTheSamePipe(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// The new instance counts from 0; the host adds what the dead one
+	// reported, so the count never goes down.
+	if st, err := s.Status(ctx); err != nil || st.BytesWritten != 4 {
+		t.Fatalf("status after the restart: %+v, %v", st, err)
+	}
 	w.WriteString("two\n")
 	w.Close()
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := s.Drain(dctx); err != nil {
-		t.Fatal(err)
+	if st, err := s.Drain(dctx); err != nil || st.BytesWritten != 8 {
+		t.Fatalf("drain: %+v, %v", st, err)
 	}
 	if got, _ := os.ReadFile(path); string(got) != "one\ntwo\n" {
 		t.Fatalf("got %q", got)
