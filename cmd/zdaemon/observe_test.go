@@ -299,7 +299,7 @@ exec sleep 1000
 	if err := json.Unmarshal([]byte(r.out), &info); err != nil {
 		t.Fatal(err)
 	}
-	if info.Schema != 1 || info.State != "running" || strconv.Itoa(info.Pid) != st["application"] ||
+	if info.Schema != 2 || info.State != "running" || strconv.Itoa(info.Pid) != st["application"] ||
 		strconv.Itoa(info.Manager.Pid) != st["manager"] || info.Starts != 2 || info.Restarts != 1 ||
 		info.LastExit.Ended != "exit" || info.LastExit.ExitCode != 7 {
 		t.Errorf("status -json %+v; status -l %v", info, st)
@@ -347,6 +347,19 @@ func TestStatusJSONOriginalManager(t *testing.T) {
 		}
 	}
 	j.must(0, append(args, "status")...)
+}
+
+// scrape runs zdaemon metrics and parses its output with the Prometheus
+// library's text parser.
+func scrape(t *testing.T, j *job, args ...string) map[string]*dto.MetricFamily {
+	t.Helper()
+	r := j.must(0, append(args, "metrics")...)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(r.out))
+	if err != nil {
+		t.Fatalf("the Prometheus parser rejects the metrics: %v\n%s", err, r.out)
+	}
+	return families
 }
 
 // metricValue is the value of the sample name{labels} in families.

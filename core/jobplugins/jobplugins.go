@@ -61,6 +61,11 @@ func (p Plugins) StartProber(ctx context.Context, reaper *child.Reaper, log *slo
 // sink is a pluginhost.Sink as the supervisor sees it.
 type sink struct{ *pluginhost.Sink }
 
+func (s sink) Status(ctx context.Context) (manager.SinkStatus, error) {
+	st, err := s.Sink.Status(ctx)
+	return manager.SinkStatus{BytesWritten: st.BytesWritten, Destination: st.Destination, Error: st.Error}, err
+}
+
 func (s sink) Drain(ctx context.Context) (string, error) {
 	st, err := s.Sink.Drain(ctx)
 	return st.Error, err

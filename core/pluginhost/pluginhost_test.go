@@ -111,7 +111,13 @@ func TestProberRunsChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	up := p.Probe(ctx, os.Getpid(), time.Now())
+	type pass struct {
+		check, tries int
+		took         time.Duration
+	}
+	passes := make(chan pass, 2)
+	began := time.Now()
+	up := p.Probe(ctx, os.Getpid(), time.Now(), func(check int, took time.Duration, tries int) { passes <- pass{check, tries, took} })
 	select {
 	case <-up:
 		t.Fatal("up before the flag exists")
@@ -122,6 +128,14 @@ func TestProberRunsChecks(t *testing.T) {
 	case <-up:
 	case <-time.After(5 * time.Second):
 		t.Fatal("not up after the flag")
+	}
+	// It failed for 100 ms at least, tried every 20 ms: more than one
+	// try, and no longer than the whole probe.
+	if len(passes) != 1 {
+		t.Fatalf("%d passes reported, want 1", len(passes))
+	}
+	if ps := <-passes; ps.check != 0 || ps.tries < 2 || ps.took < 100*time.Millisecond || ps.took > time.Since(began) {
+		t.Errorf("passed %+v", ps)
 	}
 	p.Idle()
 	if info := p.Info(); len(info) != 1 || info[0] != "healthcheck program pid=idle" {
