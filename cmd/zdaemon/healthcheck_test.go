@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -47,11 +48,21 @@ func TestReadmeStartTestProgram(t *testing.T) {
 	if strings.Count(string(events), "start test failed") < 1 || strings.Count(string(events), "start test succeeded") != 1 {
 		t.Fatalf("event log: %s", events)
 	}
+	// How long the test took until it passed, and its tries (a try a
+	// second from the start; x appears after 1.5 s): in status -json and
+	// the metrics alike.
+	first := startTestFigures(t, j, "-Cconf")
+	if first.LastTries < 2 || first.LastSeconds < 1 || first.LastSeconds > r.took.Seconds() {
+		t.Errorf("start test after start: %+v (start took %v)", first, r.took)
+	}
 	// restart waits for the test again (x exists now: at once).
 	j.must(0, "-Cconf", "restart")
 	events, _ = os.ReadFile(j.path("event.log"))
 	if strings.Count(string(events), "start test succeeded") != 2 {
 		t.Fatalf("event log after restart: %s", events)
+	}
+	if again := startTestFigures(t, j, "-Cconf"); again.LastTries != 1 || again.LastSeconds >= first.LastSeconds {
+		t.Errorf("start test after restart: %+v (first %+v)", again, first)
 	}
 	j.stopOK("-Cconf")
 }
@@ -237,4 +248,36 @@ healthcheck "notify" {
 		t.Fatalf("restart: %q after %v", r.out, r.took)
 	}
 	j.stopOK("-C", conf)
+}
+
+// startTestFigures is how the job's first start test last passed, from
+// status -json, checked against zdaemon metrics.
+func startTestFigures(t *testing.T, j *job, args ...string) (st struct {
+	LastSeconds float64 `json:"last_seconds"`
+	LastTries   int     `json:"last_tries"`
+}) {
+	t.Helper()
+	var info struct {
+		Checks []struct {
+			StartTest *struct {
+				LastPassed  *time.Time `json:"last_passed"`
+				LastSeconds float64    `json:"last_seconds"`
+				LastTries   int        `json:"last_tries"`
+			} `json:"start_test"`
+		}
+	}
+	r := j.must(0, append(args, "status", "-json")...)
+	if err := json.Unmarshal([]byte(r.out), &info); err != nil || len(info.Checks) != 1 || info.Checks[0].StartTest == nil || info.Checks[0].StartTest.LastPassed == nil {
+		t.Fatalf("status -json: %v\n%s", err, r.out)
+	}
+	st.LastSeconds, st.LastTries = info.Checks[0].StartTest.LastSeconds, info.Checks[0].StartTest.LastTries
+	families := scrape(t, j, args...)
+	labels := map[string]string{"check": "1"}
+	if got := metricValue(t, families, "zdaemon_start_test_tries", labels); got != float64(st.LastTries) {
+		t.Errorf("zdaemon_start_test_tries %v, status -json %d", got, st.LastTries)
+	}
+	if got := metricValue(t, families, "zdaemon_start_test_duration_seconds", labels); got != st.LastSeconds {
+		t.Errorf("zdaemon_start_test_duration_seconds %v, status -json %v", got, st.LastSeconds)
+	}
+	return st
 }

@@ -299,7 +299,7 @@ exec sleep 1000
 	if err := json.Unmarshal([]byte(r.out), &info); err != nil {
 		t.Fatal(err)
 	}
-	if info.Schema != 1 || info.State != "running" || strconv.Itoa(info.Pid) != st["application"] ||
+	if info.Schema != 2 || info.State != "running" || strconv.Itoa(info.Pid) != st["application"] ||
 		strconv.Itoa(info.Manager.Pid) != st["manager"] || info.Starts != 2 || info.Restarts != 1 ||
 		info.LastExit.Ended != "exit" || info.LastExit.ExitCode != 7 {
 		t.Errorf("status -json %+v; status -l %v", info, st)
@@ -347,6 +347,19 @@ func TestStatusJSONOriginalManager(t *testing.T) {
 		}
 	}
 	j.must(0, append(args, "status")...)
+}
+
+// scrape runs zdaemon metrics and parses its output with the Prometheus
+// library's text parser.
+func scrape(t *testing.T, j *job, args ...string) map[string]*dto.MetricFamily {
+	t.Helper()
+	r := j.must(0, append(args, "metrics")...)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(r.out))
+	if err != nil {
+		t.Fatalf("the Prometheus parser rejects the metrics: %v\n%s", err, r.out)
+	}
+	return families
 }
 
 // metricValue is the value of the sample name{labels} in families.
@@ -437,7 +450,7 @@ metrics {
 	metricValue(t, families, "process_resident_memory_bytes", nil)
 
 	// The same over HTTP.
-	viaHTTP := scrape(t, addr)
+	viaHTTP := scrapeHTTP(t, addr)
 	if got := metricValue(t, viaHTTP, "zdaemon_program_starts_total", nil); got != 3 {
 		t.Errorf("starts over HTTP %v", got)
 	}
@@ -547,9 +560,9 @@ func TestZeroDowntimeExample(t *testing.T) {
 	}
 }
 
-// scrape reads the metrics endpoint at addr with the Prometheus text
+// scrapeHTTP reads the metrics endpoint at addr with the Prometheus text
 // parser.
-func scrape(t *testing.T, addr string) map[string]*dto.MetricFamily {
+func scrapeHTTP(t *testing.T, addr string) map[string]*dto.MetricFamily {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -347,4 +348,155 @@ func contextSwitches(t *testing.T, pid int) int {
 		}
 	}
 	return n
+}
+
+// transcriptFigures is status -json's transcript and the transcript
+// sink's entry among its plugins.
+type transcriptFigures struct {
+	Transcript struct {
+		Path         string  `json:"path"`
+		BytesWritten *uint64 `json:"bytes_written"`
+		Destination  string  `json:"destination"`
+		Error        string  `json:"error"`
+	} `json:"transcript"`
+	Plugins []struct {
+		Kind     string `json:"kind"`
+		Pid      int    `json:"pid"`
+		Restarts int    `json:"restarts"`
+	} `json:"plugins"`
+	took time.Duration
+}
+
+func transcriptStatus(t *testing.T, j *job, args ...string) transcriptFigures {
+	t.Helper()
+	r := j.must(0, append(args, "status", "-json")...)
+	var f transcriptFigures
+	if err := json.Unmarshal([]byte(r.out), &f); err != nil || len(f.Plugins) != 1 || f.Plugins[0].Kind != "transcript" {
+		t.Fatalf("status -json: %v\n%s", err, r.out)
+	}
+	f.took = r.took
+	return f
+}
+
+// transcriptBytes is zdaemon_transcript_bytes_total; -1 when absent.
+func transcriptBytes(t *testing.T, j *job, args ...string) float64 {
+	t.Helper()
+	families := scrape(t, j, args...)
+	if _, ok := families["zdaemon_transcript_bytes_total"]; !ok {
+		return -1
+	}
+	return metricValue(t, families, "zdaemon_transcript_bytes_total", nil)
+}
+
+// The bytes the sink wrote, in status -json and the metrics: exactly what
+// the program wrote (the manager's messages go to the event log); after
+// the sink is killed and started again the count goes on from there,
+// never down.
+func TestTranscriptBytesCounted(t *testing.T) {
+	j := newJob(t)
+	// 10000 bytes at start, 5000 more at each SIGUSR1.
+	script := j.write("write.sh", `trap 'head -c 5000 /dev/zero | tr "\0" b' USR1
+head -c 10000 /dev/zero | tr "\0" a
+while :; do sleep 1000 & s=$!; wait $s; kill $s 2>/dev/null; done
+`)
+	conf := j.write("job.hcl", fmt.Sprintf(`runner {
+  program = ["sh", %q]
+}
+transcript "file" {
+  path = "out.log"
+}
+eventlog {
+  logfile {
+    path = "event.log"
+  }
+}
+`, script))
+	j.startOK("-C", conf)
+	defer j.run("-C", conf, "stop")
+	// seen is the most status -json and the metrics showed so far: the
+	// count must never go below it.
+	var seen uint64
+	counts := func(want uint64) func() bool {
+		return func() bool {
+			f := transcriptStatus(t, j, "-C", conf)
+			n := f.Transcript.BytesWritten
+			if n == nil {
+				return false // restarting: unknown, and Error says why
+			}
+			if *n < seen {
+				t.Fatalf("bytes written went down: %d after %d", *n, seen)
+			}
+			seen = *n
+			m := transcriptBytes(t, j, "-C", conf)
+			if m >= 0 && uint64(m) < seen {
+				t.Fatalf("zdaemon_transcript_bytes_total went down: %v after %d", m, seen)
+			}
+			return *n == want && m == float64(want)
+		}
+	}
+	eventually(t, 30*time.Second, "10000 bytes counted", counts(10000))
+	f := transcriptStatus(t, j, "-C", conf)
+	if f.Transcript.Destination != j.path("out.log") || f.Transcript.Error != "" || f.Transcript.Path != "out.log" {
+		t.Errorf("transcript %+v", f.Transcript)
+	}
+	if st, err := os.Stat(j.path("out.log")); err != nil || st.Size() != 10000 {
+		t.Fatalf("out.log: %v %v", st, err)
+	}
+	// The sink dies; the host starts another, which counts from 0.
+	sink := f.Plugins[0].Pid
+	if err := syscall.Kill(sink, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "a new sink", func() bool {
+		f := transcriptStatus(t, j, "-C", conf)
+		return f.Plugins[0].Pid != sink && f.Plugins[0].Pid != 0 && f.Plugins[0].Restarts == 1
+	})
+	eventually(t, 30*time.Second, "10000 bytes counted after the restart", counts(10000))
+	j.must(0, "-C", conf, "kill", "10")
+	eventually(t, 30*time.Second, "15000 bytes counted", counts(15000))
+	if st, err := os.Stat(j.path("out.log")); err != nil || st.Size() != 15000 {
+		t.Fatalf("out.log: %v %v", st, err)
+	}
+	j.stopOK("-C", conf)
+}
+
+// A sink that never answers Status costs status -json and the metrics at
+// most the manager's deadline for it (SinkStatusTimeout, 500 ms): the
+// bytes are unknown (absent) and the error says why.
+func TestTranscriptStatusHangingSink(t *testing.T) {
+	j := newJob(t)
+	conf := j.write("job.hcl", fmt.Sprintf(`runner {
+  program = ["sh", "-c", "echo hello; exec sleep 1000"]
+}
+transcript "bad" {
+  plugin = %q
+  path   = "out.log"
+}
+eventlog {
+  logfile {
+    path = "event.log"
+  }
+}
+`, badPluginScript(j, "status-hang")))
+	j.startOK("-C", conf)
+	waitFile(t, j.path("out.log"), "hello\n")
+	for i := range 3 {
+		f := transcriptStatus(t, j, "-C", conf)
+		t.Logf("status -json %d took %v", i, f.took)
+		if f.took > 3*time.Second {
+			t.Errorf("status -json took %v with a sink that hangs", f.took)
+		}
+		if f.Transcript.BytesWritten != nil || !strings.Contains(f.Transcript.Error, "did not report within 500ms") {
+			t.Errorf("transcript %+v", f.Transcript)
+		}
+	}
+	begin := time.Now()
+	if n := transcriptBytes(t, j, "-C", conf); n != -1 {
+		t.Errorf("zdaemon_transcript_bytes_total %v from a sink that does not answer", n)
+	}
+	t.Logf("metrics took %v", time.Since(begin))
+	if took := time.Since(begin); took > 3*time.Second {
+		t.Errorf("metrics took %v with a sink that hangs", took)
+	}
+	j.stopOK("-C", conf)
 }

@@ -322,6 +322,7 @@ func TestUpgradeUnderRunningProgram(t *testing.T) {
 		t.Fatal(err)
 	}
 	atUpgrade := u.lines()
+	bytesBefore := u.transcriptBytes()
 	r := u.zd("upgrade")
 	m := upgradedRe.FindStringSubmatch(r.out)
 	if r.code != 0 || m == nil || r.err != "" {
@@ -348,6 +349,9 @@ func TestUpgradeUnderRunningProgram(t *testing.T) {
 	}
 	u.showsVersion(newVersion)
 	u.awaitLines(atUpgrade+5000, "the program's lines after the upgrade")
+	if got := u.transcriptBytes(); got <= bytesBefore {
+		t.Errorf("status -json's transcript bytes went from %d to %d across the upgrade", bytesBefore, got)
+	}
 
 	// And back (a manager that took over hands over again), the sink
 	// re-attached both times, never restarted.
@@ -668,7 +672,7 @@ eventlog {
 	}
 	// The metrics endpoint was handed over too: the new manager answers
 	// on it, with the counts of before.
-	families := scrape(t, metricsAddr)
+	families := scrapeHTTP(t, metricsAddr)
 	if got := metricValue(t, families, "zdaemon_program_starts_total", nil); got != 1 {
 		t.Errorf("starts over HTTP after the upgrades: %v, want 1", got)
 	}
@@ -688,3 +692,18 @@ eventlog {
 func stripRan(s string) string { return ranSecondsRe.ReplaceAllString(s, `"ran_seconds":_`) }
 
 var ranSecondsRe = regexp.MustCompile(`"ran_seconds": *[0-9.e+-]+`)
+
+// transcriptBytes is status -json's transcript.bytes_written.
+func (u *upgradeJob) transcriptBytes() uint64 {
+	u.t.Helper()
+	r := u.zd("status", "-json")
+	var st struct {
+		Transcript struct {
+			BytesWritten *uint64 `json:"bytes_written"`
+		} `json:"transcript"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &st); err != nil || st.Transcript.BytesWritten == nil {
+		u.t.Fatalf("status -json: %v, no transcript.bytes_written in:\n%s", err, r.out)
+	}
+	return *st.Transcript.BytesWritten
+}

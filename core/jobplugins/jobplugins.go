@@ -89,6 +89,11 @@ func (s sink) Handover() (supervisor.SinkHandover, *os.File, *os.File, bool) {
 	return supervisor.SinkHandover{Pid: h.Pid, Host: raw}, stdout, stderr, true
 }
 
+func (s sink) Status(ctx context.Context) (manager.SinkStatus, error) {
+	st, err := s.Sink.Status(ctx)
+	return manager.SinkStatus{BytesWritten: st.BytesWritten, Destination: st.Destination, Error: st.Error}, err
+}
+
 func (s sink) Drain(ctx context.Context) (string, error) {
 	st, err := s.Sink.Drain(ctx)
 	return st.Error, err

@@ -1,13 +1,20 @@
 package manager
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 )
 
 // StatusSchema is the version of the "status-json" reply (zdaemon status
-// -json). Fields are only ever added within one version.
-const StatusSchema = 1
+// -json). Fields are only ever added within one version, and each
+// addition that clients may look for bumps it:
+//
+//	1  the first
+//	2  transcript.bytes_written, .destination and .error (the sink's
+//	   report); checks[].start_test (how long the last start test took
+//	   until it passed, and its tries)
+const StatusSchema = 2
 
 // Info is the job's status as data: what "status -l" says and more.
 type Info struct {
@@ -36,8 +43,19 @@ type Info struct {
 
 // CheckInfo is one start test, and its liveness state when it has one.
 type CheckInfo struct {
-	Kind     string        `json:"kind"`
-	Liveness *LivenessInfo `json:"liveness,omitempty"`
+	Kind string `json:"kind"`
+	// StartTest is how the start test last passed; nil before it did.
+	StartTest *StartTestInfo `json:"start_test,omitempty"`
+	Liveness  *LivenessInfo  `json:"liveness,omitempty"`
+}
+
+// StartTestInfo is how a start test last passed.
+type StartTestInfo struct {
+	LastPassed *time.Time `json:"last_passed"`
+	// LastSeconds is how long it took, from its first try to the end of
+	// the one that passed; LastTries how many tries that was.
+	LastSeconds float64 `json:"last_seconds"`
+	LastTries   int     `json:"last_tries"`
 }
 
 // LivenessInfo is a liveness check's state.
@@ -103,16 +121,61 @@ type PluginInfo struct {
 	Restarts int    `json:"restarts"`
 }
 
-// TranscriptInfo is where the program's output goes.
+// TranscriptInfo is where the program's output goes, and how far the
+// sink got.
 type TranscriptInfo struct {
 	Path string `json:"path,omitempty"`
 	Sink string `json:"sink"`
+	// BytesWritten is what the sink wrote to its destination, counted
+	// across its restarts; nil when it is unknown (no sink runs, or it
+	// did not answer in time: Error says why).
+	BytesWritten *uint64 `json:"bytes_written,omitempty"`
+	// Destination is where the sink says the bytes go.
+	Destination string `json:"destination,omitempty"`
+	// Error is the sink's write error, or why it did not report.
+	Error string `json:"error,omitempty"`
+}
+
+// SinkStatus is the transcript sink's report, asked off the loop
+// (Options.SinkStatus).
+type SinkStatus struct {
+	// Known: the sink answered, and BytesWritten and Destination hold.
+	Known        bool
+	BytesWritten uint64
+	Destination  string
+	// Error is the sink's write error, or why it did not answer.
+	Error string
+}
+
+// apply puts the sink's report into t.
+func (st SinkStatus) apply(t *TranscriptInfo) {
+	if st.Known {
+		n := st.BytesWritten
+		t.BytesWritten, t.Destination = &n, st.Destination
+	}
+	t.Error = st.Error
 }
 
 var managerStart = time.Now()
 
+// statusJSON is the "status-json" reply: the loop's part, then the
+// sink's report, asked off the loop (Options.SinkStatus bounds its wait).
+func (m *Manager) statusJSON(ctx context.Context) string {
+	var in Info
+	if !m.call(ctx, func() { in = m.info() }) {
+		return ""
+	}
+	if m.opts.SinkStatus != nil && in.Transcript != nil {
+		if st, ok := m.opts.SinkStatus(ctx); ok {
+			st.apply(in.Transcript)
+		}
+	}
+	out, _ := json.Marshal(in)
+	return string(out)
+}
+
 // info builds the status-json reply; loop goroutine only.
-func (m *Manager) info() string {
+func (m *Manager) info() Info {
 	now := time.Now()
 	st := m.status()
 	in := Info{
@@ -143,6 +206,10 @@ func (m *Manager) info() string {
 	in.Checks = []CheckInfo{}
 	for i, c := range m.cfg.AllChecks() {
 		ci := CheckInfo{Kind: c.Kind}
+		if p, ok := m.startTests[i]; ok {
+			at := p.at
+			ci.StartTest = &StartTestInfo{LastPassed: &at, LastSeconds: p.took.Seconds(), LastTries: p.tries}
+		}
 		for _, ls := range m.health.live {
 			if ls.check != i {
 				continue
@@ -180,6 +247,5 @@ func (m *Manager) info() string {
 	if in.Plugins == nil {
 		in.Plugins = []PluginInfo{}
 	}
-	out, _ := json.Marshal(in)
-	return string(out)
+	return in
 }

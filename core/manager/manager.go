@@ -80,7 +80,10 @@ func (s State) String() string {
 type Prober interface {
 	// Probe closes the returned channel once every start test passed for
 	// the program pid started at started; it gives up when ctx ends.
-	Probe(ctx context.Context, pid int, started time.Time) <-chan struct{}
+	// passed gets each start test (its index in Config.AllChecks) as it
+	// passes, before the channel closes: how long it took from its first
+	// try to the end of the one that passed, and how many tries that was.
+	Probe(ctx context.Context, pid int, started time.Time, passed func(check int, took time.Duration, tries int)) <-chan struct{}
 	// Idle says the program is up: resources of the tests may go.
 	Idle()
 }
@@ -115,6 +118,11 @@ type Options struct {
 	// Extra completes a metrics snapshot with what the supervisor knows
 	// (the sink's restarts, the process's figures); not in the loop.
 	Extra func(*Snapshot)
+	// SinkStatus asks the transcript sink for its report, for
+	// "status-json" and "metrics-json"; not in the loop, and it bounds
+	// its own wait (a sink that hangs or is being restarted answers
+	// Known false). ok is false when no sink runs; nil without one.
+	SinkStatus func(ctx context.Context) (st SinkStatus, ok bool)
 	// Version is the manager executable's version, for "status-json".
 	Version string
 	// OnChange runs in the loop after an event changed the state, the
@@ -171,6 +179,10 @@ type Manager struct {
 	// probeUp is closed when the start tests pass; nil when none run.
 	probeUp     <-chan struct{}
 	probeCancel context.CancelFunc
+	// probePassed delivers each start test that passed (nil when none
+	// run); startTests is how each last passed, by AllChecks index.
+	probePassed <-chan startPass
+	startTests  map[int]startPass
 	reloadState reloadState
 	health      health
 	// failedBy is why the manager stopped a failing program
@@ -245,6 +257,8 @@ func (m *Manager) Run(ctx context.Context) int {
 			default:
 				m.apply(event{kind: evTimer})
 			}
+		case p := <-m.probePassed:
+			m.startTestPassed(p)
 		case <-m.probeUp:
 			m.stopProbe()
 			m.apply(event{kind: evProbe})
@@ -325,7 +339,24 @@ func (m *Manager) stopProbe() {
 	if m.probeCancel != nil {
 		m.probeCancel()
 	}
-	m.probeUp, m.probeCancel = nil, nil
+	m.probeUp, m.probeCancel, m.probePassed = nil, nil, nil
+}
+
+// startPass is a start test that passed: how long it took, in how many
+// tries.
+type startPass struct {
+	check int
+	took  time.Duration
+	tries int
+	at    time.Time
+}
+
+// startTestPassed keeps how a start test passed; loop goroutine only.
+func (m *Manager) startTestPassed(p startPass) {
+	if m.startTests == nil {
+		m.startTests = map[int]startPass{}
+	}
+	m.startTests[p.check] = p
 }
 
 func (m *Manager) signal(sig syscall.Signal) {
@@ -470,7 +501,7 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 	case "await":
 		return m.await(ctx, req.Args)
 	case "status-json":
-		return m.query(ctx, m.info)
+		return m.statusJSON(ctx)
 	case "metrics-json":
 		return m.snapshotJSON(ctx)
 	case "history":
@@ -512,6 +543,8 @@ func (m *Manager) Quick(req control.Request) bool {
 	switch req.Name {
 	case "await", "reopen_transcript", "plugins", "reload", "metrics-json", "upgrade":
 		return false
+	case "status-json": // it asks the sink
+		return m.opts.SinkStatus == nil
 	}
 	return true
 }

@@ -26,8 +26,13 @@ type Snapshot struct {
 	BackoffDelay time.Duration `json:"backoff_delay_ns"`
 	// Checks are the liveness checks' states.
 	Checks []CheckMetrics `json:"checks,omitempty"`
+	// StartTests are how the start tests last passed (those that did).
+	StartTests []StartTestMetrics `json:"start_tests,omitempty"`
 	// Filled by Options.Extra: the job's parts and the manager process.
-	SinkRestarts    *int           `json:"sink_restarts,omitempty"`
+	SinkRestarts *int `json:"sink_restarts,omitempty"`
+	// TranscriptBytes is what the sink wrote to its destination, across
+	// its restarts (Options.SinkStatus); nil when unknown.
+	TranscriptBytes *uint64        `json:"transcript_bytes,omitempty"`
 	ControlRequests uint64         `json:"control_requests"`
 	Process         ProcessFigures `json:"process"`
 }
@@ -42,6 +47,14 @@ type CheckMetrics struct {
 	Restarts       int    `json:"restarts"`
 	// LastSeconds is how long the last try took.
 	LastSeconds float64 `json:"last_seconds"`
+}
+
+// StartTestMetrics is how one start test last passed.
+type StartTestMetrics struct {
+	Index   int     `json:"index"` // in Config.AllChecks, from 0
+	Kind    string  `json:"kind"`
+	Seconds float64 `json:"seconds"` // from its first try to the end of the one that passed
+	Tries   int     `json:"tries"`
 }
 
 // ProcessFigures are the manager process's own: what Prometheus's process
@@ -60,6 +73,12 @@ func (m *Manager) Snapshot(ctx context.Context) (Snapshot, bool) {
 	ok := m.call(ctx, func() { s = m.snapshot() })
 	if ok && m.opts.Extra != nil {
 		m.opts.Extra(&s)
+	}
+	if ok && m.opts.SinkStatus != nil {
+		if st, running := m.opts.SinkStatus(ctx); running && st.Known {
+			n := st.BytesWritten
+			s.TranscriptBytes = &n
+		}
 	}
 	return s, ok
 }
@@ -100,6 +119,11 @@ func (m *Manager) snapshot() Snapshot {
 	}
 	if m.state == Backoff && !m.deadline.IsZero() {
 		s.BackoffDelay = max(0, time.Until(m.deadline))
+	}
+	for i, cc := range m.cfg.AllChecks() {
+		if p, ok := m.startTests[i]; ok {
+			s.StartTests = append(s.StartTests, StartTestMetrics{Index: i, Kind: checkName(cc), Seconds: p.took.Seconds(), Tries: p.tries})
+		}
 	}
 	for _, ls := range m.health.live {
 		s.Checks = append(s.Checks, CheckMetrics{Index: ls.check, Kind: ls.name, Tried: !ls.lastTry.IsZero(),

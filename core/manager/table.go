@@ -326,8 +326,14 @@ func (m *Manager) spawn() State {
 	m.log.Info(fmt.Sprintf("spawned process pid=%d", p.Pid()))
 	if m.opts.Prober != nil {
 		ctx, cancel := context.WithCancel(context.Background())
-		m.probeCancel = cancel
-		m.probeUp = m.opts.Prober.Probe(ctx, p.Pid(), m.lastStart)
+		passed := make(chan startPass)
+		m.probeCancel, m.probePassed = cancel, passed
+		m.probeUp = m.opts.Prober.Probe(ctx, p.Pid(), m.lastStart, func(check int, took time.Duration, tries int) {
+			select {
+			case passed <- startPass{check: check, took: took, tries: tries, at: time.Now()}:
+			case <-ctx.Done():
+			}
+		})
 		return Starting
 	}
 	m.arm(m.cfg.StartGrace)

@@ -68,8 +68,14 @@ var (
 		"Program restarts a liveness check caused.", checkLabels, nil)
 	descCheckSeconds = prometheus.NewDesc("zdaemon_check_duration_seconds",
 		"How long a liveness check's last try took (absent before the first).", checkLabels, nil)
+	descStartSeconds = prometheus.NewDesc("zdaemon_start_test_duration_seconds",
+		"How long a start test last took until it passed, from its first try (absent before it passed).", checkLabels, nil)
+	descStartTries = prometheus.NewDesc("zdaemon_start_test_tries",
+		"How many tries a start test last needed to pass (absent before it passed).", checkLabels, nil)
 	descSinkRestarts = prometheus.NewDesc("zdaemon_transcript_sink_restarts_total",
 		"Times the transcript sink was started again after it ended.", nil, nil)
+	descSinkBytes = prometheus.NewDesc("zdaemon_transcript_bytes_total",
+		"Bytes the transcript sink wrote to its destination, across its restarts (absent when it did not report in time).", nil, nil)
 	// The manager process's own, named as Prometheus's process collector
 	// names them (the manager reads them itself).
 	descCPU = prometheus.NewDesc("process_cpu_seconds_total",
@@ -87,8 +93,8 @@ type collector struct{ src Source }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descUp, descState, descStarts, descExits, descLastExit,
-		descUptime, descProgStart, descBackoff, descBackoffCount, descMgrStart, descSinkRestarts,
-		descControl, descCheckUp, descCheckFail, descCheckRestarts, descCheckSeconds,
+		descUptime, descProgStart, descBackoff, descBackoffCount, descMgrStart, descSinkRestarts, descSinkBytes,
+		descControl, descCheckUp, descCheckFail, descCheckRestarts, descCheckSeconds, descStartSeconds, descStartTries,
 		descCPU, descRSS, descFDs, descMaxFDs} {
 		ch <- d
 	}
@@ -138,6 +144,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	if s.SinkRestarts != nil {
 		counter(descSinkRestarts, float64(*s.SinkRestarts))
 	}
+	if s.TranscriptBytes != nil {
+		counter(descSinkBytes, float64(*s.TranscriptBytes))
+	}
 	counter(descControl, float64(s.ControlRequests))
 	for _, c := range s.Checks {
 		labels := []string{strconv.Itoa(c.Index + 1), c.Kind}
@@ -147,6 +156,11 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(descCheckFail, float64(c.FailuresInARow), labels...)
 		counter(descCheckRestarts, float64(c.Restarts), labels...)
+	}
+	for _, st := range s.StartTests {
+		labels := []string{strconv.Itoa(st.Index + 1), st.Kind}
+		gauge(descStartSeconds, st.Seconds, labels...)
+		gauge(descStartTries, float64(st.Tries), labels...)
 	}
 	counter(descCPU, s.Process.CPUSeconds)
 	gauge(descRSS, float64(s.Process.ResidentBytes))

@@ -126,19 +126,23 @@ func (p *Prober) try(ctx context.Context, c *check, req healthcheck.Request) (bo
 
 // Probe tries every check, at once and then at each check's interval,
 // until all have passed for the program pid started at started; it closes
-// the returned channel then. It gives up silently when ctx ends.
-func (p *Prober) Probe(ctx context.Context, pid int, started time.Time) <-chan struct{} {
+// the returned channel then. passed gets each check as it passes: its
+// index, the time from its first try to the end of the one that passed,
+// and the tries. It gives up silently when ctx ends.
+func (p *Prober) Probe(ctx context.Context, pid int, started time.Time, passed func(check int, took time.Duration, tries int)) <-chan struct{} {
 	up := make(chan struct{})
 	req := healthcheck.Request{Pid: pid, Started: started}
 	go func() {
-		for _, c := range p.checks {
-			for {
+		for i, c := range p.checks {
+			began := time.Now()
+			for tries := 1; ; tries++ {
 				ok, msg := p.try(ctx, c, req)
 				if ctx.Err() != nil {
 					return
 				}
 				if ok {
 					p.log.Debug("start test succeeded (" + msg + ")")
+					passed(i, time.Since(began), tries)
 					break
 				}
 				p.log.Debug("start test failed (" + msg + ")")

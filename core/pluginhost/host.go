@@ -254,6 +254,10 @@ type Sink struct {
 	cur      *launched
 	restarts int
 	closed   bool
+	// earlier is what the dead instances last reported they had written,
+	// reported the most the current one did: a restarted sink counts
+	// from 0, and Status adds the two (see Status).
+	earlier, reported uint64
 	// changed is closed (and replaced) whenever cur changes or the sink
 	// is closed: what a Drain during a restart waits for.
 	changed chan struct{}
@@ -333,6 +337,7 @@ func (s *Sink) supervise(started time.Time) {
 		s.log.Error(fmt.Sprintf("transcript sink %s (pid %s) died; restarting it on the same pipe", s.spec, cur.pid))
 		cur.client.Kill()
 		s.setCur(nil)
+		s.earlier, s.reported = s.earlier+s.reported, 0
 		s.mu.Unlock()
 		for {
 			var delay time.Duration
@@ -386,14 +391,37 @@ func (s *Sink) Reopen(ctx context.Context) error {
 	return callError(s.name, "reopen its destination", sink.Reopen(ctx))
 }
 
-// Status reports the sink's progress.
+// Status reports the sink's progress. BytesWritten counts from the
+// first instance: it adds what the instances that died last reported, so
+// it never goes down across restarts (it lags by what a dead instance
+// wrote after its last report).
 func (s *Sink) Status(ctx context.Context) (transcript.Status, error) {
-	sink, err := s.current("report its status")
-	if err != nil {
-		return transcript.Status{}, err
+	const call = "report its status"
+	s.mu.Lock()
+	cur := s.cur
+	s.mu.Unlock()
+	if cur == nil {
+		return transcript.Status{}, &CallError{Plugin: s.name, Call: call, Reason: errRestarting}
 	}
-	st, err := sink.Status(ctx)
-	return st, callError(s.name, "report its status", err)
+	st, err := cur.raw.(transcript.Sink).Status(ctx)
+	if err != nil {
+		return st, callError(s.name, call, err)
+	}
+	return s.account(cur, st), nil
+}
+
+// account makes an instance's report count from the first instance.
+func (s *Sink) account(l *launched, st transcript.Status) transcript.Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur != l {
+		// An instance already counted as dead: what is known.
+		st.BytesWritten = s.earlier + s.reported
+		return st
+	}
+	s.reported = max(s.reported, st.BytesWritten)
+	st.BytesWritten = s.earlier + s.reported
+	return st
 }
 
 // Info describes the running sink for "show": kind, pid, restarts.
@@ -441,7 +469,7 @@ func (s *Sink) Drain(ctx context.Context) (transcript.Status, error) {
 			var ce *schema.CallError
 			switch {
 			case err == nil:
-				return st, nil
+				return s.account(cur, st), nil
 			case ctx.Err() != nil:
 				return st, &CallError{Plugin: s.name, Call: call, Reason: "it did not finish in time", err: err}
 			case errors.As(err, &ce) && ce.Own:

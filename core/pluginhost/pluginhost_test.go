@@ -63,6 +63,9 @@ func TestSinkRestartsOnTheSamePipe(t *testing.T) {
 	s, w := startFileSink(t, ctx, h, path)
 	w.WriteString("one\n")
 	waitContent(t, path, "one\n")
+	if st, err := s.Status(ctx); err != nil || st.BytesWritten != 4 || st.Destination != path {
+		t.Fatalf("status before the crash: %+v, %v", st, err)
+	}
 	pid, _ := strconv.Atoi(s.cur.pid)
 	syscall.Kill(pid, syscall.SIGKILL)
 	deadline := time.Now().Add(10 * time.Second)
@@ -78,12 +81,17 @@ func TestSinkRestartsOnTheSamePipe(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// The new instance counts from 0; the host adds what the dead one
+	// reported, so the count never goes down.
+	if st, err := s.Status(ctx); err != nil || st.BytesWritten != 4 {
+		t.Fatalf("status after the restart: %+v, %v", st, err)
+	}
 	w.WriteString("two\n")
 	w.Close()
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := s.Drain(dctx); err != nil {
-		t.Fatal(err)
+	if st, err := s.Drain(dctx); err != nil || st.BytesWritten != 8 {
+		t.Fatalf("drain: %+v, %v", st, err)
 	}
 	if got, _ := os.ReadFile(path); string(got) != "one\ntwo\n" {
 		t.Fatalf("got %q", got)
@@ -103,7 +111,13 @@ func TestProberRunsChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	up := p.Probe(ctx, os.Getpid(), time.Now())
+	type pass struct {
+		check, tries int
+		took         time.Duration
+	}
+	passes := make(chan pass, 2)
+	began := time.Now()
+	up := p.Probe(ctx, os.Getpid(), time.Now(), func(check int, took time.Duration, tries int) { passes <- pass{check, tries, took} })
 	select {
 	case <-up:
 		t.Fatal("up before the flag exists")
@@ -114,6 +128,15 @@ func TestProberRunsChecks(t *testing.T) {
 	case <-up:
 	case <-time.After(5 * time.Second):
 		t.Fatal("not up after the flag")
+	}
+	// It failed before the flag, tried every 20 ms: more than one try,
+	// each failed one followed by an interval, and no longer than the
+	// whole probe.
+	if len(passes) != 1 {
+		t.Fatalf("%d passes reported, want 1", len(passes))
+	}
+	if ps := <-passes; ps.check != 0 || ps.tries < 2 || ps.took < time.Duration(ps.tries-1)*20*time.Millisecond || ps.took > time.Since(began) {
+		t.Errorf("passed %+v", ps)
 	}
 	p.Idle()
 	if info := p.Info(); len(info) != 1 || info[0] != "healthcheck program pid=idle" {

@@ -32,6 +32,9 @@ type Handover struct {
 	Addr     string `json:"addr"`
 	Protocol int    `json:"protocol"` // the kind's protocol version spoken
 	Restarts int    `json:"restarts"`
+	// Earlier is what the sink's dead instances had written (see
+	// Sink.Status), so the count goes on from there.
+	Earlier uint64 `json:"earlier,omitempty"`
 }
 
 // Handover returns the running sink for the next manager; ok is false
@@ -45,7 +48,7 @@ func (s *Sink) Handover() (h Handover, stdout, stderr *os.File, ok bool) {
 	}
 	addr := s.cur.client.ReattachConfig().Addr
 	h = Handover{Pid: s.cur.rr.pid, Network: addr.Network(), Addr: addr.String(),
-		Protocol: s.cur.protocol, Restarts: s.restarts}
+		Protocol: s.cur.protocol, Restarts: s.restarts, Earlier: s.earlier}
 	return h, s.cur.rr.stdout.f, s.cur.rr.stderr.f, true
 }
 
@@ -58,7 +61,7 @@ func (h *Host) AdoptSink(spec Spec, cfg transcript.Config, input *os.File, st Ha
 	if err != nil {
 		return nil, err
 	}
-	s.cur, s.restarts = l, st.Restarts
+	s.cur, s.restarts, s.earlier = l, st.Restarts, st.Earlier
 	go s.supervise(time.Now())
 	return s, nil
 }

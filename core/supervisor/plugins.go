@@ -41,6 +41,9 @@ type Sink interface {
 	// the pipe closed first); writeErr is a write error the sink is still
 	// retrying, "" when healthy.
 	Drain(ctx context.Context) (writeErr string, err error)
+	// Status is the sink's report; BytesWritten counts across its
+	// restarts.
+	Status(ctx context.Context) (manager.SinkStatus, error)
 	// Info describes the sink's process for "show".
 	Info() string
 	// Pids are the sink's process (group) ids.

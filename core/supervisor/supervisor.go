@@ -330,6 +330,7 @@ func (j *Job) Run(ctx context.Context) int {
 		OnChange:   onChange,
 		Details:    func() manager.Details { return details(cfg, tr, held) },
 		Extra:      func(s *manager.Snapshot) { extra(s, tr, sockets) },
+		SinkStatus: sinkStatus(tr),
 		Liveness:   liveness,
 		Notices:    checks.notices(),
 		Relay:      checks.relay,

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/handover"
+	"github.com/zdaemon/zdaemon/core/manager"
 )
 
 // transcriptPipe is the output pipe and the sink draining it.
@@ -105,6 +107,30 @@ func (t *transcriptPipe) finish(log *slog.Logger) {
 	t.r.Close()
 }
 
+// SinkStatusTimeout bounds how long status -json and a metrics scrape
+// wait for the sink's report: a sink that hangs (or is being restarted)
+// makes its figures unknown, never the reply slow.
+const SinkStatusTimeout = 500 * time.Millisecond
+
+// status asks the sink for its report, within SinkStatusTimeout; ok is
+// false without a sink.
+func (t *transcriptPipe) status(ctx context.Context) (manager.SinkStatus, bool) {
+	if t == nil {
+		return manager.SinkStatus{}, false
+	}
+	ctx, cancel := context.WithTimeout(ctx, SinkStatusTimeout)
+	defer cancel()
+	st, err := t.sink.Status(ctx)
+	switch {
+	case ctx.Err() != nil, errors.Is(err, context.DeadlineExceeded): // gRPC's timer may fire first
+		return manager.SinkStatus{Error: fmt.Sprintf("the transcript sink did not report within %v", SinkStatusTimeout)}, true
+	case err != nil:
+		return manager.SinkStatus{Error: err.Error()}, true
+	}
+	st.Known = true
+	return st, true
+}
+
 // ownFds are the manager's descriptors that point into the pipe.
 func ownFds(own bool) []int {
 	if own {
@@ -115,3 +141,12 @@ func ownFds(own bool) []int {
 
 // drainTimeout bounds how long an exiting manager waits for its sink.
 const drainTimeout = 10 * time.Second
+
+// sinkStatus is the manager's Options.SinkStatus: nil without a sink, so
+// that status -json of a job without one stays a quick request.
+func sinkStatus(t *transcriptPipe) func(context.Context) (manager.SinkStatus, bool) {
+	if t == nil {
+		return nil
+	}
+	return t.status
+}

@@ -43,7 +43,7 @@ type sink struct {
 	tag      string
 	priority int
 	conn     net.Conn
-	sent     uint64
+	sent     uint64 // bytes of the messages syslog took (Status)
 	lastErr  error
 	done     chan struct{}
 }
@@ -111,7 +111,7 @@ func (s *sink) copy(in io.Reader) {
 			s.lastErr = err
 			s.logger.Error("syslog write failed", "error", err)
 		} else {
-			s.sent += uint64(len(sc.Bytes()) + 1)
+			s.sent += uint64(len(msg))
 			s.lastErr = nil
 		}
 		s.mu.Unlock()

@@ -57,17 +57,18 @@ func (c *StatusCommand) ParseArgs(args []string) (*StatusArgs, int) {
 
 func (c *StatusCommand) RunContext(_ context.Context, a *StatusArgs) int {
 	if a.JSON {
-		return c.jsonReply("status-json", "status -json", 3)
+		return c.jsonReply("status-json", "status -json", manager.StatusSchema, 3)
 	}
 	return c.status(a.Long)
 }
 
 // jsonReply sends a command whose reply is JSON and prints it indented.
-// No manager: {"schema":1,"state":"manager-not-running"} and downCode; a
-// manager without the command (an older one): an error, exit 1.
-func (m *Meta) jsonReply(line, what string, downCode int) int {
+// No manager: {"schema":N,"state":"manager-not-running"} (N the reply's
+// schema version) and downCode; a manager without the command (an older
+// one): an error, exit 1.
+func (m *Meta) jsonReply(line, what string, schema, downCode int) int {
 	reply, code, ok := m.sendAdded(line, what, func() {
-		fmt.Fprintf(m.Out, "{\n  \"schema\": %d,\n  \"state\": \"manager-not-running\"\n}\n", manager.StatusSchema)
+		fmt.Fprintf(m.Out, "{\n  \"schema\": %d,\n  \"state\": \"manager-not-running\"\n}\n", schema)
 	})
 	if !ok {
 		if code == 3 {
@@ -160,7 +161,7 @@ func (c *HistoryCommand) ParseArgs(args []string) (*HistoryArgs, int) {
 func (c *HistoryCommand) RunContext(_ context.Context, a *HistoryArgs) int {
 	line := fmt.Sprintf("history %d", a.N)
 	if a.JSON {
-		return c.jsonReply(line, "history", 3)
+		return c.jsonReply(line, "history", manager.HistorySchema, 3)
 	}
 	reply, code, ok := c.sendAdded(line, "history", c.sayNotRunning)
 	if !ok {

@@ -56,7 +56,7 @@ type Sink struct {
 	oldFiles int
 	stamps   bool
 	atStart  bool
-	written  uint64
+	written  uint64 // to the destination, stamps included (Status)
 	werr     error
 	started  bool
 	locked   bool // the file's lock is ours (or the file needs none)
@@ -219,6 +219,7 @@ func (s *Sink) write(p []byte) (int, error) {
 				return done, err
 			}
 			s.size += int64(len(stamp))
+			s.written += uint64(len(stamp))
 			s.atStart = false
 		}
 		end := len(p)

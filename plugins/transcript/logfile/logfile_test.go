@@ -141,11 +141,15 @@ func TestTimestamps(t *testing.T) {
 	w.WriteString("one\ntw")
 	time.Sleep(20 * time.Millisecond)
 	w.WriteString("o\nthree")
-	drain(t, sink, w)
+	st := drain(t, sink, w)
 	got, _ := os.ReadFile(path)
 	p := "2026-11-24T10:11:12.345Z "
 	if string(got) != p+"one\n"+p+"two\n"+p+"three" {
 		t.Fatalf("got %q", got)
+	}
+	// What was written to the file, the stamps too.
+	if st.BytesWritten != uint64(len(got)) {
+		t.Errorf("bytes written %d, the file has %d", st.BytesWritten, len(got))
 	}
 }
 

@@ -5,6 +5,7 @@
 //	version       a transcript sink speaking protocol version 99
 //	flood         a working file sink that floods stderr
 //	hang          a working file sink whose Reopen never returns
+//	status-hang   a working file sink whose Status never returns
 //	check-panic   a health check that crashes in every Check
 //	v1            a working file sink built against protocol version 1
 //	              (before the base service): it serves that version only
@@ -27,6 +28,10 @@ import (
 type hangingSink struct{ *logfile.Sink }
 
 func (hangingSink) Reopen(ctx context.Context) error { select {} }
+
+type mutedSink struct{ *logfile.Sink }
+
+func (mutedSink) Status(ctx context.Context) (transcript.Status, error) { select {} }
 
 type panickyCheck struct{}
 
@@ -72,6 +77,8 @@ func main() {
 		transcript.Serve(&logfile.Sink{Logger: logger}, logger)
 	case "hang":
 		transcript.Serve(hangingSink{&logfile.Sink{Logger: logger}}, logger)
+	case "status-hang":
+		transcript.Serve(mutedSink{&logfile.Sink{Logger: logger}}, logger)
 	case "check-panic":
 		healthcheck.Serve(panickyCheck{}, logger)
 	case "v1":
