@@ -550,8 +550,38 @@ func TestZeroDowntimeExample(t *testing.T) {
 		t.Errorf("status -json: %+v", info)
 	}
 	j.must(0, "-C", conf, "restart")
-	if second := get(); second == first || !strings.HasPrefix(second, "hello from pid ") {
+	second := get()
+	if second == first || !strings.HasPrefix(second, "hello from pid ") {
 		t.Errorf("after restart GET / = %q (before %q)", second, first)
+	}
+	// An upgrade (to the same executables) under the server: it goes on
+	// answering, and the new manager keeps its liveness check and its
+	// watchdog going (a try and a ping after the upgrade, no restart).
+	upgradedAt := time.Now()
+	if r := j.must(0, "-C", conf, "upgrade"); !strings.HasPrefix(r.out, "daemon manager upgraded to zdrun ") {
+		t.Fatalf("upgrade: %q", r.out)
+	}
+	var health struct {
+		Pid    int `json:"pid"`
+		Checks []struct {
+			Liveness *struct {
+				LastTry time.Time `json:"last_try"`
+				LastOK  bool      `json:"last_ok"`
+			}
+		}
+		Watchdog *struct {
+			LastPing time.Time `json:"last_ping"`
+		}
+	}
+	eventually(t, 30*time.Second, "a liveness try and a watchdog ping after the upgrade", func() bool {
+		if err := json.Unmarshal([]byte(j.must(0, "-C", conf, "status", "-json").out), &health); err != nil {
+			t.Fatal(err)
+		}
+		return len(health.Checks) == 1 && health.Checks[0].Liveness != nil && health.Checks[0].Liveness.LastTry.After(upgradedAt) &&
+			health.Checks[0].Liveness.LastOK && health.Watchdog != nil && health.Watchdog.LastPing.After(upgradedAt)
+	})
+	if third := get(); third != second || "hello from pid "+strconv.Itoa(health.Pid)+"\n" != second {
+		t.Errorf("after the upgrade GET / = %q, pid %d (before %q)", third, health.Pid, second)
 	}
 	j.must(0, "-C", conf, "stop")
 	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {

@@ -1,13 +1,14 @@
 # Zero downtime: zdaemon holds the server's listening socket (clients
 # queue in its backlog while the server restarts or crashes), restarts it
 # when its /health stops answering (liveness), and when it stops pinging
-# the watchdog. Build the server next to this file first:
+# the watchdog; "upgrade" replaces the manager under the running server. Build the server next to this file first:
 #
 #   go build -o examples/zero-downtime/server ./examples/zero-downtime
 #   zdaemon -C examples/zero-downtime/job.hcl start
 #   curl http://127.0.0.1:8089/            # hello from pid N
 #   zdaemon -C examples/zero-downtime/job.hcl restart   # no refused connection
 #   zdaemon -C examples/zero-downtime/job.hcl show      # sockets, health
+#   zdaemon -C examples/zero-downtime/job.hcl upgrade   # a new manager, same server
 #   zdaemon -C examples/zero-downtime/job.hcl stop
 runner {
   program      = ["examples/zero-downtime/server"]
