@@ -2,6 +2,8 @@ package control
 
 import (
 	"context"
+	"io"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -75,4 +77,117 @@ func TestPauseAndAdopt(t *testing.T) {
 		t.Fatal("the adopted server did not answer the waiting client")
 	}
 	s.Resume()
+}
+
+// Quiesce, after Pause, waits for the requests already accepted: a slow
+// one is answered first; one waiting in await does not hold it up (it is
+// handed over); a client that connected and said nothing does, until the
+// deadline, and is counted.
+func TestQuiesce(t *testing.T) {
+	release := make(chan struct{})
+	h := HandlerFunc(func(ctx context.Context, req Request) string {
+		switch req.Name {
+		case "slow":
+			select {
+			case <-release:
+				return "slow done"
+			case <-ctx.Done():
+				return ""
+			}
+		case "await":
+			<-ctx.Done()
+			return ""
+		}
+		return "ok"
+	})
+	path := tempSock(t)
+	s := serve(t, path, h, nil)
+	dial := func(line string) net.Conn {
+		c, err := net.Dial("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if line != "" {
+			if _, err := io.WriteString(c, line+"\n"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return c
+	}
+	// Both are being served before the pause: the slow one blocks in its
+	// handler, the await waits (and is not counted).
+	slow := dial("slow")
+	eventuallyActive(t, s, 1)
+	dial("await")
+	eventuallyParked(t, s, 1)
+	eventuallyActive(t, s, 1)
+	s.Pause()
+	done := make(chan int, 1)
+	go func() { done <- s.Quiesce(context.Background(), nil) }()
+	select {
+	case n := <-done:
+		t.Fatalf("Quiesce returned %d while the slow request was being served", n)
+	case <-time.After(100 * time.Millisecond): // a negative check
+	}
+	close(release)
+	select {
+	case n := <-done:
+		if n != 0 {
+			t.Fatalf("Quiesce: %d still served", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Quiesce did not return once the slow request was answered")
+	}
+	if b, _ := io.ReadAll(slow); string(b) != "slow done\n" {
+		t.Errorf("the slow request got %q", b)
+	}
+	s.Resume()
+	go func() { _ = s.Serve(context.Background(), h) }()
+	silent := dial("")
+	_ = silent
+	eventuallyActive(t, s, 1)
+	s.Pause()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if n := s.Quiesce(ctx, nil); n != 1 {
+		t.Errorf("Quiesce with a silent client: %d still served, want 1", n)
+	}
+}
+
+// eventuallyParked waits until n connections wait in await.
+func eventuallyParked(t *testing.T, s *Server, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s.mu.Lock()
+		got := s.held - len(s.active)
+		s.mu.Unlock()
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections parked, want %d", got, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// eventuallyActive waits until n connections are being served (not in
+// await).
+func eventuallyActive(t *testing.T, s *Server, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s.mu.Lock()
+		got := len(s.active)
+		s.mu.Unlock()
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections served, want %d", got, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

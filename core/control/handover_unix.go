@@ -127,3 +127,61 @@ func Conn(ctx context.Context) *net.UnixConn {
 	c, _ := ctx.Value(connKey{}).(*net.UnixConn)
 	return c
 }
+
+// activeChanged counts cn in (or out of) the connections being served
+// that do not wait in "await", and wakes Quiesce. mu held.
+func (s *Server) activeChanged(cn *conn, in bool) {
+	if s.active == nil {
+		s.active = map[*conn]struct{}{}
+	}
+	if in {
+		s.active[cn] = struct{}{}
+	} else {
+		delete(s.active, cn)
+	}
+	if s.quiet != nil {
+		close(s.quiet)
+		s.quiet = nil
+	}
+}
+
+// park notes that cn waits in "await": an upgrade hands it over with its
+// request instead of waiting for it.
+func (s *Server) park(cn *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cn.parked = true
+	s.activeChanged(cn, false)
+}
+
+// Quiesce waits, after Pause, until every connection this server serves
+// has been answered or waits in "await" (the one of except aside: the
+// request that asked for it), or ctx ends; it reports how many are still
+// being served then (clients that connected and said nothing, or a slow
+// handler). An upgrade calls it so that the execve ends no request half
+// served.
+func (s *Server) Quiesce(ctx context.Context, except *net.UnixConn) int {
+	for {
+		s.mu.Lock()
+		n := 0
+		for cn := range s.active {
+			if cn.c != except {
+				n++
+			}
+		}
+		if n == 0 {
+			s.mu.Unlock()
+			return 0
+		}
+		if s.quiet == nil {
+			s.quiet = make(chan struct{})
+		}
+		ch := s.quiet
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return n
+		}
+	}
+}

@@ -81,11 +81,13 @@ type Server struct {
 	// requests counts the requests read, answered on either path.
 	requests   atomic.Uint64
 	closed     bool
-	paused     bool          // see Pause
-	wakeFd     int           // the accept loop's eventfd, which Pause writes; -1 if none
-	handed     []handedConn  // see AdoptConn
-	acceptDone chan struct{} // closed when the accept loop has stopped
-	ino        uint64        // the socket inode we created, 0 if unknown
+	paused     bool               // see Pause
+	wakeFd     int                // the accept loop's eventfd, which Pause writes; -1 if none
+	handed     []handedConn       // see AdoptConn
+	active     map[*conn]struct{} // served, not waiting in await: see Quiesce
+	quiet      chan struct{}      // closed when active changes; nil if nobody waits
+	acceptDone chan struct{}      // closed when the accept loop has stopped
+	ino        uint64             // the socket inode we created, 0 if unknown
 	dev        uint64
 	stopped    chan struct{}
 }
@@ -192,6 +194,7 @@ type conn struct {
 	c       *net.UnixConn
 	silent  *list.Element // in Server.silent until its line arrived
 	evicted bool          // closed to make room; guarded by Server.mu
+	parked  bool          // its request is an await; guarded by Server.mu
 	prefix  []byte        // what the accept loop read already
 }
 
@@ -358,6 +361,7 @@ func (s *Server) track(c *net.UnixConn, maxConns int) (cn *conn, evicted, ok boo
 	s.held++
 	cn = &conn{c: c}
 	cn.silent = s.silent.PushBack(cn)
+	s.activeChanged(cn, true)
 	return cn, evicted, true
 }
 
@@ -400,6 +404,7 @@ func (s *Server) untrack(cn *conn) {
 		cn.silent = nil
 	}
 	s.held--
+	s.activeChanged(cn, false)
 	s.mu.Unlock()
 	select {
 	case s.freed <- struct{}{}:
@@ -461,6 +466,9 @@ func (s *Server) serveConn(ctx context.Context, cn *conn, h Handler, hup *hangup
 	req, errReply := ReadRequest(in)
 	_ = c.SetReadDeadline(time.Time{})
 	s.spoke(cn)
+	if errReply == "" && req.Name == "await" {
+		s.park(cn)
+	}
 	if s.wasEvicted(cn) {
 		return
 	}

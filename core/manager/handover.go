@@ -57,10 +57,11 @@ type Upgrader interface {
 	// nil means it can. It runs off the loop.
 	Check(ctx context.Context) error
 	// Pause stops accepting control connections (they wait in the
-	// socket's backlog for whoever serves it next); resume undoes it. It
-	// runs off the loop: the accept loop may be waiting for the loop to
-	// answer a request.
-	Pause() (resume func())
+	// socket's backlog for whoever serves it next) and waits a moment for
+	// the requests of those accepted already; resume undoes it. It runs
+	// off the loop (the accept loop, and those requests, may be waiting
+	// for the loop); ctx is the upgrade request's.
+	Pause(ctx context.Context) (resume func())
 	// Exec hands everything over and re-executes the manager; it returns
 	// only when that failed, and the manager then goes on. It runs on the
 	// loop, so nothing changes meanwhile; handover is the state, to take
@@ -85,7 +86,7 @@ func (m *Manager) upgrade(ctx context.Context) string {
 	if err := m.opts.Upgrader.Check(ctx); err != nil {
 		return control.ReplyCannotUpgrade + err.Error()
 	}
-	resume := m.opts.Upgrader.Pause()
+	resume := m.opts.Upgrader.Pause(ctx)
 	reply := ""
 	m.call(context.WithoutCancel(ctx), func() {
 		defer resume() // still here: the upgrade did not happen

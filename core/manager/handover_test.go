@@ -29,7 +29,7 @@ type fakeUpgrader struct {
 
 func (u *fakeUpgrader) Check(context.Context) error { u.checked++; return u.checkErr }
 
-func (u *fakeUpgrader) Pause() func() { u.paused++; return func() { u.resumed++ } }
+func (u *fakeUpgrader) Pause(context.Context) func() { u.paused++; return func() { u.resumed++ } }
 
 func (u *fakeUpgrader) Exec(_ context.Context, snapshot func() Handover) error {
 	if u.during != nil {

@@ -246,8 +246,24 @@ func (u *upgrader) Exec(ctx context.Context, state func() manager.Handover) erro
 	return fail(err)
 }
 
-// Pause stops the control servers' accept loops.
-func (u *upgrader) Pause() (resume func()) { return u.sockets.pause() }
+// quiesceWait bounds how long an upgrade waits for the requests of
+// connections accepted before the pause.
+const quiesceWait = time.Second
+
+// Pause stops the control servers' accept loops, then waits (at most
+// quiesceWait) until the requests of the connections accepted before are
+// answered: only those that wait in "await", which are handed over, and
+// the upgrade's own are left. A client that connected and said nothing
+// for that long loses its connection at the execve.
+func (u *upgrader) Pause(ctx context.Context) (resume func()) {
+	resume = u.sockets.pause()
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), quiesceWait)
+	defer cancel()
+	if n := u.sockets.quiesce(wctx, control.Conn(ctx)); n > 0 {
+		u.log.Warn(fmt.Sprintf("upgrading with %d control connection(s) still unanswered after %v; their clients see the connection closed", n, quiesceWait))
+	}
+	return resume
+}
 
 // --- the parts ------------------------------------------------------------
 
@@ -283,6 +299,18 @@ func (k *socketKeeper) pause() (resume func()) {
 			}
 		}
 	}
+}
+
+// quiesce waits for every server's connections (see control.Server.Quiesce).
+func (k *socketKeeper) quiesce(ctx context.Context, except *net.UnixConn) int {
+	k.mu.Lock()
+	servers := append([]*control.Server(nil), k.servers...)
+	k.mu.Unlock()
+	n := 0
+	for _, s := range servers {
+		n += s.Quiesce(ctx, except)
+	}
+	return n
 }
 
 // eventLogName names the file of the event log's i-th target.
