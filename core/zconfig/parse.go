@@ -7,13 +7,14 @@
 // lines, comments, %define with $name, ${name}, $$ and $(ENV)
 // substitution, %include relative to the including file, %import recorded
 // and ignored, case folding, CRLF files). Translate maps the zdaemon schema
-// onto HCL with hclwrite, carrying comments over. Every error is an
+// onto HCL, carrying comments over, and writes it in hclwrite's layout
+// without linking hclwrite (hcl.go). Every error is an
 // hcl.Diagnostic whose Subject points into the .conf file, so it renders
 // like any job-file error.
 //
-// The package depends on hcl/hclwrite (and the leaf core/pyrepr) only; it
-// never imports core/config. A test checks that what it emits loads
-// cleanly there.
+// The package depends on hcl, cty, textseg (and the leaf core/pyrepr)
+// only; it never imports core/config. A test checks that what it emits
+// loads cleanly there.
 package zconfig
 
 import (
