@@ -23,6 +23,10 @@ func TestClientLinksNoPluginStack(t *testing.T) {
 		{"crypto/tls", "TLS"},
 		{"github.com/zdaemon/zdaemon/core/pluginhost", "the plugin host"},
 		{"github.com/zdaemon/zdaemon/core/supervisor", "the manager"},
+		// The client decodes the manager's JSON replies with core/report's
+		// types.
+		{"github.com/zdaemon/zdaemon/core/manager", "the manager's state machine"},
+		{"github.com/zdaemon/zdaemon/core/backoff", "the manager's back-off"},
 		{"github.com/zdaemon/zdaemon/plugins/", "the plugin contracts"},
 		// mitchellh/cli from v1.1.1 on gives help templates sprig's
 		// functions, whose inits (crypto, semver, uuid) cost every client

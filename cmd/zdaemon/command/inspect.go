@@ -17,8 +17,8 @@ import (
 
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/control"
-	"github.com/zdaemon/zdaemon/core/manager"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
+	"github.com/zdaemon/zdaemon/core/report"
 	"github.com/zdaemon/zdaemon/core/signame"
 )
 
@@ -67,7 +67,7 @@ func (c *StatusCommand) RunContext(_ context.Context, a *StatusArgs) int {
 // manager without the command (an older one): an error, exit 1.
 func (m *Meta) jsonReply(line, what string, downCode int) int {
 	reply, code, ok := m.sendAdded(line, what, func() {
-		fmt.Fprintf(m.Out, "{\n  \"schema\": %d,\n  \"state\": \"manager-not-running\"\n}\n", manager.StatusSchema)
+		fmt.Fprintf(m.Out, "{\n  \"schema\": %d,\n  \"state\": \"manager-not-running\"\n}\n", report.StatusSchema)
 	})
 	if !ok {
 		if code == 3 {
@@ -166,9 +166,7 @@ func (c *HistoryCommand) RunContext(_ context.Context, a *HistoryArgs) int {
 	if !ok {
 		return code
 	}
-	var h struct {
-		Runs []manager.Run `json:"runs"`
-	}
+	var h report.History
 	if err := json.Unmarshal([]byte(reply), &h); err != nil {
 		fmt.Fprintf(c.Err, "Error: the daemon manager answered: %s\n", strings.TrimSpace(reply))
 		return 1
