@@ -27,6 +27,10 @@ func TestClientLinksNoPluginStack(t *testing.T) {
 		// types.
 		{"github.com/zdaemon/zdaemon/core/manager", "the manager's state machine"},
 		{"github.com/zdaemon/zdaemon/core/backoff", "the manager's back-off"},
+		// It checks log formats with core/logformat and finds the program
+		// with core/resolve.
+		{"github.com/zdaemon/zdaemon/core/eventlog", "the manager's event log"},
+		{"github.com/zdaemon/zdaemon/core/child", "the manager's process starter and reaper"},
 		{"github.com/zdaemon/zdaemon/plugins/", "the plugin contracts"},
 		// mitchellh/cli from v1.1.1 on gives help templates sprig's
 		// functions, whose inits (crypto, semver, uuid) cost every client

@@ -15,10 +15,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/control"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
 	"github.com/zdaemon/zdaemon/core/report"
+	"github.com/zdaemon/zdaemon/core/resolve"
 	"github.com/zdaemon/zdaemon/core/signame"
 )
 
@@ -320,7 +320,7 @@ func (c *FgCommand) RunContext(_ context.Context, a *StartArgs) int {
 	fmt.Fprintln(c.Out, strings.Join(argv, " "))
 	file, err := c.resolveProgram()
 	if err != nil {
-		fmt.Fprintf(c.Err, "Error: %s\n", child.Message(err))
+		fmt.Fprintf(c.Err, "Error: %s\n", resolve.Message(err))
 		return 1
 	}
 	cmd := exec.Command(file, argv[1:]...)
