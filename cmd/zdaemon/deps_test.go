@@ -73,3 +73,18 @@ func TestManagerLinksNoPluginStack(t *testing.T) {
 		}
 	}
 }
+
+// The client links no DNS resolver: it only ever dials unix sockets, with
+// net.DialUnix; a net.Dial or DialTimeout anywhere it can reach links the
+// resolver (420 KB of the client).
+func TestClientLinksNoResolver(t *testing.T) {
+	out, err := exec.Command("go", "tool", "nm", zdaemonBin).Output()
+	if err != nil {
+		t.Fatalf("go tool nm: %v", err)
+	}
+	for _, sym := range []string{"net.(*Resolver).", "net.dnsReadConfig"} {
+		if strings.Contains(string(out), " "+sym) {
+			t.Errorf("the client links the DNS resolver (%s...)", sym)
+		}
+	}
+}
