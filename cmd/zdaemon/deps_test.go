@@ -23,12 +23,25 @@ func TestClientLinksNoPluginStack(t *testing.T) {
 		{"crypto/tls", "TLS"},
 		{"github.com/zdaemon/zdaemon/core/pluginhost", "the plugin host"},
 		{"github.com/zdaemon/zdaemon/core/supervisor", "the manager"},
+		// The client decodes the manager's JSON replies with core/report's
+		// types.
+		{"github.com/zdaemon/zdaemon/core/manager", "the manager's state machine"},
+		{"github.com/zdaemon/zdaemon/core/backoff", "the manager's back-off"},
+		// It checks log formats with core/logformat and finds the program
+		// with core/resolve.
+		{"github.com/zdaemon/zdaemon/core/eventlog", "the manager's event log"},
+		{"github.com/zdaemon/zdaemon/core/child", "the manager's process starter and reaper"},
 		{"github.com/zdaemon/zdaemon/plugins/", "the plugin contracts"},
 		// mitchellh/cli from v1.1.1 on gives help templates sprig's
 		// functions, whose inits (crypto, semver, uuid) cost every client
 		// command 4.2 ms here; go.mod keeps it at v1.1.0.
 		{"github.com/Masterminds/sprig/v3", "sprig (mitchellh/cli newer than v1.1.0)"},
 		{"crypto/sha256", "crypto (sprig's, through mitchellh/cli)"},
+		// hclwrite links go-cmp, whose inits (a regexp compiled in
+		// cmp/internal/function) cost every client command 1.4 ms here;
+		// core/zconfig writes its HCL itself.
+		{"github.com/hashicorp/hcl/v2/hclwrite", "hclwrite (core/zconfig writes HCL itself)"},
+		{"github.com/google/go-cmp/", "go-cmp (hclwrite's)"},
 	}
 	for _, pkg := range strings.Fields(string(out)) {
 		for _, f := range forbidden {
@@ -57,6 +70,21 @@ func TestManagerLinksNoPluginStack(t *testing.T) {
 			if pkg == f || strings.HasPrefix(pkg, f+"/") {
 				t.Errorf("zdrun links %s", pkg)
 			}
+		}
+	}
+}
+
+// The client links no DNS resolver: it only ever dials unix sockets, with
+// net.DialUnix; a net.Dial or DialTimeout anywhere it can reach links the
+// resolver (420 KB of the client).
+func TestClientLinksNoResolver(t *testing.T) {
+	out, err := exec.Command("go", "tool", "nm", zdaemonBin).Output()
+	if err != nil {
+		t.Fatalf("go tool nm: %v", err)
+	}
+	for _, sym := range []string{"net.(*Resolver).", "net.dnsReadConfig"} {
+		if strings.Contains(string(out), " "+sym) {
+			t.Errorf("the client links the DNS resolver (%s...)", sym)
 		}
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/zdaemon/zdaemon/core/resolve"
 )
 
 func TestMain(m *testing.M) {
@@ -44,7 +46,7 @@ func wait(t *testing.T, p *Process) ExitStatus {
 
 func spec(t *testing.T, argv ...string) Spec {
 	t.Helper()
-	path, err := Resolve(argv[0], os.Getenv("PATH"))
+	path, err := resolve.Program(argv[0], os.Getenv("PATH"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,37 +140,6 @@ func TestExecFailure(t *testing.T) {
 	_, err := r.Start(Spec{Path: notExec, Argv: []string{"x"}})
 	if err == nil || !strings.HasPrefix(err.Error(), "can't exec '"+notExec+"'") {
 		t.Fatalf("error %v", err)
-	}
-}
-
-func TestResolve(t *testing.T) {
-	dir := t.TempDir()
-	exe := filepath.Join(dir, "prog")
-	os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755)
-	plain := filepath.Join(dir, "plain")
-	os.WriteFile(plain, []byte(""), 0o644)
-	tests := []struct {
-		word, path, want, err string
-	}{
-		{"prog", dir, exe, ""},
-		{"prog", "/nonexistent:" + dir, exe, ""},
-		{"nosuch", "/a:/b", "", "can't find program 'nosuch' on PATH ['/a', '/b']"},
-		{"plain", dir, "", "can't find program 'plain' on PATH ['" + dir + "']"},
-		{plain, "", "", "no permission to run program '" + plain + "'"},
-		{dir + "/missing", "", "", "can't stat program '" + dir + "/missing'"},
-		{"sh", "", "/bin/sh", ""},
-	}
-	for _, tt := range tests {
-		got, err := Resolve(tt.word, tt.path)
-		if tt.err != "" {
-			if err == nil || Message(err) != tt.err {
-				t.Errorf("Resolve(%q, %q) error %v, want %q", tt.word, tt.path, err, tt.err)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("Resolve(%q, %q) = %q, %v; want %q", tt.word, tt.path, got, err, tt.want)
-		}
 	}
 }
 

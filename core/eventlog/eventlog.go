@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/core/logformat"
 )
 
 // The original's levels as slog levels.
@@ -78,7 +79,7 @@ type target struct {
 	w      io.Writer
 	f      *os.File
 	level  slog.Level
-	format []piece
+	format []logformat.Piece
 	datefm string
 	json   bool // one JSON object a line instead of format
 }
@@ -106,7 +107,7 @@ func Open(cfg *config.EventLog, stdout, stderr io.Writer) (*Log, error) {
 // target, already open (see Files), used instead of opening its path.
 func OpenInherited(cfg *config.EventLog, stdout, stderr io.Writer, inherited func(i int) *os.File) (*Log, error) {
 	if cfg == nil {
-		fm, _ := parseFormat("%(message)s")
+		fm, _ := logformat.Parse("%(message)s")
 		return &Log{level: LevelWarning, bare: true, targets: []*target{{w: stderr, format: fm, level: LevelTrace - 1}}}, nil
 	}
 	l := &Log{level: FromPython(cfg.Level)}
@@ -115,7 +116,7 @@ func OpenInherited(cfg *config.EventLog, stdout, stderr io.Writer, inherited fun
 		if format == "" {
 			format = config.DefaultLogFormat
 		}
-		fm, err := parseFormat(Unescape(format))
+		fm, err := logformat.Parse(logformat.Unescape(format))
 		if err != nil {
 			l.Close()
 			return nil, fmt.Errorf("event log %s: %w", lf.Path, err)
@@ -215,97 +216,24 @@ func (l *Log) Err() error {
 	return l.err
 }
 
-// ValidateFormat checks a format's %(name)s placeholders.
-func ValidateFormat(format string) error {
-	_, err := parseFormat(Unescape(format))
-	return err
-}
-
-// Unescape interprets the escapes the original allows in formats.
-func Unescape(s string) string {
-	return strings.NewReplacer(`\n`, "\n", `\t`, "\t", `\r`, "\r", `\b`, "\b", `\f`, "\f").Replace(s)
-}
-
-// --- formatting ---------------------------------------------------------
-
-// piece is literal text or one placeholder.
-type piece struct {
-	lit   string
-	field string // "" for literal text
-	spec  string // printf flags/width/precision
-	conv  byte   // s d f r
-}
-
-var fields = map[string]bool{
-	"name": true, "levelno": true, "levelname": true, "pathname": true, "filename": true,
-	"module": true, "lineno": true, "created": true, "asctime": true, "msecs": true,
-	"relativeCreated": true, "thread": true, "threadName": true, "message": true,
-	"process": true, "processName": true, "funcName": true,
-}
-
-func parseFormat(f string) ([]piece, error) {
-	var out []piece
-	var lit strings.Builder
-	for i := 0; i < len(f); i++ {
-		if f[i] != '%' {
-			lit.WriteByte(f[i])
-			continue
-		}
-		if i+1 < len(f) && f[i+1] == '%' {
-			lit.WriteByte('%')
-			i++
-			continue
-		}
-		if i+1 >= len(f) || f[i+1] != '(' {
-			return nil, fmt.Errorf("format %q: '%%' must be followed by '(name)' or '%%'", f)
-		}
-		end := strings.IndexByte(f[i:], ')')
-		if end < 0 {
-			return nil, fmt.Errorf("format %q: unclosed '%%('", f)
-		}
-		name := f[i+2 : i+end]
-		if !fields[name] {
-			return nil, fmt.Errorf("unknown format field %s", strconv.Quote(name))
-		}
-		j := i + end + 1
-		k := j
-		for k < len(f) && strings.IndexByte("-+ #0123456789.", f[k]) >= 0 {
-			k++
-		}
-		if k >= len(f) || strings.IndexByte("sdfr", f[k]) < 0 {
-			return nil, fmt.Errorf("format %q: field %s needs a conversion (s, d, f or r)", f, name)
-		}
-		if lit.Len() > 0 {
-			out = append(out, piece{lit: lit.String()})
-			lit.Reset()
-		}
-		out = append(out, piece{field: name, spec: f[j:k], conv: f[k]})
-		i = k
-	}
-	if lit.Len() > 0 {
-		out = append(out, piece{lit: lit.String()})
-	}
-	return out, nil
-}
-
 var start = time.Now()
 
 // render formats one record for a target.
 func (t *target) render(buf *bytes.Buffer, r slog.Record, msg string) {
 	name, num := pyLevel(r.Level)
 	for _, p := range t.format {
-		if p.field == "" {
-			buf.WriteString(p.lit)
+		if p.Field == "" {
+			buf.WriteString(p.Lit)
 			continue
 		}
 		var v any
-		switch p.field {
+		switch p.Field {
 		case "name", "module", "funcName", "threadName", "processName":
 			v = "root"
-			if p.field == "threadName" {
+			if p.Field == "threadName" {
 				v = "MainThread"
 			}
-			if p.field == "processName" {
+			if p.Field == "processName" {
 				v = "MainProcess"
 			}
 		case "levelno":
@@ -329,7 +257,7 @@ func (t *target) render(buf *bytes.Buffer, r slog.Record, msg string) {
 		case "process":
 			v = os.Getpid()
 		}
-		conv := p.conv
+		conv := p.Conv
 		if conv == 'r' {
 			conv = 's'
 		}
@@ -346,7 +274,7 @@ func (t *target) render(buf *bytes.Buffer, r slog.Record, msg string) {
 		if _, isStr := v.(string); isStr && conv != 's' {
 			conv = 's'
 		}
-		fmt.Fprintf(buf, "%"+p.spec+string(conv), v)
+		fmt.Fprintf(buf, "%"+p.Spec+string(conv), v)
 	}
 	buf.WriteByte('\n')
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/core/logformat"
 )
 
 var when = time.Date(2026, 11, 24, 1, 54, 25, 123456789, time.Local)
@@ -106,23 +107,6 @@ func TestReopenAfterRename(t *testing.T) {
 	}
 }
 
-func TestValidateFormat(t *testing.T) {
-	for _, tt := range []struct{ format, err string }{
-		{config.DefaultLogFormat, ""},
-		{"%(created).3f %(process)d %(levelname)-8s", ""},
-		{"100%% %(message)s", ""},
-		{"%(bogus)s", `unknown format field "bogus"`},
-		{"%(message)", "needs a conversion"},
-		{"%(message", "unclosed"},
-		{"50% off", "must be followed"},
-	} {
-		err := ValidateFormat(tt.format)
-		if tt.err == "" && err != nil || tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
-			t.Errorf("ValidateFormat(%q) = %v, want %q", tt.format, err, tt.err)
-		}
-	}
-}
-
 func TestFromPython(t *testing.T) {
 	for _, tt := range []struct {
 		n    int
@@ -156,7 +140,7 @@ func FuzzValidateFormat(f *testing.F) {
 	f.Add(config.DefaultLogFormat)
 	f.Add("%(levelname)-8s %%")
 	f.Fuzz(func(t *testing.T, format string) {
-		if ValidateFormat(format) != nil {
+		if logformat.Validate(format) != nil {
 			return
 		}
 		var out bytes.Buffer

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -306,7 +305,10 @@ func checkUnixPath(path string) (stale bool, err error) {
 	if int(st.Uid) != os.Geteuid() {
 		return false, fmt.Errorf("%s is a socket of uid %d, not ours; it was left alone", path, st.Uid)
 	}
-	c, err := net.DialTimeout("unix", path, time.Second)
+	// A unix-socket connect does not wait on the network (a full listen
+	// queue is EAGAIN at once): the plain dial needs no timeout, and
+	// links no resolver into the client.
+	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
 	if err == nil {
 		c.Close()
 		return false, ErrInUse

@@ -10,6 +10,7 @@ import (
 
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
+	"github.com/zdaemon/zdaemon/core/report"
 )
 
 // What keeps a program honest while it is up: its liveness checks, its
@@ -240,7 +241,7 @@ func sanitizeStatus(s string) string {
 // the back-off of a crash.
 func (m *Manager) failUnhealthy(ev event) (State, string) {
 	m.log.Error(fmt.Sprintf("pid %d: %s; restarting the program", m.proc.Pid(), ev.reason))
-	m.failedBy = EndedLiveness
+	m.failedBy = report.EndedLiveness
 	m.terminate()
 	return Failing, ""
 }
@@ -250,7 +251,7 @@ func (m *Manager) failUnhealthy(ev event) (State, string) {
 // back-off of a crash.
 func (m *Manager) failWatchdog(ev event) (State, string) {
 	m.health.missed++
-	m.failedBy = EndedWatchdog
+	m.failedBy = report.EndedWatchdog
 	m.log.Error(fmt.Sprintf("watchdog: pid %d %s; sending SIGABRT and restarting the program", m.proc.Pid(), ev.reason))
 	m.stopProbe()
 	if err := m.proc.Signal(sigabrt, false); err != nil {

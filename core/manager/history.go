@@ -5,44 +5,23 @@ import (
 	"time"
 
 	"github.com/zdaemon/zdaemon/core/child"
+	"github.com/zdaemon/zdaemon/core/report"
 	"github.com/zdaemon/zdaemon/core/signame"
 )
 
 // keptRuns is how many runs the manager remembers for "history".
 const keptRuns = 100
 
-// How a run ended (Run.Ended).
-const (
-	EndedRunning    = "running"     // it still runs
-	EndedExit       = "exit"        // it exited by itself (ExitCode)
-	EndedSignal     = "signal"      // a signal nobody asked for ended it (Signal)
-	EndedExecFailed = "exec-failed" // it could not be executed (exit status 127)
-	EndedStop       = "stop"        // stopped: the stop action
-	EndedRestart    = "restart"     // stopped by the restart action
-	EndedShutdown   = "shutdown"    // stopped because the manager was told to exit (SIGTERM, ...)
-	EndedLiveness   = "liveness"    // restarted: its liveness check failed too often
-	EndedWatchdog   = "watchdog"    // restarted: it missed its watchdog period (SIGABRT)
-)
-
-// Run is one run of the program, as "history" reports it.
-type Run struct {
-	Start time.Time `json:"start"`
-	Pid   int       `json:"pid,omitempty"`
-	// End is zero while the program runs.
-	End        time.Time `json:"end,omitzero"`
-	RanSeconds float64   `json:"ran_seconds"`
-	Ended      string    `json:"ended"`
-	ExitCode   *int      `json:"exit_code,omitempty"`
-	Signal     string    `json:"signal,omitempty"`
-	// NextDelaySeconds is the back-off before the next start, when one was
-	// scheduled after this run.
-	NextDelaySeconds *float64 `json:"next_delay_seconds,omitempty"`
-	signo            int      // the signal's number, for metrics
+// record is one run as the manager remembers it: what "history" reports,
+// and the number of the signal that ended it, for metrics.
+type record struct {
+	report.Run
+	signo int
 }
 
 // history is the manager's memory of runs, oldest first; loop only.
 type history struct {
-	runs   []Run
+	runs   []record
 	starts int            // every start, also those no longer kept
 	exits  map[string]int // every end, by how
 }
@@ -53,7 +32,7 @@ func (h *history) started(pid int, at time.Time) {
 	if len(h.runs) == keptRuns {
 		h.runs = append(h.runs[:0], h.runs[1:]...)
 	}
-	h.runs = append(h.runs, Run{Start: at, Pid: pid, Ended: EndedRunning})
+	h.runs = append(h.runs, record{Run: report.Run{Start: at, Pid: pid, Ended: report.EndedRunning}})
 }
 
 // ended closes the current run: how, with the exit status when there was
@@ -82,13 +61,13 @@ func (h *history) ended(how string, st *child.ExitStatus, at time.Time) {
 
 // delayed notes the back-off before the next start.
 func (h *history) delayed(d time.Duration) {
-	if r := h.last(); r != nil && r.Ended != EndedRunning {
+	if r := h.last(); r != nil && r.Ended != report.EndedRunning {
 		s := d.Seconds()
 		r.NextDelaySeconds = &s
 	}
 }
 
-func (h *history) last() *Run {
+func (h *history) last() *record {
 	if len(h.runs) == 0 {
 		return nil
 	}
@@ -96,17 +75,17 @@ func (h *history) last() *Run {
 }
 
 // current is the run still going, nil if none.
-func (h *history) current() *Run {
-	if r := h.last(); r != nil && r.Ended == EndedRunning {
+func (h *history) current() *record {
+	if r := h.last(); r != nil && r.Ended == report.EndedRunning {
 		return r
 	}
 	return nil
 }
 
 // lastEnded is the last run that ended, nil if none.
-func (h *history) lastEnded() *Run {
+func (h *history) lastEnded() *record {
 	for i := len(h.runs) - 1; i >= 0; i-- {
-		if h.runs[i].Ended != EndedRunning {
+		if h.runs[i].Ended != report.EndedRunning {
 			return &h.runs[i]
 		}
 	}
@@ -119,26 +98,20 @@ func (h *history) reply(n int, now time.Time) string {
 	if n <= 0 || n > len(h.runs) {
 		n = len(h.runs)
 	}
-	runs := append([]Run(nil), h.runs[len(h.runs)-n:]...)
-	for i := range runs {
-		if runs[i].Ended == EndedRunning {
-			runs[i].RanSeconds = now.Sub(runs[i].Start).Seconds()
+	runs := make([]report.Run, n)
+	for i, r := range h.runs[len(h.runs)-n:] {
+		runs[i] = r.Run
+		if r.Ended == report.EndedRunning {
+			runs[i].RanSeconds = now.Sub(r.Start).Seconds()
 		}
 	}
-	out, _ := json.Marshal(struct {
-		Schema int   `json:"schema"`
-		Starts int   `json:"starts"`
-		Runs   []Run `json:"runs"`
-	}{HistorySchema, h.starts, runs})
+	out, _ := json.Marshal(report.History{Schema: report.HistorySchema, Starts: h.starts, Runs: runs})
 	return string(out)
 }
 
-// HistorySchema is the version of the "history" reply's JSON.
-const HistorySchema = 1
-
 // HandedHistory is the history as an upgrading manager hands it over.
 type HandedHistory struct {
-	Runs    []Run          `json:"runs"`
+	Runs    []report.Run   `json:"runs"`
 	Signals []int          `json:"signals,omitempty"` // each run's signal number, 0 for none
 	Starts  int            `json:"starts"`
 	Exits   map[string]int `json:"exits,omitempty"`
@@ -146,8 +119,9 @@ type HandedHistory struct {
 
 // handover is the history to hand over.
 func (h *history) handover() *HandedHistory {
-	hh := &HandedHistory{Runs: append([]Run(nil), h.runs...), Starts: h.starts, Exits: h.exits}
+	hh := &HandedHistory{Starts: h.starts, Exits: h.exits}
 	for _, r := range h.runs {
+		hh.Runs = append(hh.Runs, r.Run)
 		hh.Signals = append(hh.Signals, r.signo)
 	}
 	return hh
@@ -159,12 +133,14 @@ func (h *history) restore(hh *HandedHistory) {
 	if hh == nil {
 		return
 	}
-	h.runs = append([]Run(nil), hh.Runs...)
-	if len(h.runs) > keptRuns {
-		h.runs = h.runs[len(h.runs)-keptRuns:]
+	runs := hh.Runs
+	if len(runs) > keptRuns {
+		runs = runs[len(runs)-keptRuns:]
 	}
-	off := len(hh.Runs) - len(h.runs)
-	for i := range h.runs {
+	off := len(hh.Runs) - len(runs)
+	h.runs = make([]record, len(runs))
+	for i, r := range runs {
+		h.runs[i].Run = r
 		if j := off + i; j < len(hh.Signals) {
 			h.runs[i].signo = hh.Signals[j]
 		}

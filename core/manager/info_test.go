@@ -9,6 +9,7 @@ import (
 
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/report"
 )
 
 // status-json and metrics-json carry the sink's report, asked off the
@@ -36,7 +37,9 @@ func TestStatusJSONAsksTheSink(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				m := New(testConfig(nil), &fakeStarter{}, Options{
-					Details:    func() Details { return Details{Transcript: &TranscriptInfo{Path: "out.log", Sink: "file"}} },
+					Details: func() report.Details {
+						return report.Details{Transcript: &report.TranscriptInfo{Path: "out.log", Sink: "file"}}
+					},
 					SinkStatus: func(context.Context) (SinkStatus, bool) { return tc.st, tc.running },
 				})
 				codec := make(chan int, 1)
@@ -45,12 +48,12 @@ func TestStatusJSONAsksTheSink(t *testing.T) {
 				if m.Quick(control.Request{Name: "status-json"}) {
 					t.Error("status-json is quick although it asks the sink")
 				}
-				var info Info
+				var info report.Info
 				if err := json.Unmarshal([]byte(req(m, "status-json")), &info); err != nil {
 					t.Fatal(err)
 				}
 				tr := info.Transcript
-				if info.Schema != StatusSchema || tr == nil || tr.Path != "out.log" || !equalPtr(tr.BytesWritten, tc.wantBytes) ||
+				if info.Schema != report.StatusSchema || tr == nil || tr.Path != "out.log" || !equalPtr(tr.BytesWritten, tc.wantBytes) ||
 					tr.Destination != tc.wantDest || tr.Error != tc.wantErr {
 					t.Errorf("transcript %+v (bytes %v)", tr, deref(tr.BytesWritten))
 				}
@@ -79,7 +82,7 @@ func TestSinkStatusOffTheLoop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		release := make(chan struct{})
 		m := New(testConfig(nil), &fakeStarter{}, Options{
-			Details: func() Details { return Details{Transcript: &TranscriptInfo{Sink: "file"}} },
+			Details: func() report.Details { return report.Details{Transcript: &report.TranscriptInfo{Sink: "file"}} },
 			SinkStatus: func(ctx context.Context) (SinkStatus, bool) {
 				<-release
 				return SinkStatus{Error: "it did not answer"}, true
@@ -103,7 +106,7 @@ func TestSinkStatusOffTheLoop(t *testing.T) {
 		default:
 		}
 		close(release)
-		var info Info
+		var info report.Info
 		if err := json.Unmarshal([]byte(<-reply), &info); err != nil {
 			t.Fatal(err)
 		}
@@ -150,7 +153,7 @@ func TestStartTestLatency(t *testing.T) {
 		codec := make(chan int, 1)
 		go func() { codec <- m.Run(context.Background()) }()
 		synctest.Wait()
-		var before Info
+		var before report.Info
 		_ = json.Unmarshal([]byte(req(m, "status-json")), &before)
 		if len(before.Checks) != 2 || before.Checks[0].StartTest != nil || before.Checks[1].StartTest != nil {
 			t.Fatalf("checks before they passed: %+v", before.Checks)
@@ -158,9 +161,9 @@ func TestStartTestLatency(t *testing.T) {
 		up := make(chan string, 1)
 		go func() { up <- req(m, "await up 0") }()
 		<-up
-		var info Info
+		var info report.Info
 		_ = json.Unmarshal([]byte(req(m, "status-json")), &info)
-		for i, want := range []StartTestInfo{{LastSeconds: 2, LastTries: 3}, {LastSeconds: 0, LastTries: 1}} {
+		for i, want := range []report.StartTestInfo{{LastSeconds: 2, LastTries: 3}, {LastSeconds: 0, LastTries: 1}} {
 			got := info.Checks[i].StartTest
 			if got == nil || got.LastPassed == nil || got.LastSeconds != want.LastSeconds || got.LastTries != want.LastTries {
 				t.Errorf("check %d: start test %+v, want %+v", i, got, want)

@@ -30,6 +30,7 @@ import (
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/control"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
+	"github.com/zdaemon/zdaemon/core/report"
 )
 
 // Proc is a running program as the manager sees it.
@@ -114,7 +115,7 @@ type Options struct {
 	Sweep func() []int
 	// Details are the job's parts for "status-json" (plugins, transcript).
 	// It runs in the loop and must not block.
-	Details func() Details
+	Details func() report.Details
 	// Extra completes a metrics snapshot with what the supervisor knows
 	// (the sink's restarts, the process's figures); not in the loop.
 	Extra func(*Snapshot)
@@ -186,7 +187,7 @@ type Manager struct {
 	reloadState reloadState
 	health      health
 	// failedBy is why the manager stopped a failing program
-	// (EndedLiveness, EndedWatchdog), for the history of that run.
+	// (report.EndedLiveness, report.EndedWatchdog), for the history of that run.
 	failedBy string
 	// seen is what OnChange was last told.
 	seen seenState

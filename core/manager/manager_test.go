@@ -18,6 +18,7 @@ import (
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/report"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -743,27 +744,23 @@ func TestHistory(t *testing.T) {
 		m, wait := run(t, testConfig(func(c *config.Config) { c.BackoffLimit = 10 }), f)
 		// Runs at 0, 1.5 s (1 s back-off), 4 s (2 s back-off).
 		time.Sleep(4200 * time.Millisecond)
-		var h struct {
-			Schema int   `json:"schema"`
-			Starts int   `json:"starts"`
-			Runs   []Run `json:"runs"`
-		}
+		var h report.History
 		if err := json.Unmarshal([]byte(req(m, "history")), &h); err != nil {
 			t.Fatal(err)
 		}
-		if h.Schema != HistorySchema || h.Starts != 3 || len(h.Runs) != 3 {
+		if h.Schema != report.HistorySchema || h.Starts != 3 || len(h.Runs) != 3 {
 			t.Fatalf("history %+v", h)
 		}
 		for i, wantDelay := range []float64{1, 2} {
 			r := h.Runs[i]
-			if r.Ended != EndedExit || r.ExitCode == nil || *r.ExitCode != 3 || r.NextDelaySeconds == nil || *r.NextDelaySeconds != wantDelay || r.RanSeconds != 0.5 {
+			if r.Ended != report.EndedExit || r.ExitCode == nil || *r.ExitCode != 3 || r.NextDelaySeconds == nil || *r.NextDelaySeconds != wantDelay || r.RanSeconds != 0.5 {
 				t.Errorf("run %d: %+v", i, r)
 			}
 		}
-		if r := h.Runs[2]; r.Ended != EndedRunning || !r.End.IsZero() {
+		if r := h.Runs[2]; r.Ended != report.EndedRunning || !r.End.IsZero() {
 			t.Errorf("last run %+v", r)
 		}
-		var one struct{ Runs []Run }
+		var one struct{ Runs []report.Run }
 		_ = json.Unmarshal([]byte(req(m, "history 1")), &one)
 		if len(one.Runs) != 1 || one.Runs[0].Pid != h.Runs[2].Pid {
 			t.Errorf("history 1: %+v", one)
@@ -774,7 +771,7 @@ func TestHistory(t *testing.T) {
 		req(m, "stop")
 		wait()
 		info := m.info() // the loop is gone
-		if info.LastExit == nil || info.LastExit.Ended != EndedStop || info.LastExit.Signal != "SIGTERM" || info.Starts != 3 || info.Restarts != 2 {
+		if info.LastExit == nil || info.LastExit.Ended != report.EndedStop || info.LastExit.Signal != "SIGTERM" || info.Starts != 3 || info.Restarts != 2 {
 			t.Errorf("info %+v last %+v", info, info.LastExit)
 		}
 	})

@@ -14,7 +14,7 @@ type Snapshot struct {
 	State   string         `json:"state"`
 	Up      bool           `json:"up"` // running and past its start tests
 	Starts  int            `json:"starts"`
-	Exits   map[string]int `json:"exits"` // by how runs ended (EndedExit, EndedSignal, ...)
+	Exits   map[string]int `json:"exits"` // by how runs ended (report.EndedExit, report.EndedSignal, ...)
 	HasExit bool           `json:"has_exit"`
 	// LastExitCode is the last ended run's status as a shell reports it:
 	// its exit code, or 128 plus the signal that ended it.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/eventlog"
+	"github.com/zdaemon/zdaemon/core/report"
 	"github.com/zdaemon/zdaemon/core/signame"
 )
 
@@ -222,12 +223,12 @@ func (m *Manager) exitedUnasked(ev event) (State, string) {
 func (m *Manager) exitedAsked(ev event) (State, string) {
 	p := m.proc
 	m.log.Info(fmt.Sprintf("pid %d: %s", p.Pid(), ev.status))
-	how := EndedStop
+	how := report.EndedStop
 	switch {
 	case m.signalled:
-		how = EndedShutdown
+		how = report.EndedShutdown
 	case m.shouldBeUp:
-		how = EndedRestart
+		how = report.EndedRestart
 	}
 	m.hist.ended(how, &ev.status, time.Now())
 	if m.cfg.SignalGroup {
@@ -351,12 +352,12 @@ func (m *Manager) crashed(pid int, st child.ExitStatus) State {
 func (m *Manager) backoff(pid int, st child.ExitStatus, exitCodes []int) State {
 	m.proc = nil
 	m.stopProbe()
-	how := EndedExit
+	how := report.EndedExit
 	switch {
 	case pid == 0:
-		how = EndedExecFailed
+		how = report.EndedExecFailed
 	case st.Signal != 0:
-		how = EndedSignal
+		how = report.EndedSignal
 	}
 	if m.failedBy != "" { // the manager stopped it for failing
 		how, m.failedBy = m.failedBy, ""

@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/zdaemon/zdaemon/core/manager"
+	"github.com/zdaemon/zdaemon/core/report"
 )
 
 // Source takes a snapshot of the job; false when the manager did not
@@ -33,8 +34,8 @@ type Source func(ctx context.Context) (manager.Snapshot, bool)
 
 // Reasons are the "reason" label values of zdaemon_program_exits_total,
 // all present from the start (a counter that appears late breaks rate()).
-var Reasons = []string{manager.EndedExit, manager.EndedSignal, manager.EndedExecFailed,
-	manager.EndedStop, manager.EndedRestart, manager.EndedShutdown, manager.EndedLiveness, manager.EndedWatchdog}
+var Reasons = []string{report.EndedExit, report.EndedSignal, report.EndedExecFailed,
+	report.EndedStop, report.EndedRestart, report.EndedShutdown, report.EndedLiveness, report.EndedWatchdog}
 
 var (
 	descUp = prometheus.NewDesc("zdaemon_program_up",

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/zdaemon/zdaemon/core/manager"
+	"github.com/zdaemon/zdaemon/core/report"
 )
 
 func TestText(t *testing.T) {
@@ -24,7 +25,7 @@ func TestText(t *testing.T) {
 		{name: "running", ok: true, snap: manager.Snapshot{State: "running", Up: true, Starts: 3, SinkRestarts: &four, TranscriptBytes: &bytes, ControlRequests: 12,
 			StartTests: []manager.StartTestMetrics{{Index: 1, Kind: "tcp", Seconds: 1.5, Tries: 4}},
 			Checks:     []manager.CheckMetrics{{Index: 0, Kind: "http", Tried: true, LastOK: false, FailuresInARow: 2, Restarts: 1, LastSeconds: 0.25}, {Index: 1, Kind: "tcp"}},
-			Exits:      map[string]int{manager.EndedExit: 2}, HasExit: true, LastExitCode: 5,
+			Exits:      map[string]int{report.EndedExit: 2}, HasExit: true, LastExitCode: 5,
 			ProgramStart: time.Now().Add(-time.Minute), ManagerStart: time.Now().Add(-time.Hour)},
 			want: []string{"zdaemon_program_up 1\n", "zdaemon_program_starts_total 3\n", `zdaemon_program_exits_total{reason="exit"} 2`,
 				`zdaemon_program_exits_total{reason="signal"} 0`, "zdaemon_program_last_exit_code 5\n",

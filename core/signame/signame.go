@@ -7,40 +7,49 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
 
+// The tables are built on first use, not in the init of every process that
+// links the package (most client commands never name a signal).
+
 // names are Python's underscore-free signal names on Linux.
-var names = map[string]syscall.Signal{
-	"SIGABRT": 6, "SIGALRM": 14, "SIGBUS": 7, "SIGCHLD": 17, "SIGCLD": 17, "SIGCONT": 18,
-	"SIGFPE": 8, "SIGHUP": 1, "SIGILL": 4, "SIGINT": 2, "SIGIO": 29, "SIGIOT": 6,
-	"SIGKILL": 9, "SIGPIPE": 13, "SIGPOLL": 29, "SIGPROF": 27, "SIGPWR": 30, "SIGQUIT": 3,
-	"SIGRTMAX": 64, "SIGRTMIN": 34, "SIGSEGV": 11, "SIGSTKFLT": 16, "SIGSTOP": 19,
-	"SIGSYS": 31, "SIGTERM": 15, "SIGTRAP": 5, "SIGTSTP": 20, "SIGTTIN": 21, "SIGTTOU": 22,
-	"SIGURG": 23, "SIGUSR1": 10, "SIGUSR2": 12, "SIGVTALRM": 26, "SIGWINCH": 28,
-	"SIGXCPU": 24, "SIGXFSZ": 25,
-}
+var names = sync.OnceValue(func() map[string]syscall.Signal {
+	return map[string]syscall.Signal{
+		"SIGABRT": 6, "SIGALRM": 14, "SIGBUS": 7, "SIGCHLD": 17, "SIGCLD": 17, "SIGCONT": 18,
+		"SIGFPE": 8, "SIGHUP": 1, "SIGILL": 4, "SIGINT": 2, "SIGIO": 29, "SIGIOT": 6,
+		"SIGKILL": 9, "SIGPIPE": 13, "SIGPOLL": 29, "SIGPROF": 27, "SIGPWR": 30, "SIGQUIT": 3,
+		"SIGRTMAX": 64, "SIGRTMIN": 34, "SIGSEGV": 11, "SIGSTKFLT": 16, "SIGSTOP": 19,
+		"SIGSYS": 31, "SIGTERM": 15, "SIGTRAP": 5, "SIGTSTP": 20, "SIGTTIN": 21, "SIGTTOU": 22,
+		"SIGURG": 23, "SIGUSR1": 10, "SIGUSR2": 12, "SIGVTALRM": 26, "SIGWINCH": 28,
+		"SIGXCPU": 24, "SIGXFSZ": 25,
+	}
+})
 
 // clientNames maps a number to the alphabetically first name.
-var clientNames = func() map[syscall.Signal]string {
-	keys := make([]string, 0, len(names))
-	for k := range names {
+var clientNames = sync.OnceValue(func() map[syscall.Signal]string {
+	byName := names()
+	keys := make([]string, 0, len(byName))
+	for k := range byName {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	m := make(map[syscall.Signal]string)
 	for _, k := range keys {
-		if _, ok := m[names[k]]; !ok {
-			m[names[k]] = k
+		if _, ok := m[byName[k]]; !ok {
+			m[byName[k]] = k
 		}
 	}
 	return m
-}()
+})
 
 // managerOverrides are where the manager's table differs from the client's.
-var managerOverrides = map[syscall.Signal]string{29: "SIGPOLL"}
+var managerOverrides = sync.OnceValue(func() map[syscall.Signal]string {
+	return map[syscall.Signal]string{29: "SIGPOLL"}
+})
 
 // nsig is Linux's NSIG as Python sees it.
 const nsig = 65
@@ -57,7 +66,7 @@ func Parse(arg string) (syscall.Signal, error) {
 		if n >= nsig {
 			return 0, bad
 		}
-		if _, ok := clientNames[syscall.Signal(n)]; !ok {
+		if _, ok := clientNames()[syscall.Signal(n)]; !ok {
 			return 0, bad
 		}
 		return syscall.Signal(n), nil
@@ -69,7 +78,7 @@ func Parse(arg string) (syscall.Signal, error) {
 	if !strings.HasPrefix(name, "SIG") {
 		name = "SIG" + name
 	}
-	sig, ok := names[name]
+	sig, ok := names()[name]
 	if !ok {
 		return 0, bad
 	}
@@ -79,7 +88,7 @@ func Parse(arg string) (syscall.Signal, error) {
 // ClientName is the client's name for sig: the alphabetically first name
 // Python's signal module has for it (6 is SIGABRT, 29 is SIGIO).
 func ClientName(sig syscall.Signal) string {
-	if n, ok := clientNames[sig]; ok {
+	if n, ok := clientNames()[sig]; ok {
 		return n
 	}
 	return fmt.Sprintf("signal %d", int(sig))
@@ -88,7 +97,7 @@ func ClientName(sig syscall.Signal) string {
 // ManagerName is the manager's name for sig, as in "terminated by
 // SIGTERM" (29 is SIGPOLL there); unknown numbers are "signal <n>".
 func ManagerName(sig syscall.Signal) string {
-	if n, ok := managerOverrides[sig]; ok {
+	if n, ok := managerOverrides()[sig]; ok {
 		return n
 	}
 	return ClientName(sig)

@@ -34,6 +34,7 @@ import (
 	"github.com/zdaemon/zdaemon/core/handover"
 	"github.com/zdaemon/zdaemon/core/manager"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
+	"github.com/zdaemon/zdaemon/core/report"
 )
 
 // Job is one job to supervise.
@@ -328,7 +329,7 @@ func (j *Job) Run(ctx context.Context) int {
 		Filename:   cfg.Filename,
 		Version:    daemon.BuildVersion(),
 		OnChange:   onChange,
-		Details:    func() manager.Details { return details(cfg, tr, held) },
+		Details:    func() report.Details { return details(cfg, tr, held) },
 		Extra:      func(s *manager.Snapshot) { extra(s, tr, sockets) },
 		SinkStatus: sinkStatus(tr),
 		Liveness:   liveness,
@@ -385,21 +386,21 @@ func extra(s *manager.Snapshot, tr *transcriptPipe, sockets *socketKeeper) {
 }
 
 // details are the job's parts for "status -json".
-func details(cfg *config.Config, tr *transcriptPipe, held *heldSockets) manager.Details {
-	var d manager.Details
+func details(cfg *config.Config, tr *transcriptPipe, held *heldSockets) report.Details {
+	var d report.Details
 	if held.set != nil {
 		for i, sock := range held.set.Sockets() {
-			d.Listen = append(d.Listen, manager.ListenInfo{Name: sock.Name, Address: sock.Spec.Address, FD: 3 + i})
+			d.Listen = append(d.Listen, report.ListenInfo{Name: sock.Name, Address: sock.Spec.Address, FD: 3 + i})
 		}
 	}
 	if cfg.Sink != nil {
-		d.Transcript = &manager.TranscriptInfo{Path: cfg.Transcript, Sink: cfg.Sink.Kind}
+		d.Transcript = &report.TranscriptInfo{Path: cfg.Transcript, Sink: cfg.Sink.Kind}
 		if p, ok := cfg.Sink.Settings["path"].(string); ok {
 			d.Transcript.Path = p
 		}
 	}
 	if tr != nil {
-		pi := manager.PluginInfo{Kind: "transcript", Name: cfg.Sink.Kind, Path: cfg.Sink.Plugin, Restarts: tr.sink.Restarts()}
+		pi := report.PluginInfo{Kind: "transcript", Name: cfg.Sink.Kind, Path: cfg.Sink.Plugin, Restarts: tr.sink.Restarts()}
 		if pids := tr.sink.Pids(); len(pids) > 0 {
 			pi.Pid = pids[0]
 		}

@@ -134,7 +134,7 @@ func runCheck(ctx context.Context, reaper *child.Reaper, exe string, rec []byte)
 	})
 	outW.Close()
 	if err != nil {
-		return fmt.Errorf("the new manager executable cannot be run: %s", child.Message(err))
+		return fmt.Errorf("the new manager executable cannot be run: %v", err)
 	}
 	recR.Close()
 	go func() { _, _ = recW.Write(rec); recW.Close() }()

@@ -7,13 +7,14 @@
 // lines, comments, %define with $name, ${name}, $$ and $(ENV)
 // substitution, %include relative to the including file, %import recorded
 // and ignored, case folding, CRLF files). Translate maps the zdaemon schema
-// onto HCL with hclwrite, carrying comments over. Every error is an
+// onto HCL, carrying comments over, and writes it in hclwrite's layout
+// without linking hclwrite (hcl.go). Every error is an
 // hcl.Diagnostic whose Subject points into the .conf file, so it renders
 // like any job-file error.
 //
-// The package depends on hcl/hclwrite (and the leaf core/pyrepr) only; it
-// never imports core/config. A test checks that what it emits loads
-// cleanly there.
+// The package depends on hcl, cty, textseg (and the leaf core/pyrepr)
+// only; it never imports core/config. A test checks that what it emits
+// loads cleanly there.
 package zconfig
 
 import (
@@ -26,6 +27,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"unicode/utf8"
 
@@ -79,10 +81,18 @@ type Document struct {
 // Env looks up an environment variable for $(NAME).
 type Env func(name string) (string, bool)
 
+// The regular expressions are compiled on first use, not in the init of
+// every process that links the package (most client commands read no
+// legacy file).
 var (
-	keyValueRx     = regexp.MustCompile(`^([^\s()]+)\s*([^\s].*)?$`)
-	sectionStartRx = regexp.MustCompile(`^([^\s()]+)(?:\s+([^\s()]+))?$`)
+	keyValueRx     = lazyRegexp(`^([^\s()]+)\s*([^\s].*)?$`)
+	sectionStartRx = lazyRegexp(`^([^\s()]+)(?:\s+([^\s()]+))?$`)
+	nameRx         = lazyRegexp(`^[a-zA-Z_][a-zA-Z0-9_]*`)
 )
+
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // MaxInput bounds what one configuration reads: the file and everything it
 // includes, together (an include may name /dev/zero, or the same file many
@@ -275,7 +285,7 @@ func (p *parser) parseFile(src []byte, file string, section *Section, at *hcl.Ra
 			rest := t[1 : len(t)-1]
 			empty := strings.HasSuffix(rest, "/")
 			rest = strings.TrimRight(strings.TrimSuffix(rest, "/"), " \t")
-			m := sectionStartRx.FindStringSubmatch(rest)
+			m := sectionStartRx().FindStringSubmatch(rest)
 			if m == nil {
 				p.errorf(l.whole(), "malformed section header", "A section header is <type> or <type name>, without parentheses.")
 				return
@@ -299,7 +309,7 @@ func (p *parser) parseFile(src []byte, file string, section *Section, at *hcl.Ra
 				return
 			}
 		default:
-			m := keyValueRx.FindStringSubmatchIndex(t)
+			m := keyValueRx().FindStringSubmatchIndex(t)
 			if m == nil {
 				p.errorf(l.whole(), "malformed configuration data", "A line is a key followed by its value, a section, a %directive or a # comment.")
 				return
@@ -342,7 +352,7 @@ func trimBlank(lines []string) []string {
 // when parsing must stop.
 func (p *parser) directive(l line, section *Section) bool {
 	rest := l.text[1:]
-	m := keyValueRx.FindStringSubmatchIndex(rest)
+	m := keyValueRx().FindStringSubmatchIndex(rest)
 	if m == nil {
 		p.errorf(l.whole(), "missing or unrecognized directive", "Directives are %define, %include and %import.")
 		return false
@@ -418,9 +428,7 @@ func (p *parser) directive(l line, section *Section) bool {
 	return true
 }
 
-var nameRx = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*`)
-
-func isName(s string) bool { return nameRx.FindString(s) == s && s != "" }
+func isName(s string) bool { return nameRx().FindString(s) == s && s != "" }
 
 // substitute expands $name, ${name}, $(ENV) and $$ as ZConfig does.
 func (p *parser) substitute(s string, rng hcl.Range) (string, bool) {
@@ -450,7 +458,7 @@ func (p *parser) substitute(s string, rng hcl.Range) (string, bool) {
 			continue
 		case '{', '(':
 			closer := map[byte]string{'{': "}", '(': ")"}[c]
-			name = nameRx.FindString(rest[i+2:])
+			name = nameRx().FindString(rest[i+2:])
 			if name == "" {
 				p.errorf(rng, fmt.Sprintf("'$%c' not followed by name", c), "")
 				return "", false
@@ -463,7 +471,7 @@ func (p *parser) substitute(s string, rng hcl.Range) (string, bool) {
 			after = after[1:]
 			env = c == '('
 		default:
-			name = nameRx.FindString(rest[i+1:])
+			name = nameRx().FindString(rest[i+1:])
 			if name == "" {
 				p.errorf(rng, "'$' not followed by '$' or name", "Write $$ for a literal $.")
 				return "", false

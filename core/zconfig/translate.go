@@ -1,14 +1,12 @@
 package zconfig
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/zdaemon/zdaemon/core/pyrepr"
@@ -67,20 +65,23 @@ type Origins map[string]hcl.Range
 // TranslateWithOrigins is Translate, and says where each translated
 // setting came from.
 func TranslateWithOrigins(doc *Document) ([]byte, Origins, hcl.Diagnostics) {
-	t := &translator{doc: doc, origins: Origins{}}
-	f := hclwrite.NewEmptyFile()
-	t.body = f.Body()
-	t.translate()
+	t := translate(doc)
 	if t.diags.HasErrors() {
 		return nil, nil, t.diags
 	}
-	out := bytes.TrimRight(hclwrite.Format(f.Bytes()), "\n")
-	return append(out, '\n'), t.origins, t.diags
+	return t.file.render(), t.origins, t.diags
+}
+
+// translate maps doc onto the items of an HCL file.
+func translate(doc *Document) *translator {
+	t := &translator{doc: doc, origins: Origins{}}
+	t.translate()
+	return t
 }
 
 type translator struct {
 	doc      *Document
-	body     *hclwrite.Body
+	file     body // what is written
 	diags    hcl.Diagnostics
 	origins  Origins
 	logfiles int // logfile blocks written so far
@@ -175,22 +176,10 @@ func leadingComments(root *Section) []string {
 	return root.Items[0].Comments
 }
 
-func commentTokens(lines []string) hclwrite.Tokens {
-	var toks hclwrite.Tokens
-	for _, c := range lines {
-		if c == "" {
-			toks = append(toks, &hclwrite.Token{Type: hclsyntax.TokenNewline, Bytes: []byte("\n")})
-			continue
-		}
-		toks = append(toks, &hclwrite.Token{Type: hclsyntax.TokenComment, Bytes: []byte(c + "\n")})
-	}
-	return toks
-}
-
 func (t *translator) comments(lines []string) {
 	if len(lines) > 0 {
-		t.body.AppendUnstructuredTokens(commentTokens(lines))
-		t.body.AppendNewline()
+		t.file.appendLines(lines)
+		t.file.appendNewline()
 	}
 }
 
@@ -210,9 +199,9 @@ func itemComments(parent *Section, sec *Section) []string {
 
 func (t *translator) runner(s *Section, root *Section) {
 	if c := itemComments(root, s); len(c) > 0 {
-		t.body.AppendUnstructuredTokens(commentTokens(c))
+		t.file.appendLines(c)
 	}
-	body := t.body.AppendNewBlock("runner", nil).Body()
+	body := t.file.appendBlock("runner")
 	seen := map[string]*Key{}
 	for _, it := range s.Items {
 		if it.Section != nil {
@@ -240,18 +229,18 @@ func (t *translator) runner(s *Section, root *Section) {
 			continue
 		}
 		if len(it.Comments) > 0 {
-			body.AppendUnstructuredTokens(commentTokens(it.Comments))
+			body.appendLines(it.Comments)
 		}
-		body.SetAttributeValue(k.Name, v)
+		body.setAttribute(k.Name, v)
 		t.origins["runner/"+k.Name] = k.ValueRange
 	}
 	if _, ok := seen["program"]; !ok {
 		t.errorf(s.EndRange, "no values for 'program'; 1 required", "The <runner> section must name the program.")
 	}
 	if len(s.Trailing) > 0 {
-		body.AppendUnstructuredTokens(commentTokens(s.Trailing))
+		body.appendLines(s.Trailing)
 	}
-	t.body.AppendNewline()
+	t.file.appendNewline()
 }
 
 func pyName(s string) string {
@@ -334,9 +323,9 @@ func (t *translator) convert(k *Key, kd kind) (cty.Value, bool) {
 
 func (t *translator) environment(s *Section, root *Section) {
 	if c := itemComments(root, s); len(c) > 0 {
-		t.body.AppendUnstructuredTokens(commentTokens(c))
+		t.file.appendLines(c)
 	}
-	body := t.body.AppendNewBlock("environment", nil).Body()
+	body := t.file.appendBlock("environment")
 	seen := map[string]bool{}
 	for _, it := range s.Items {
 		if it.Section != nil {
@@ -359,21 +348,21 @@ func (t *translator) environment(s *Section, root *Section) {
 		}
 		seen[k.RawName] = true
 		if len(it.Comments) > 0 {
-			body.AppendUnstructuredTokens(commentTokens(it.Comments))
+			body.appendLines(it.Comments)
 		}
-		body.SetAttributeValue(k.RawName, cty.StringVal(k.Value))
+		body.setAttribute(k.RawName, cty.StringVal(k.Value))
 	}
 	if len(s.Trailing) > 0 {
-		body.AppendUnstructuredTokens(commentTokens(s.Trailing))
+		body.appendLines(s.Trailing)
 	}
-	t.body.AppendNewline()
+	t.file.appendNewline()
 }
 
 func (t *translator) eventlog(s *Section, root *Section) {
 	if c := itemComments(root, s); len(c) > 0 {
-		t.body.AppendUnstructuredTokens(commentTokens(c))
+		t.file.appendLines(c)
 	}
-	body := t.body.AppendNewBlock("eventlog", nil).Body()
+	body := t.file.appendBlock("eventlog")
 	for _, it := range s.Items {
 		if k := it.Key; k != nil {
 			if k.Name != "level" {
@@ -383,28 +372,28 @@ func (t *translator) eventlog(s *Section, root *Section) {
 			if !t.level(k) {
 				continue
 			}
-			body.AppendUnstructuredTokens(commentTokens(it.Comments))
-			body.SetAttributeValue("level", cty.StringVal(k.Value))
+			body.appendLines(it.Comments)
+			body.setAttribute("level", cty.StringVal(k.Value))
 			continue
 		}
 		sec := it.Section
 		switch {
 		case sec.Type == "logfile":
-			body.AppendUnstructuredTokens(commentTokens(it.Comments))
-			t.logfile(sec, body.AppendNewBlock("logfile", nil).Body())
+			body.appendLines(it.Comments)
+			t.logfile(sec, body.appendBlock("logfile"))
 		case slices.Contains(handlerSections, sec.Type):
 			t.warnf(sec.Range, fmt.Sprintf("<%s> handlers are not supported; ignored", sec.Type),
 				"Job files log to files, STDOUT and STDERR (logfile blocks) only.")
-			body.AppendUnstructuredTokens(commentTokens([]string{fmt.Sprintf("# Not translated: a <%s> handler (line %d).", sec.Type, sec.Range.Start.Line)}))
+			body.appendLines([]string{fmt.Sprintf("# Not translated: a <%s> handler (line %d).", sec.Type, sec.Range.Start.Line)})
 		default:
 			t.errorf(sec.Range, fmt.Sprintf("no matching section defined for type=%s, name=%s", pyrepr.Str(sec.Type), pyName(sec.Name)),
 				"An <eventlog> section holds <logfile> handlers.")
 		}
 	}
 	if len(s.Trailing) > 0 {
-		body.AppendUnstructuredTokens(commentTokens(s.Trailing))
+		body.appendLines(s.Trailing)
 	}
-	t.body.AppendNewline()
+	t.file.appendNewline()
 }
 
 func (t *translator) level(k *Key) bool {
@@ -419,7 +408,7 @@ func (t *translator) level(k *Key) bool {
 	return false
 }
 
-func (t *translator) logfile(s *Section, body *hclwrite.Body) {
+func (t *translator) logfile(s *Section, body *body) {
 	var path *Key
 	for _, it := range s.Items {
 		k := it.Key
@@ -435,7 +424,7 @@ func (t *translator) logfile(s *Section, body *hclwrite.Body) {
 		case !supported:
 			t.warnf(k.NameRange, fmt.Sprintf("%s is not supported; ignored", k.Name),
 				"Job-file logfiles do not rotate or take formatter options; rotate with reopen_transcript or logreopen.")
-			body.AppendUnstructuredTokens(commentTokens([]string{fmt.Sprintf("# Not translated: %s %s", k.RawName, k.Value)}))
+			body.appendLines([]string{fmt.Sprintf("# Not translated: %s %s", k.RawName, k.Value)})
 			continue
 		case k.Name == "level" && !t.level(k):
 			continue
@@ -447,14 +436,14 @@ func (t *translator) logfile(s *Section, body *hclwrite.Body) {
 			path = k
 			t.origins[fmt.Sprintf("eventlog/logfile/%d/path", t.logfiles)] = k.ValueRange
 		}
-		body.AppendUnstructuredTokens(commentTokens(it.Comments))
-		body.SetAttributeValue(k.Name, cty.StringVal(k.Value))
+		body.appendLines(it.Comments)
+		body.setAttribute(k.Name, cty.StringVal(k.Value))
 	}
 	t.logfiles++
 	if path == nil {
 		t.errorf(s.Range, "no values for 'path'; 1 required", "A <logfile> must name its path (a file, STDOUT or STDERR).")
 	}
 	if len(s.Trailing) > 0 {
-		body.AppendUnstructuredTokens(commentTokens(s.Trailing))
+		body.appendLines(s.Trailing)
 	}
 }

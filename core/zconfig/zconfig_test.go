@@ -220,6 +220,8 @@ func TestCorpus(t *testing.T) {
 				if cdiags.HasErrors() || len(cfg.Program) == 0 {
 					t.Fatalf("translation does not load: %v\n%s", cdiags, out)
 				}
+				doc, _ := zconfig.ParseFile(path, noEnv)
+				checkWriter(t, doc, out)
 			case "ERROR":
 				if !diags.HasErrors() {
 					t.Fatalf("ZConfig fails (%s), this parses:\n%s", v.detail, out)
@@ -282,8 +284,79 @@ func TestCorpusConditions(t *testing.T) {
 	}
 }
 
-// FuzzTranslate: never panics, and every successful translation loads in
-// core/config without error diagnostics.
+// checkWriter checks a translation against hclwrite: the same bytes as
+// hclwrite writes for the same items, and it reads back to the values
+// written.
+func checkWriter(t testing.TB, doc *zconfig.Document, out []byte) {
+	t.Helper()
+	if want := zconfig.TranslateWithHCLWrite(doc); !bytes.Equal(out, want) {
+		t.Fatalf("the output is not hclwrite's (-hclwrite +got)\n%s", cmp.Diff(string(want), string(out)))
+	}
+	if err := zconfig.CheckValues(doc, out); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+}
+
+// TestWriter checks the HCL written for every fixture, and for values
+// only the environment can bring in ($(NAME)): line breaks, control
+// characters and bytes that are not UTF-8.
+func TestWriter(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "legacy", "*.conf"))
+	for _, path := range files {
+		if strings.HasPrefix(filepath.Base(path), "err-") {
+			continue
+		}
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			doc, diags := zconfig.ParseFile(path, testEnv)
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			out, diags := zconfig.Translate(doc)
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			checkWriter(t, doc, out)
+		})
+	}
+	env := func(name string) (string, bool) {
+		v, ok := map[string]string{
+			"LINES":  "one\ntwo\r\nthree\rfour\x00\x1b[0m\u2028",
+			"BYTES":  "caf\xc3\xa9 \xff\xfe \xc3 end\xe2\x82",
+			"MARKUP": `${x} %{ if } $${y} %%{z} "\" \n`,
+		}[name]
+		return v, ok
+	}
+	src := "<runner>\n  program run $(BYTES) $(MARKUP)\n  transcript $(LINES)\n  user $(BYTES)\n</runner>\n" +
+		"<environment>\n  A $(LINES)\n  BB $(BYTES)\n  CCC $(MARKUP)\n</environment>\n"
+	doc, diags := zconfig.Parse([]byte(src), "env.conf", env)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	out, diags := zconfig.Translate(doc)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	checkWriter(t, doc, out)
+	want := `runner {
+  program    = ["run", "café", "��", "�", "end��", "$${x}", "%%{", "if", "}", "$$${y}", "%%%{z}", "\"\\\"", "\\n"]
+  transcript = "one\ntwo\r\nthree\rfour\u0000\u001b[0m\u2028"
+  user       = "café �� � end��"
+}
+
+environment {
+  A   = "one\ntwo\r\nthree\rfour\u0000\u001b[0m\u2028"
+  BB  = "café �� � end��"
+  CCC = "$${x} %%{ if } $$${y} %%%{z} \"\\\" \\n"
+}
+`
+	if string(out) != want {
+		t.Errorf("(-want +got)\n%s", cmp.Diff(want, string(out)))
+	}
+}
+
+// FuzzTranslate: never panics, every successful translation loads in
+// core/config without error diagnostics, is what hclwrite would write, and
+// reads back to the values translated.
 func FuzzTranslate(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "legacy", "*.conf"))
 	for _, p := range files {
@@ -302,6 +375,7 @@ func FuzzTranslate(f *testing.F) {
 		if _, _, cdiags := config.Parse(out, "fuzz.hcl"); cdiags.HasErrors() {
 			t.Fatalf("translation does not load: %v\n%s", cdiags, out)
 		}
+		checkWriter(t, doc, out)
 	})
 }
 

@@ -15,10 +15,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/control"
-	"github.com/zdaemon/zdaemon/core/manager"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
+	"github.com/zdaemon/zdaemon/core/report"
+	"github.com/zdaemon/zdaemon/core/resolve"
 	"github.com/zdaemon/zdaemon/core/signame"
 )
 
@@ -57,7 +57,7 @@ func (c *StatusCommand) ParseArgs(args []string) (*StatusArgs, int) {
 
 func (c *StatusCommand) RunContext(_ context.Context, a *StatusArgs) int {
 	if a.JSON {
-		return c.jsonReply("status-json", "status -json", manager.StatusSchema, 3)
+		return c.jsonReply("status-json", "status -json", report.StatusSchema, 3)
 	}
 	return c.status(a.Long)
 }
@@ -161,15 +161,13 @@ func (c *HistoryCommand) ParseArgs(args []string) (*HistoryArgs, int) {
 func (c *HistoryCommand) RunContext(_ context.Context, a *HistoryArgs) int {
 	line := fmt.Sprintf("history %d", a.N)
 	if a.JSON {
-		return c.jsonReply(line, "history", manager.HistorySchema, 3)
+		return c.jsonReply(line, "history", report.HistorySchema, 3)
 	}
 	reply, code, ok := c.sendAdded(line, "history", c.sayNotRunning)
 	if !ok {
 		return code
 	}
-	var h struct {
-		Runs []manager.Run `json:"runs"`
-	}
+	var h report.History
 	if err := json.Unmarshal([]byte(reply), &h); err != nil {
 		fmt.Fprintf(c.Err, "Error: the daemon manager answered: %s\n", strings.TrimSpace(reply))
 		return 1
@@ -323,7 +321,7 @@ func (c *FgCommand) RunContext(_ context.Context, a *StartArgs) int {
 	fmt.Fprintln(c.Out, strings.Join(argv, " "))
 	file, err := c.resolveProgram()
 	if err != nil {
-		fmt.Fprintf(c.Err, "Error: %s\n", child.Message(err))
+		fmt.Fprintf(c.Err, "Error: %s\n", resolve.Message(err))
 		return 1
 	}
 	cmd := exec.Command(file, argv[1:]...)

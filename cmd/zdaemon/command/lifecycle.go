@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/daemon"
+	"github.com/zdaemon/zdaemon/core/resolve"
 )
 
 // StartCommand is "start": start the manager and the program, and wait
@@ -140,7 +140,7 @@ func (m *Meta) spawnManager(extra []string) error {
 	cfg.Directory = expandHome(cfg.Directory)
 	file, err := m.resolveProgram()
 	if err != nil {
-		return &daemon.StartupError{Code: 2, Msg: "Error: " + child.Message(err)}
+		return &daemon.StartupError{Code: 2, Msg: "Error: " + resolve.Message(err)}
 	}
 	cfg.Filename = file
 	spec := daemon.SpawnSpec{

@@ -19,11 +19,11 @@ import (
 	"github.com/mitchellh/cli"
 
 	"github.com/zdaemon/zdaemon/cmd/zdaemon/options"
-	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/control"
-	"github.com/zdaemon/zdaemon/core/eventlog"
+	"github.com/zdaemon/zdaemon/core/logformat"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
+	"github.com/zdaemon/zdaemon/core/resolve"
 )
 
 // Meta is what every command shares: the UI, the control client, and the
@@ -179,7 +179,7 @@ func (m *Meta) setup() error {
 	}
 	if cfg.EventLog != nil {
 		for _, lf := range cfg.EventLog.Logfiles {
-			if err := eventlog.ValidateFormat(lf.Format); err != nil {
+			if err := logformat.Validate(lf.Format); err != nil {
 				return usagef("invalid event log format for %s: %v", lf.Path, err)
 			}
 		}
@@ -431,7 +431,7 @@ func (m *Meta) notResponding() string {
 
 // resolveProgram finds the program's executable with the job's PATH.
 func (m *Meta) resolveProgram() (string, error) {
-	return child.Resolve(m.Cfg.Program[0], os.Getenv("PATH"))
+	return resolve.Program(m.Cfg.Program[0], os.Getenv("PATH"))
 }
 
 func absPath(p string) string {

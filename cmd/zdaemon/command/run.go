@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/daemon"
+	"github.com/zdaemon/zdaemon/core/resolve"
 )
 
 // RunCommand runs the manager in the foreground: "zdaemon -C job.hcl run"
@@ -73,7 +73,7 @@ func (c *RunCommand) RunContext(_ context.Context, a *RunArgs) int {
 	cfg.Sink, cfg.Checks = c.sink, c.checks
 	file, err := c.resolveProgram()
 	if err != nil {
-		return c.exit(usagef("%s", child.Message(err)))
+		return c.exit(usagef("%s", resolve.Message(err)))
 	}
 	cfg.Filename = file
 	exe, err := managerExecutable()
