@@ -601,10 +601,14 @@ func mustRead(t *testing.T, path string) string {
 }
 
 // A check that hangs: each try ends at its timeout as a failure, and the
-// next try can pass.
+// next try can pass. The check hangs in its first try and passes in the
+// next (a file marks the first), so that what happens does not depend on
+// how fast a loaded machine starts the manager; times come from the event
+// log.
 func TestReliabilityHangingCheck(t *testing.T) {
 	j := newJob(t)
-	j.write("check.sh", "test -e go && exit 0\nexec sleep 30\n")
+	j.write("check.sh", "test -e tried && exit 0\n: >tried\nexec sleep 30\n")
+	const timeout = 200 * time.Millisecond
 	conf := j.write("job.hcl", `runner {
   program = "sleep 1000"
 }
@@ -616,21 +620,27 @@ healthcheck "program" {
 eventlog {
   level = "debug"
   logfile {
-    path = "event.log"
+    path   = "event.log"
+    format = "%(created)f %(levelname)s %(message)s"
   }
 }
 `)
-	go func() {
-		time.Sleep(700 * time.Millisecond)
-		os.WriteFile(j.path("go"), nil, 0o644)
-	}()
 	r := j.must(0, "-C", conf, "start")
-	if !startedRe.MatchString(r.out) || r.took < 600*time.Millisecond || r.took > 10*time.Second {
+	if !startedRe.MatchString(r.out) {
 		t.Fatalf("start: %q after %v", r.out, r.took)
 	}
-	events, _ := os.ReadFile(j.path("event.log"))
-	if !strings.Contains(string(events), "program check timed out after 200ms") {
-		t.Fatalf("event log: %s", events)
+	spawned, _ := j.eventAt("spawned process")
+	timedOut, _ := j.eventAt("program check timed out after 200ms")
+	running, _ := j.eventAt("state starting -> running")
+	// The first try began after the spawn and ended at its timeout, not
+	// when its sleep would have; the program counted as started only
+	// after that, through the next try.
+	if took := timedOut.Sub(spawned); took < timeout || took > timeout+5*time.Second {
+		t.Fatalf("the hanging try ended %v after the spawn, want its timeout %v (+ margin)", took, timeout)
+	}
+	if !running.After(timedOut) {
+		events, _ := os.ReadFile(j.path("event.log"))
+		t.Fatalf("started before the hanging try timed out:\n%s", events)
 	}
 	j.stopOK("-C", conf)
 }
