@@ -83,11 +83,16 @@ func newJob(t testing.TB) *job {
 			time.Sleep(10 * time.Millisecond)
 			left = j.leftovers()
 		}
+		var named []string
+		for _, pid := range left {
+			named = append(named, describePid(pid))
+		}
 		for _, pid := range left {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 		if len(left) > 0 && !t.Failed() {
-			t.Errorf("processes left behind: %v", left)
+			events, _ := os.ReadFile(filepath.Join(dir, "event.log"))
+			t.Errorf("processes left behind: %s\nevent log:\n%s", strings.Join(named, ", "), events)
 		}
 		os.RemoveAll(dir)
 	})
@@ -116,6 +121,19 @@ func (j *job) leftovers() []int {
 		}
 	}
 	return pids
+}
+
+// describePid names a process for a failure message: its pid, state and
+// command line, read from /proc.
+func describePid(pid int) string {
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	state := "?"
+	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		if f := strings.Fields(string(st[bytes.LastIndexByte(st, ')')+1:])); len(f) > 0 {
+			state = f[0]
+		}
+	}
+	return fmt.Sprintf("%d (%s %q)", pid, state, strings.TrimRight(strings.ReplaceAll(string(cmdline), "\x00", " "), " "))
 }
 
 // result of one zdaemon run.

@@ -46,6 +46,26 @@ func (j *job) eventAt(what string) (time.Time, string) {
 	return time.Time{}, ""
 }
 
+// eventTimes returns the times of every event-log line (format
+// "%(created)f ...") containing what, in order; none when there is no
+// event log yet.
+func (j *job) eventTimes(what string) []time.Time {
+	j.t.Helper()
+	events, _ := os.ReadFile(j.path("event.log"))
+	var times []time.Time
+	for _, line := range strings.Split(string(events), "\n") {
+		if !strings.Contains(line, what) {
+			continue
+		}
+		f, err := strconv.ParseFloat(strings.Fields(line)[0], 64)
+		if err != nil {
+			j.t.Fatalf("event log line %q: %v", line, err)
+		}
+		times = append(times, time.Unix(0, int64(f*1e9)))
+	}
+	return times
+}
+
 // newPid waits until status names a program other than old.
 func (j *job) newPid(conf string, old int) int {
 	j.t.Helper()

@@ -359,25 +359,94 @@ transcript "bad" {
 }
 eventlog {
   logfile {
-    path = "event.log"
+    path   = "event.log"
+    format = "%%(created)f %%(levelname)s %%(message)s"
   }
 }
 `, badPluginScript(j, mode)))
 			j.startOK("-C", conf)
 			waitFile(t, j.path("out.log"), "hello\n")
 			if mode == "hang" {
-				done := make(chan result, 1)
-				go func() { done <- j.run("-C", conf, "reopen_transcript") }()
-				time.Sleep(100 * time.Millisecond)
-				if r := j.must(0, "-C", conf, "status"); r.took > 2*time.Second {
-					t.Fatalf("status took %v while a reopen hangs", r.took)
-				}
-				if r := <-done; r.took > 15*time.Second {
-					t.Fatalf("reopen_transcript took %v", r.took)
-				}
+				hangingReopen(t, j, conf)
+				return
 			}
 			j.stopOK("-C", conf)
 		})
+	}
+}
+
+// reopenTimeout is how long the manager waits for a sink's Reopen
+// (core/supervisor's reopenTimeout).
+const reopenTimeout = 10 * time.Second
+
+// reopenHangs is what badplugin's hanging sink logs when Reopen reaches it.
+const reopenHangs = "reopen called: never answering"
+
+// hangingReopen drives a job whose sink never answers Reopen: status is
+// answered while the call hangs, the manager gives the call up at its
+// timeout (times from the event log, not the test's clock), and a stop
+// while a reopen hangs ends the manager at once: it does not wait for the
+// plugin (it used to stay until the call's timeout, after "stopped").
+func hangingReopen(t *testing.T, j *job, conf string) {
+	t.Helper()
+	mgr, _ := strconv.Atoi(j.statusMap("-C", conf)["manager"])
+	reopen := func() <-chan result {
+		done := make(chan result, 1)
+		go func() { done <- j.run("-C", conf, "reopen_transcript") }()
+		return done
+	}
+	hangs := func(n int) func() bool {
+		return func() bool { return len(j.eventTimes(reopenHangs)) == n }
+	}
+	wait := func(done <-chan result) result {
+		select {
+		case r := <-done:
+			return r
+		case <-time.After(2 * time.Minute):
+			t.Fatal("reopen_transcript still running after 2m")
+			return result{}
+		}
+	}
+	done := reopen()
+	eventually(t, 20*time.Second, "the reopen to reach the sink", hangs(1))
+	if r := j.must(0, "-C", conf, "status"); !strings.HasPrefix(r.out, "program running; pid=") {
+		t.Fatalf("status while a reopen hangs: %q", r.out)
+	}
+	if len(j.eventTimes("reopen: ")) != 0 {
+		t.Fatal("status was answered only once the hanging reopen ended")
+	}
+	if r := wait(done); r.code != 0 || r.took > 15*time.Second {
+		t.Fatalf("reopen_transcript: exit %d after %v", r.code, r.took)
+	}
+	// The client leaves after its own timeout; the manager waits on for
+	// its full timeout (a command sent is carried out), then gives up.
+	eventually(t, reopenTimeout+30*time.Second, "the manager to give the reopen up", func() bool { return len(j.eventTimes("reopen: ")) == 1 })
+	hung := j.eventTimes(reopenHangs)[0]
+	gaveUp, line := j.eventAt("reopen: ")
+	if !strings.HasSuffix(line, "failed to reopen its destination: it did not answer in time") {
+		t.Fatalf("event log: %q", line)
+	}
+	// The hang line may reach the event log late on a loaded machine.
+	if took := gaveUp.Sub(hung); took < reopenTimeout-2*time.Second || took > reopenTimeout+5*time.Second {
+		t.Fatalf("the manager gave the reopen up %v after it reached the sink, want about %v", took, reopenTimeout)
+	}
+
+	// A stop while a reopen hangs: "stopped", and the manager exits
+	// without waiting for the call, which it says it gave up.
+	done = reopen()
+	eventually(t, 20*time.Second, "the second reopen to reach the sink", hangs(2))
+	j.stopOK("-C", conf)
+	eventually(t, 20*time.Second, "the manager to exit", func() bool { return !alive(mgr) })
+	if r := wait(done); r.code != 0 {
+		t.Fatalf("reopen_transcript during stop: exit %d", r.code)
+	}
+	given := j.eventTimes("reopen: ")
+	events, _ := os.ReadFile(j.path("event.log"))
+	if len(given) != 2 || !strings.Contains(string(events), "failed to reopen its destination: it had not answered when the call was given up (the manager exits)\n") {
+		t.Fatalf("event log:\n%s", events)
+	}
+	if took := given[1].Sub(j.eventTimes(reopenHangs)[1]); took >= reopenTimeout {
+		t.Fatalf("the exiting manager waited %v for the hanging reopen", took)
 	}
 }
 
@@ -532,10 +601,14 @@ func mustRead(t *testing.T, path string) string {
 }
 
 // A check that hangs: each try ends at its timeout as a failure, and the
-// next try can pass.
+// next try can pass. The check hangs in its first try and passes in the
+// next (a file marks the first), so that what happens does not depend on
+// how fast a loaded machine starts the manager; times come from the event
+// log.
 func TestReliabilityHangingCheck(t *testing.T) {
 	j := newJob(t)
-	j.write("check.sh", "test -e go && exit 0\nexec sleep 30\n")
+	j.write("check.sh", "test -e tried && exit 0\n: >tried\nexec sleep 30\n")
+	const timeout = 200 * time.Millisecond
 	conf := j.write("job.hcl", `runner {
   program = "sleep 1000"
 }
@@ -547,21 +620,27 @@ healthcheck "program" {
 eventlog {
   level = "debug"
   logfile {
-    path = "event.log"
+    path   = "event.log"
+    format = "%(created)f %(levelname)s %(message)s"
   }
 }
 `)
-	go func() {
-		time.Sleep(700 * time.Millisecond)
-		os.WriteFile(j.path("go"), nil, 0o644)
-	}()
 	r := j.must(0, "-C", conf, "start")
-	if !startedRe.MatchString(r.out) || r.took < 600*time.Millisecond || r.took > 10*time.Second {
+	if !startedRe.MatchString(r.out) {
 		t.Fatalf("start: %q after %v", r.out, r.took)
 	}
-	events, _ := os.ReadFile(j.path("event.log"))
-	if !strings.Contains(string(events), "program check timed out after 200ms") {
-		t.Fatalf("event log: %s", events)
+	spawned, _ := j.eventAt("spawned process")
+	timedOut, _ := j.eventAt("program check timed out after 200ms")
+	running, _ := j.eventAt("state starting -> running")
+	// The first try began after the spawn and ended at its timeout, not
+	// when its sleep would have; the program counted as started only
+	// after that, through the next try.
+	if took := timedOut.Sub(spawned); took < timeout || took > timeout+5*time.Second {
+		t.Fatalf("the hanging try ended %v after the spawn, want its timeout %v (+ margin)", took, timeout)
+	}
+	if !running.After(timedOut) {
+		events, _ := os.ReadFile(j.path("event.log"))
+		t.Fatalf("started before the hanging try timed out:\n%s", events)
 	}
 	j.stopOK("-C", conf)
 }

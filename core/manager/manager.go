@@ -96,8 +96,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Reopen reopens the event log and transcript (reopen_transcript). It
 	// runs on the requesting connection's goroutine, not the loop, so it
-	// must be safe to call concurrently and bound its own waits.
-	Reopen func() error
+	// must be safe to call concurrently and bound its own waits. Its ctx
+	// ends when the manager exits (not when the client hangs up): an
+	// exiting manager does not wait for a plugin that hangs in the call.
+	Reopen func(ctx context.Context) error
 	// BeforeExit runs in the loop when the manager decides to exit, before
 	// waiting clients get their replies: the place to close the control
 	// socket so that a new manager can start at once.
@@ -417,6 +419,24 @@ func (m *Manager) call(ctx context.Context, fn func()) bool {
 	}
 }
 
+// errExiting is the cause of a context that untilExit ended: the words
+// a plugin call given up for it reports.
+var errExiting = errors.New("the manager exits")
+
+// untilExit is ctx ended also when Run returns (cause errExiting), for
+// work done beside the loop that must not outlive the manager.
+func (m *Manager) untilExit(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	go func() {
+		select {
+		case <-m.exited:
+			cancel(errExiting)
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { cancel(context.Canceled) }
+}
+
 func (m *Manager) handle(r request) {
 	r.fn()
 	m.publish() // before the reply: its client may ask "status" next
@@ -492,9 +512,12 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 		return m.query(do, func() string { return m.kill(n) })
 	case "reopen_transcript":
 		// Not through the loop: it touches no supervisor state, and a
-		// plugin that hangs must not stall the manager.
+		// plugin that hangs must not stall the manager, nor keep it
+		// once it exits (the control server waits for this handler).
 		if m.opts.Reopen != nil {
-			if err := m.opts.Reopen(); err != nil {
+			rctx, cancel := m.untilExit(do)
+			defer cancel()
+			if err := m.opts.Reopen(rctx); err != nil {
 				m.log.Error(fmt.Sprintf("reopen: %v", err))
 			}
 		}

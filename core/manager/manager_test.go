@@ -3,7 +3,9 @@ package manager
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -421,6 +423,53 @@ func TestShutdownExitStatus(t *testing.T) {
 		m.Shutdown(syscall.SIGINT)
 		if code := wait(); code != 137 {
 			t.Fatalf("exit %d, want 137", code)
+		}
+	})
+}
+
+// reopen_transcript runs beside the loop: a Reopen that hangs goes on
+// when its client hangs up (a command sent is carried out), and is given
+// up when the manager exits, whose control server would otherwise wait
+// for it after "stopped".
+func TestReopenEndsWithTheManager(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var logged strings.Builder
+		called := make(chan context.Context, 1)
+		m := New(testConfig(nil), &fakeStarter{}, Options{
+			Logger: slog.New(slog.NewTextHandler(&logged, nil)),
+			Reopen: func(ctx context.Context) error {
+				called <- ctx
+				<-ctx.Done()
+				return fmt.Errorf("sink: %w", context.Cause(ctx))
+			},
+		})
+		codec := make(chan int, 1)
+		go func() { codec <- m.Run(context.Background()) }()
+		synctest.Wait()
+		client, hangUp := context.WithCancel(context.Background())
+		served := make(chan string, 1)
+		go func() {
+			served <- m.Serve(client, control.Request{Line: "reopen_transcript", Name: "reopen_transcript"})
+		}()
+		ctx := <-called
+		hangUp()
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if ctx.Err() != nil {
+			t.Fatalf("the reopen ended when its client hung up: %v", context.Cause(ctx))
+		}
+		if got := req(m, "stop"); got != "Sent SIGTERM" {
+			t.Fatalf("stop: %q", got)
+		}
+		<-codec
+		if got := <-served; got != "" {
+			t.Fatalf("reopen_transcript: %q", got)
+		}
+		if !errors.Is(context.Cause(ctx), errExiting) {
+			t.Fatalf("the reopen's cause: %v", context.Cause(ctx))
+		}
+		if !strings.Contains(logged.String(), `msg="reopen: sink: the manager exits"`) {
+			t.Fatalf("log: %s", logged.String())
 		}
 	})
 }

@@ -382,13 +382,15 @@ func (s *Sink) current(call string) (transcript.Sink, error) {
 	return s.cur.raw.(transcript.Sink), nil
 }
 
-// Reopen asks the sink to reopen its destination.
+// Reopen asks the sink to reopen its destination. A call that ctx ends
+// says why (its cause), not that the plugin went away.
 func (s *Sink) Reopen(ctx context.Context) error {
-	sink, err := s.current("reopen its destination")
+	const call = "reopen its destination"
+	sink, err := s.current(call)
 	if err != nil {
 		return err
 	}
-	return callError(s.name, "reopen its destination", sink.Reopen(ctx))
+	return callEnded(ctx, s.name, call, sink.Reopen(ctx))
 }
 
 // Status reports the sink's progress. BytesWritten counts from the

@@ -3,6 +3,7 @@ package pluginhost
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -228,5 +229,39 @@ func TestCallEndsWhenThePluginDies(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("reopen still hangs after the plugin died")
+	}
+}
+
+// A call its caller gives up (ctx cancelled) says so, with the caller's
+// cause: the plugin did not go away, as gRPC's Canceled would read.
+func TestCallGivenUpSaysWhy(t *testing.T) {
+	h, ctx := testHost(t)
+	t.Setenv("ZD_PLUGINHOST_HANG", "1")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	s, err := h.StartSink(ctx, Spec{Kind: "file"}, transcript.Config{"path": filepath.Join(t.TempDir(), "out.log")}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	call, giveUp := context.WithCancelCause(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Reopen(call) }()
+	if _, err := s.Status(ctx); err != nil { // the call has reached the plugin, as above
+		t.Fatal(err)
+	}
+	giveUp(errors.New("the caller leaves"))
+	select {
+	case err := <-done:
+		want := "plugin built-in transcript file failed to reopen its destination: it had not answered when the call was given up (the caller leaves)"
+		if err == nil || err.Error() != want {
+			t.Fatalf("reopen: %v, want %q", err, want)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("reopen still hangs after its ctx ended")
 	}
 }

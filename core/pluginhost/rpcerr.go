@@ -42,3 +42,15 @@ func callError(plugin, call string, err error) error {
 	}
 	return &CallError{Plugin: plugin, Call: call, Reason: reason, err: err}
 }
+
+// callEnded is callError for a call made with ctx: when ctx was cancelled
+// before the plugin answered, the caller gave the call up, and the reason
+// gives the cancellation's cause (gRPC reports it as the connection
+// closing, which would read as a plugin gone). A deadline is "it did not
+// answer in time", as callError says.
+func callEnded(ctx context.Context, plugin, call string, err error) error {
+	if err == nil || !errors.Is(ctx.Err(), context.Canceled) {
+		return callError(plugin, call, err)
+	}
+	return &CallError{Plugin: plugin, Call: call, Reason: fmt.Sprintf("it had not answered when the call was given up (%v)", context.Cause(ctx)), err: err}
+}

@@ -20,7 +20,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -290,10 +289,10 @@ func (j *Job) Run(ctx context.Context) int {
 		Logger:   log,
 		Prober:   probe,
 		Reloader: reloader,
-		Reopen: func() error {
+		Reopen: func(ctx context.Context) error {
 			err := elog.Reopen()
 			if tr != nil {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				ctx, cancel := context.WithTimeout(ctx, reopenTimeout)
 				defer cancel()
 				if terr := tr.sink.Reopen(ctx); terr != nil && err == nil {
 					err = terr

@@ -142,6 +142,9 @@ func ownFds(own bool) []int {
 // drainTimeout bounds how long an exiting manager waits for its sink.
 const drainTimeout = 10 * time.Second
 
+// reopenTimeout bounds how long reopen_transcript waits for the sink.
+const reopenTimeout = 10 * time.Second
+
 // sinkStatus is the manager's Options.SinkStatus: nil without a sink, so
 // that status -json of a job without one stays a quick request.
 func sinkStatus(t *transcriptPipe) func(context.Context) (manager.SinkStatus, bool) {

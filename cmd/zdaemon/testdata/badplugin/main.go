@@ -4,7 +4,8 @@
 //	exit          exit at once, before the handshake
 //	version       a transcript sink speaking protocol version 99
 //	flood         a working file sink that floods stderr
-//	hang          a working file sink whose Reopen never returns
+//	hang          a working file sink whose Reopen never returns (it logs
+//	              that the call arrived)
 //	status-hang   a working file sink whose Status never returns
 //	check-panic   a health check that crashes in every Check
 //	v1            a working file sink built against protocol version 1
@@ -27,7 +28,15 @@ import (
 
 type hangingSink struct{ *logfile.Sink }
 
-func (hangingSink) Reopen(ctx context.Context) error { select {} }
+// Reopen says in the event log that the call arrived (reopenHangs), so
+// that a test knows it hangs now, then never returns.
+func (s hangingSink) Reopen(ctx context.Context) error {
+	s.Logger.Info(reopenHangs)
+	select {}
+}
+
+// reopenHangs is what hangingSink logs (cmd/zdaemon's tests look for it).
+const reopenHangs = "reopen called: never answering"
 
 type mutedSink struct{ *logfile.Sink }
 
