@@ -121,8 +121,13 @@ func (t *transcriptPipe) status(ctx context.Context) (manager.SinkStatus, bool) 
 	ctx, cancel := context.WithTimeout(ctx, SinkStatusTimeout)
 	defer cancel()
 	st, err := t.sink.Status(ctx)
+	// gRPC sends the deadline to the plugin's side, whose timer may end
+	// the call a moment before ctx's own: an error at the deadline is
+	// the deadline.
+	dl, _ := ctx.Deadline()
+	atDeadline := err != nil && time.Until(dl) < SinkStatusTimeout/10
 	switch {
-	case ctx.Err() != nil, errors.Is(err, context.DeadlineExceeded): // gRPC's timer may fire first
+	case ctx.Err() != nil, errors.Is(err, context.DeadlineExceeded), atDeadline:
 		return manager.SinkStatus{Error: fmt.Sprintf("the transcript sink did not report within %v", SinkStatusTimeout)}, true
 	case err != nil:
 		return manager.SinkStatus{Error: err.Error()}, true
