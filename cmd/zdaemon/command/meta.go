@@ -389,9 +389,9 @@ func (m *Meta) probeRaw() (string, bool) {
 
 // send sends one command line to the manager. A manager that holds the
 // socket without answering sets m.stalled. A connection reset before any
-// reply is tried once more: a manager that exits resets the connections
-// it had not accepted yet, and one over its connection bound resets new
-// ones, and the second try tells the two apart.
+// reply is tried again (resetRetries): a manager that exits resets the
+// connections it had not accepted yet, and one over its connection bound
+// resets new ones, and asking again tells the two apart.
 func (m *Meta) send(line string) (string, error) {
 	if errors.Is(m.stalled, context.DeadlineExceeded) {
 		return "", m.stalled
@@ -400,7 +400,8 @@ func (m *Meta) send(line string) (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
 		reply, err := m.send1(ctx, line)
 		cancel()
-		if try == 0 && errors.Is(err, syscall.ECONNRESET) {
+		if try < len(resetRetries) && errors.Is(err, syscall.ECONNRESET) {
+			time.Sleep(resetRetries[try])
 			continue
 		}
 		// Anything but "nobody listens" means something holds the
@@ -412,6 +413,11 @@ func (m *Meta) send(line string) (string, error) {
 		return reply, err
 	}
 }
+
+// resetRetries are the pauses before asking again after a connection
+// reset before any reply (see send): at once, then a moment later, for a
+// manager that still held its listener while it exited.
+var resetRetries = []time.Duration{0, 100 * time.Millisecond}
 
 // send1 is one exchange with the manager through the control client.
 func (m *Meta) send1(ctx context.Context, line string) (string, error) {

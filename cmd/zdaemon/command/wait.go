@@ -82,11 +82,18 @@ func (m *Meta) awaitEvent(ctx context.Context, line string) (st control.Status, 
 	ch := make(chan answer, 1)
 	go func() {
 		reply, err := m.send1(ctx, line)
-		if errors.Is(err, syscall.ECONNRESET) && ctx.Err() == nil {
-			// Reset before any reply: a manager that exits resets the
-			// connections it had not accepted yet, one over its bound
-			// resets new ones. Asking again tells the two apart (the
-			// first finds nobody listening).
+		// Reset before any reply: a manager that exits resets the
+		// connections it had not accepted yet, one over its bound resets
+		// new ones. Asking again tells the two apart (the first finds
+		// nobody listening); a manager on its way out may still hold its
+		// listener for the second ask, so a third, a moment later, decides.
+		for try, pause := range resetRetries {
+			if !errors.Is(err, syscall.ECONNRESET) || ctx.Err() != nil {
+				break
+			}
+			if try > 0 {
+				time.Sleep(pause)
+			}
 			reply, err = m.send1(ctx, line)
 		}
 		ch <- answer{reply, err}
