@@ -74,6 +74,31 @@ func TestManagerLinksNoPluginStack(t *testing.T) {
 	}
 }
 
+// No manager executable links HCL or cty: the manager receives the job's
+// configuration as JSON (core/config's types); job files are the
+// client's (core/jobfile). Their package inits (cty's function library,
+// unicode normalisation, math/big, regexps) were about 200-250 of an idle
+// zdrun's 1,240 resident pages.
+func TestManagersLinkNoHCL(t *testing.T) {
+	for _, cmd := range []string{"../zdrun", "../zdrun-plugins"} {
+		out, err := exec.Command("go", "list", "-deps", cmd).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", cmd, err)
+		}
+		forbidden := []string{
+			"github.com/hashicorp/hcl", "github.com/zclconf/go-cty",
+			"github.com/zdaemon/zdaemon/core/jobfile", "github.com/zdaemon/zdaemon/core/zconfig",
+		}
+		for _, pkg := range strings.Fields(string(out)) {
+			for _, f := range forbidden {
+				if pkg == f || strings.HasPrefix(pkg, f+"/") {
+					t.Errorf("%s links %s", cmd[3:], pkg)
+				}
+			}
+		}
+	}
+}
+
 // The client links no DNS resolver: it only ever dials unix sockets, with
 // net.DialUnix; a net.Dial or DialTimeout anywhere it can reach links the
 // resolver (420 KB of the client).

@@ -1,17 +1,15 @@
 // Package config owns zdaemon's job configuration: the typed Config every
-// other part of the program reads, its defaults, the HCL job-file schema and
-// loader, and the string forms of runner settings used by command-line
-// options and -X overrides.
+// other part of the program reads, the types it holds, and its defaults.
+// The manager receives a Config as JSON from the client and reads it.
 //
-// It knows nothing of processes, sockets or plugins. Errors about a job file
-// are hcl.Diagnostics with a Subject, rendered once by the command layer.
+// It knows nothing of processes, sockets or plugins, nor of the job file's
+// syntax: package jobfile parses and validates job files into a Config, so
+// that the manager links no HCL. Config imports neither hcl nor cty.
 package config
 
 import (
 	"syscall"
 	"time"
-
-	"github.com/hashicorp/hcl/v2"
 
 	"github.com/zdaemon/zdaemon/core/listen"
 )
@@ -89,16 +87,12 @@ type Config struct {
 	// Sink is the transcript sink, resolved by the client from a
 	// transcript block or the transcript setting (nil: output discarded).
 	Sink *PluginConfig `json:"sink,omitempty"`
-	// SinkBlock is the job file's transcript block, whose body is decoded
-	// against the sink's schema by the command layer.
-	SinkBlock *PluginBlock `json:"-"`
 
 	// Checks are the start tests (health checks), resolved by the client
 	// from healthcheck blocks; StartTest is the runner's
 	// start-test-program, a "program" check.
-	Checks      []CheckConfig  `json:"checks,omitempty"`
-	StartTest   *CheckConfig   `json:"start_test,omitempty"`
-	CheckBlocks []*PluginBlock `json:"-"`
+	Checks    []CheckConfig `json:"checks,omitempty"`
+	StartTest *CheckConfig  `json:"start_test,omitempty"`
 
 	// Listen are the listen sockets the manager holds for the program,
 	// in the order of the job file's listen blocks.
@@ -120,15 +114,20 @@ type Config struct {
 	// there, for CheckHost: "runner/<key>" and "eventlog/logfile/<i>/path"
 	// (i counts the logfile blocks from 0). A setting changed later (the
 	// command line, -X) has no source.
-	Sources map[string]hcl.Range `json:"-"`
+	Sources map[string]Range `json:"-"`
 }
 
-// source records where a job file gave the setting key.
-func (c *Config) source(key string, rng hcl.Range) {
-	if c.Sources == nil {
-		c.Sources = map[string]hcl.Range{}
-	}
-	c.Sources[key] = rng
+// Range is a span of a job file's source, where a setting came from: the
+// fields of hcl.Range, without HCL (package jobfile converts).
+type Range struct {
+	Filename   string
+	Start, End Pos
+}
+
+// Pos is a position in a job file's source: the fields of hcl.Pos. Line
+// and Column count from 1, Byte from 0.
+type Pos struct {
+	Line, Column, Byte int
 }
 
 // PluginConfig is a plugin with its evaluated configuration.
@@ -167,20 +166,6 @@ func (c *Config) AllChecks() []CheckConfig {
 		out = append(out, *c.StartTest)
 	}
 	return append(out, c.Checks...)
-}
-
-// PluginBlock is a plugin block of a job file, not yet decoded: its body
-// is checked against the schema the plugin declares.
-type PluginBlock struct {
-	Kind        string
-	Plugin      string // the plugin attribute, "" for a built-in
-	PluginRange hcl.Range
-	Body        hcl.Body // the rest of the block
-	DefRange    hcl.Range
-	// Interval and Timeout of a healthcheck block (0 = default).
-	Interval, Timeout time.Duration
-	// Liveness is a healthcheck block's liveness block (nil: none).
-	Liveness *Liveness
 }
 
 // EnvVar is one entry of the environment block.

@@ -4,7 +4,7 @@
 // parse these shapes, so they are kept byte for byte.
 //
 // It is a leaf: it imports nothing from this module, so every package
-// (core/config included) may use it.
+// (core/config and core/jobfile included) may use it.
 package pyrepr
 
 import (

@@ -13,7 +13,7 @@
 // like any job-file error.
 //
 // The package depends on hcl, cty, textseg (and the leaf core/pyrepr)
-// only; it never imports core/config. A test checks that what it emits
+// only; it never imports core/jobfile. A test checks that what it emits
 // loads cleanly there.
 package zconfig
 

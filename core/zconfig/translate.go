@@ -57,7 +57,7 @@ func Translate(doc *Document) ([]byte, hcl.Diagnostics) {
 
 // Origins maps a translated setting to the range of its value in the
 // .conf file: "runner/<key>" and "eventlog/logfile/<i>/path" (i counts the
-// translated logfile blocks from 0), the keys core/config uses for the
+// translated logfile blocks from 0), the keys core/jobfile uses for the
 // ranges it keeps. Checks of the translated job point there, at what the
 // user wrote.
 type Origins map[string]hcl.Range

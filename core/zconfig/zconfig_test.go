@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/core/jobfile"
 	"github.com/zdaemon/zdaemon/core/zconfig"
 )
 
@@ -49,7 +50,7 @@ func convert(t testing.TB, path string, env zconfig.Env) (string, []byte, hcl.Di
 }
 
 // TestGolden converts every testdata/legacy/*.conf: a good file must match
-// <case>.hcl and load in core/config without errors; a broken one
+// <case>.hcl and load in core/jobfile without errors; a broken one
 // (err-*.conf) must match <case>.golden, its rendered diagnostics.
 func TestGolden(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "legacy", "*.conf"))
@@ -77,7 +78,7 @@ func TestGolden(t *testing.T) {
 				if rendered != "" {
 					got += "\n# warnings:\n# " + strings.ReplaceAll(strings.TrimSpace(rendered), "\n", "\n# ") + "\n"
 				}
-				if _, _, cdiags := config.Parse(out, name+".hcl"); cdiags.HasErrors() {
+				if _, _, cdiags := jobfile.Parse(out, name+".hcl"); cdiags.HasErrors() {
 					t.Fatalf("translation does not load: %v\n%s", cdiags, out)
 				}
 			}
@@ -106,11 +107,11 @@ func TestSettings(t *testing.T) {
 		if diags.HasErrors() {
 			t.Fatalf("%s: %v", name, diags)
 		}
-		cfg, _, cdiags := config.Parse(out, name)
+		cfg, _, cdiags := jobfile.Parse(out, name)
 		if cdiags.HasErrors() {
 			t.Fatal(cdiags)
 		}
-		return cfg
+		return cfg.Config
 	}
 	c := load("defines.conf")
 	if !cmp.Equal(c.Program, []string{"/srv/app/bin/run", "--price", "$5", "/home/zd"}) || c.Directory != "/srv/app" || c.SocketName != "/srv/run/zdsock" {
@@ -216,7 +217,7 @@ func TestCorpus(t *testing.T) {
 				if diags.HasErrors() {
 					t.Fatalf("parses in ZConfig, fails here:\n%s", rendered)
 				}
-				cfg, _, cdiags := config.Parse(out, v.file+".hcl")
+				cfg, _, cdiags := jobfile.Parse(out, v.file+".hcl")
 				if cdiags.HasErrors() || len(cfg.Program) == 0 {
 					t.Fatalf("translation does not load: %v\n%s", cdiags, out)
 				}
@@ -355,7 +356,7 @@ environment {
 }
 
 // FuzzTranslate: never panics, every successful translation loads in
-// core/config without error diagnostics, is what hclwrite would write, and
+// core/jobfile without error diagnostics, is what hclwrite would write, and
 // reads back to the values translated.
 func FuzzTranslate(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "legacy", "*.conf"))
@@ -372,7 +373,7 @@ func FuzzTranslate(f *testing.F) {
 		if diags.HasErrors() {
 			return
 		}
-		if _, _, cdiags := config.Parse(out, "fuzz.hcl"); cdiags.HasErrors() {
+		if _, _, cdiags := jobfile.Parse(out, "fuzz.hcl"); cdiags.HasErrors() {
 			t.Fatalf("translation does not load: %v\n%s", cdiags, out)
 		}
 		checkWriter(t, doc, out)
@@ -410,7 +411,7 @@ func TestIncludeUnbounded(t *testing.T) {
 }
 
 // Every setting the translation carries over says where its value is in
-// the .conf file, under the key core/config keeps its ranges by, so that
+// the .conf file, under the key core/jobfile keeps its ranges by, so that
 // checks of the translated job point at what the user wrote.
 func TestOrigins(t *testing.T) {
 	src := "<runner>\n  program sleep 1\n  socket-name /run/app/zdsock\n</runner>\n<eventlog>\n  <syslog>\n  </syslog>\n  <logfile>\n    path /var/log/a.log\n  </logfile>\n</eventlog>\n"
@@ -422,7 +423,7 @@ func TestOrigins(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	cfg, _, cdiags := config.Parse(out, "app.conf (as HCL)")
+	cfg, _, cdiags := jobfile.Parse(out, "app.conf (as HCL)")
 	if cdiags.HasErrors() {
 		t.Fatal(cdiags)
 	}
@@ -441,7 +442,7 @@ func TestOrigins(t *testing.T) {
 			t.Errorf("origin of %s is %s, want %s", key, got, at)
 		}
 		if _, ok := cfg.Sources[key]; !ok {
-			t.Errorf("core/config keeps no range under %s", key)
+			t.Errorf("core/jobfile keeps no range under %s", key)
 		}
 	}
 }

@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/export"
+	"github.com/zdaemon/zdaemon/core/jobfile"
 	"github.com/zdaemon/zdaemon/core/zconfig"
 )
 
@@ -155,7 +155,7 @@ func (c *ExportCommand) clientPath() (string, error) {
 // types, to build the Nomad job ("zdrun-plugins export nomad", the request as JSON on its
 // stdin); the job file goes along as HCL (a legacy file converted).
 func (c *ExportCommand) exportNomad(job export.Job) int {
-	src, err := config.ReadFile(job.File)
+	src, err := jobfile.ReadFile(job.File)
 	if err != nil {
 		return c.exit(err)
 	}

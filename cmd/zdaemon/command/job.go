@@ -6,20 +6,20 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/core/jobfile"
 	"github.com/zdaemon/zdaemon/core/zconfig"
 )
 
 // loadJob reads a job file: an HCL job file, or a legacy ZConfig file
 // (told apart by content) translated to HCL first. The file map covers
 // every file read, so that diagnostics show their source lines.
-func loadJob(path string) (*config.Config, map[string]*hcl.File, hcl.Diagnostics) {
-	src, err := config.ReadFile(path)
+func loadJob(path string) (*jobfile.Job, map[string]*hcl.File, hcl.Diagnostics) {
+	src, err := jobfile.ReadFile(path)
 	if err != nil {
 		return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Failed to read job file", Detail: err.Error()}}
 	}
 	if !zconfig.LooksLegacy(src) {
-		cfg, files, diags := config.Parse(src, path)
+		cfg, files, diags := jobfile.Parse(src, path)
 		if cfg != nil {
 			cfg.ConfigFile = absPath(path)
 		}
@@ -29,7 +29,7 @@ func loadJob(path string) (*config.Config, map[string]*hcl.File, hcl.Diagnostics
 	if diags.HasErrors() {
 		return nil, files, diags
 	}
-	cfg, more, cdiags := config.Parse(translated, path+" (as HCL)")
+	cfg, more, cdiags := jobfile.Parse(translated, path+" (as HCL)")
 	for name, f := range more {
 		files[name] = f
 	}
@@ -38,7 +38,7 @@ func loadJob(path string) (*config.Config, map[string]*hcl.File, hcl.Diagnostics
 		// Later checks point at the .conf file, not at its translation.
 		for key := range cfg.Sources {
 			if r, ok := origins[key]; ok {
-				cfg.Sources[key] = r
+				cfg.Sources[key] = jobfile.FromHCL(r)
 			}
 		}
 	}
@@ -98,7 +98,7 @@ func (c *ConvertCommand) ParseArgs(args []string) (*ConvertArgs, int) {
 
 func (c *ConvertCommand) RunContext(_ context.Context, a *ConvertArgs) int {
 	file := a.File
-	src, err := config.ReadFile(file)
+	src, err := jobfile.ReadFile(file)
 	if err != nil {
 		fmt.Fprintf(c.Err, "Error: %v\n", err)
 		return 2

@@ -7,8 +7,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/daemon"
+	"github.com/zdaemon/zdaemon/core/jobfile"
 	"github.com/zdaemon/zdaemon/core/signame"
 )
 
@@ -23,7 +23,7 @@ func (m *Meta) listenDiags() error {
 	if _, ok := m.probe(); ok || m.stalled != nil {
 		return nil
 	}
-	diags := config.CheckListen(m.Cfg)
+	diags := jobfile.CheckListen(m.Cfg)
 	writeDiags(m.Err, m.Files, diags)
 	if diags.HasErrors() {
 		return &exitError{code: 2}
@@ -35,10 +35,11 @@ func (m *Meta) listenDiags() error {
 // job file at that setting, as a diagnostic; false when it is about none
 // the file gave.
 func (m *Meta) startupDiag(se *daemon.StartupError) bool {
-	rng, ok := m.Cfg.Sources[se.Source]
+	src, ok := m.Cfg.Sources[se.Source]
 	if se.Source == "" || !ok {
 		return false
 	}
+	rng := jobfile.HCLRange(src)
 	summary := "Cannot start the daemon manager"
 	if strings.HasPrefix(se.Source, "listen/") {
 		summary = "Cannot listen"

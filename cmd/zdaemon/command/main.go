@@ -17,6 +17,7 @@ import (
 
 	"github.com/zdaemon/zdaemon/cmd/zdaemon/options"
 	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/core/jobfile"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
 
@@ -82,7 +83,7 @@ func (m *Meta) main(args []string) (int, error) {
 	if opts.Help || opts.Version || (len(opts.Args) > 0 && m.isHelp(opts.Args)) {
 		scratch := config.Default()
 		for _, s := range opts.Settings {
-			if err := scratch.Set(s.Key, s.Value); err != nil {
+			if err := jobfile.Set(scratch, s.Key, s.Value); err != nil {
 				return 0, usagef("invalid value for %s %s: %v", s.Opt, pyrepr.Str(s.Value), err)
 			}
 		}

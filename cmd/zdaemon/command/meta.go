@@ -21,6 +21,7 @@ import (
 	"github.com/zdaemon/zdaemon/cmd/zdaemon/options"
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/jobfile"
 	"github.com/zdaemon/zdaemon/core/logformat"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
 	"github.com/zdaemon/zdaemon/core/resolve"
@@ -46,6 +47,9 @@ type Meta struct {
 	Opts  *options.Options
 	Cfg   *config.Config
 	Files map[string]*hcl.File
+	// job is Cfg as the job file gave it, with the file's plugin blocks
+	// (nil without a job file; see jobBlocks).
+	job *jobfile.Job
 
 	// Socket is the control socket's absolute path.
 	Socket string
@@ -128,7 +132,7 @@ func (m *Meta) parseFlags(fs *flag.FlagSet, help func() string, args []string) (
 // setup builds the effective configuration: defaults, the job file, -X
 // overrides, then command-line options (the command line wins).
 func (m *Meta) setup() error {
-	cfg := config.Default()
+	job := &jobfile.Job{Config: config.Default()}
 	if path := m.Opts.ConfigFile; path != "" {
 		abs, err := filepath.Abs(expandHome(path))
 		if err != nil {
@@ -144,17 +148,18 @@ func (m *Meta) setup() error {
 			return &exitError{code: 2}
 		}
 		writeDiags(m.Err, files, diags) // warnings
-		cfg = loaded
+		job = loaded
 	} else if len(m.Opts.Overrides) > 0 {
 		return usagef("configuration overrides (-X) cannot be used without a configuration file")
 	}
+	cfg := job.Config
 	for _, o := range m.Opts.Overrides {
-		if err := cfg.Override(o.Path, o.Value); err != nil {
+		if err := jobfile.Override(cfg, o.Path, o.Value); err != nil {
 			return usagef("invalid value for -X %s: %v", pyrepr.Str(o.Path+"="+o.Value), err)
 		}
 	}
 	for _, s := range m.Opts.Settings {
-		if err := cfg.Set(s.Key, s.Value); err != nil {
+		if err := jobfile.Set(cfg, s.Key, s.Value); err != nil {
 			return usagef("invalid value for %s %s: %v", s.Opt, pyrepr.Str(s.Value), err)
 		}
 	}
@@ -164,9 +169,9 @@ func (m *Meta) setup() error {
 	// may start (start, restart, run, fg, the shell): stop, status and the
 	// other commands of a running job never fail because its log
 	// directory went away.
-	diags := config.CheckHostPlaces(cfg)
+	diags := jobfile.CheckHostPlaces(job)
 	if m.mayStartManager() {
-		diags = append(diags, config.CheckHostFiles(cfg)...)
+		diags = append(diags, jobfile.CheckHostFiles(job)...)
 	}
 	if len(diags) > 0 {
 		writeDiags(m.Err, m.Files, diags)
@@ -184,13 +189,22 @@ func (m *Meta) setup() error {
 			}
 		}
 	}
-	m.Cfg = cfg
+	m.Cfg, m.job = cfg, job
 	sock, err := filepath.Abs(expandHome(cfg.SocketName))
 	if err != nil {
 		return usagef("invalid socket name %s: %v", pyrepr.Str(cfg.SocketName), err)
 	}
 	m.Socket = sock
 	return nil
+}
+
+// jobBlocks is the job file's decoding of Cfg: its plugin blocks, none
+// without a job file (or when a test set Cfg alone).
+func (m *Meta) jobBlocks() *jobfile.Job {
+	if m.job != nil && m.job.Config == m.Cfg {
+		return m.job
+	}
+	return &jobfile.Job{Config: m.Cfg}
 }
 
 // mayStartManager says whether the action line may start a manager (or a
@@ -218,7 +232,7 @@ func optName(opts *options.Options, key, short string) string {
 
 // checkPaths validates socket-name and directory as the original does: at
 // most one missing directory level, which zdaemon then creates. Values of
-// the job file were checked by config.CheckHost.
+// the job file were checked by jobfile.CheckHost.
 func checkPaths(cfg *config.Config, opts *options.Options) error {
 	fromFile := func(key string) bool {
 		_, ok := cfg.Sources["runner/"+key]
@@ -447,7 +461,7 @@ func absPath(p string) string {
 	return p
 }
 
-func expandHome(p string) string { return config.ExpandHome(p) }
+func expandHome(p string) string { return jobfile.ExpandHome(p) }
 
 func isDir(p string) bool {
 	st, err := os.Stat(p)

@@ -16,6 +16,7 @@ import (
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/daemon"
 	"github.com/zdaemon/zdaemon/core/describe"
+	"github.com/zdaemon/zdaemon/core/jobfile"
 )
 
 // managerName is the manager executable, found next to zdaemon.
@@ -115,7 +116,7 @@ func (d *describer) close() {
 // option or runner key) as the built-in file sink. tOption says -t was
 // given, which overrides a block. The error says the manager executable
 // could not be asked.
-func resolveSink(cfg *config.Config, tOption bool, d *describer) (*config.PluginConfig, hcl.Diagnostics, error) {
+func resolveSink(cfg *jobfile.Job, tOption bool, d *describer) (*config.PluginConfig, hcl.Diagnostics, error) {
 	block := cfg.SinkBlock
 	path := cfg.Transcript
 	switch {
@@ -174,7 +175,7 @@ var checkKind = pluginKind{
 // executable (which runs an external plugin in a throw-away process), with
 // every error at its attribute, and returns the plugin with its evaluated
 // settings.
-func decodePluginBlock(block *config.PluginBlock, pk pluginKind, d *describer) (*config.PluginConfig, hcl.Diagnostics, error) {
+func decodePluginBlock(block *jobfile.PluginBlock, pk pluginKind, d *describer) (*config.PluginConfig, hcl.Diagnostics, error) {
 	plugin := block.Plugin
 	if plugin != "" {
 		if abs, err := filepath.Abs(plugin); err == nil {
@@ -218,7 +219,7 @@ func decodePluginBlock(block *config.PluginBlock, pk pluginKind, d *describer) (
 
 // decodePluginBody evaluates a plugin block's body against the schema the
 // plugin declared, so that type errors point at the attribute.
-func decodePluginBody(block *config.PluginBlock, sch describe.Schema) (describe.Settings, hcl.Attributes, hcl.Diagnostics) {
+func decodePluginBody(block *jobfile.PluginBlock, sch describe.Schema) (describe.Settings, hcl.Attributes, hcl.Diagnostics) {
 	bs := &hcl.BodySchema{}
 	types := map[string]cty.Type{}
 	for _, a := range sch.Attributes {
@@ -265,7 +266,7 @@ func decodePluginBody(block *config.PluginBlock, sch describe.Schema) (describe.
 
 // fieldDiag points a plugin's field error at its attribute, or at the
 // block when the attribute is absent.
-func fieldDiag(block *config.PluginBlock, attrs hcl.Attributes, what string, fe describe.FieldError) *hcl.Diagnostic {
+func fieldDiag(block *jobfile.PluginBlock, attrs hcl.Attributes, what string, fe describe.FieldError) *hcl.Diagnostic {
 	subject := block.DefRange
 	if a, ok := attrs[fe.Field]; ok {
 		subject = a.Expr.Range()
@@ -295,11 +296,11 @@ func (m *Meta) sinkDiags() error {
 	}
 	var d describer
 	defer d.close()
-	sink, diags, err := resolveSink(m.Cfg, tOption, &d)
+	sink, diags, err := resolveSink(m.jobBlocks(), tOption, &d)
 	if err != nil {
 		return err
 	}
-	checks, more, err := resolveChecks(m.Cfg, &d)
+	checks, more, err := resolveChecks(m.jobBlocks(), &d)
 	if err != nil {
 		return err
 	}
@@ -314,7 +315,7 @@ func (m *Meta) sinkDiags() error {
 
 // resolveChecks decodes the job's healthcheck blocks against each check's
 // schema and validates them, and checks start-test-program.
-func resolveChecks(cfg *config.Config, d *describer) ([]config.CheckConfig, hcl.Diagnostics, error) {
+func resolveChecks(cfg *jobfile.Job, d *describer) ([]config.CheckConfig, hcl.Diagnostics, error) {
 	var diags hcl.Diagnostics
 	var checks []config.CheckConfig
 	if cfg.StartTest != nil {

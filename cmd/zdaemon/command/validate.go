@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/zdaemon/zdaemon/core/config"
+	"github.com/zdaemon/zdaemon/core/jobfile"
 )
 
 // ValidateCommand is "validate FILE": check a job file without running
@@ -65,19 +66,19 @@ func (c *ValidateCommand) ParseArgs(args []string) (*ValidateArgs, int) {
 }
 
 func (c *ValidateCommand) RunContext(_ context.Context, a *ValidateArgs) int {
-	cfg, files, diags := loadJob(a.File)
+	job, files, diags := loadJob(a.File)
 	if !diags.HasErrors() {
 		if !a.NoHostChecks {
-			diags = append(diags, config.CheckHost(cfg)...)
-			if len(cfg.Listen) > 0 && !c.jobRuns(cfg) {
-				diags = append(diags, config.CheckListen(cfg)...)
+			diags = append(diags, jobfile.CheckHost(job)...)
+			if len(job.Listen) > 0 && !c.jobRuns(job.Config) {
+				diags = append(diags, jobfile.CheckListen(job.Config)...)
 			}
 		}
 		var d describer
-		_, more, err := resolveSink(cfg, false, &d)
+		_, more, err := resolveSink(job, false, &d)
 		if err == nil {
 			diags = append(diags, more...)
-			_, more, err = resolveChecks(cfg, &d)
+			_, more, err = resolveChecks(job, &d)
 			diags = append(diags, more...)
 		}
 		d.close()

@@ -1,4 +1,4 @@
-package config
+package jobfile
 
 import (
 	"fmt"
@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
 )
 
@@ -26,16 +27,17 @@ import (
 // Relative transcript and event-log paths are taken relative to directory
 // (where the daemonized manager opens them); other relative paths are
 // relative to the current directory, as the original resolves them.
-func CheckHost(c *Config) hcl.Diagnostics {
+func CheckHost(c *Job) hcl.Diagnostics {
 	return append(CheckHostPlaces(c), CheckHostFiles(c)...)
 }
 
 // CheckHostPlaces is the part of CheckHost every command needs: the
 // socket's directory, the directory and the user.
-func CheckHostPlaces(c *Config) hcl.Diagnostics {
+func CheckHostPlaces(c *Job) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	at := func(key string) (*hcl.Range, bool) {
-		r, ok := c.Sources[key]
+		s, ok := c.Sources[key]
+		r := HCLRange(s)
 		return &r, ok
 	}
 	if rng, ok := at(runnerBlock + "/socket-name"); ok && c.SocketName != "" {
@@ -81,10 +83,11 @@ func CheckHostPlaces(c *Config) hcl.Diagnostics {
 // files. Commands that talk to a running manager do not need it, and a log
 // directory removed under a running job must not keep anyone from
 // stopping it.
-func CheckHostFiles(c *Config) hcl.Diagnostics {
+func CheckHostFiles(c *Job) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	at := func(key string) (*hcl.Range, bool) {
-		r, ok := c.Sources[key]
+		s, ok := c.Sources[key]
+		r := HCLRange(s)
 		return &r, ok
 	}
 	runDir := ""
@@ -114,9 +117,9 @@ func CheckHostFiles(c *Config) hcl.Diagnostics {
 // transcript (no -t or runner transcript overrides it), with its range;
 // ok is false when there is none, or it is not a plain string (the
 // block's decoding reports that).
-func fileSinkPath(c *Config) (string, *hcl.Range, bool) {
+func fileSinkPath(c *Job) (string, *hcl.Range, bool) {
 	b := c.SinkBlock
-	if b == nil || b.Kind != "file" || b.Plugin != "" || (c.Transcript != "" && c.Transcript != DefaultTranscript) {
+	if b == nil || b.Kind != "file" || b.Plugin != "" || (c.Transcript != "" && c.Transcript != config.DefaultTranscript) {
 		return "", nil, false
 	}
 	attrs, _ := b.Body.JustAttributes()

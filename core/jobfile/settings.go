@@ -1,4 +1,4 @@
-package config
+package jobfile
 
 import (
 	"errors"
@@ -13,6 +13,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 
+	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
 	"github.com/zdaemon/zdaemon/core/signame"
 )
@@ -23,48 +24,48 @@ type setting struct {
 	key    string
 	expect string // what a job file must give, for diagnostics
 	// str sets the key from a string; its error text is the original's.
-	str func(c *Config, s string) error
+	str func(c *config.Config, s string) error
 	// val sets the key from a non-string HCL value; nil means strings only.
-	val func(c *Config, v cty.Value) error
+	val func(c *config.Config, v cty.Value) error
 }
 
 // settings are the runner keys, in the original's order.
 var settings = []setting{
 	{key: "program", expect: "a string (split on whitespace) or a list of strings",
-		str: func(c *Config, s string) error { c.Program = strings.Fields(s); return nil },
-		val: func(c *Config, v cty.Value) error {
+		str: func(c *config.Config, s string) error { c.Program = strings.Fields(s); return nil },
+		val: func(c *config.Config, v cty.Value) error {
 			list, err := stringList(v)
 			c.Program = list
 			return err
 		}},
-	{key: "socket-name", expect: "a path", str: func(c *Config, s string) error { c.SocketName = s; return nil }},
-	{key: "daemon", expect: "true or false", str: boolSetter(func(c *Config) *bool { return &c.Daemon }), val: boolValue(func(c *Config) *bool { return &c.Daemon })},
-	{key: "directory", expect: "a path", str: func(c *Config, s string) error { c.Directory = s; return nil }},
+	{key: "socket-name", expect: "a path", str: func(c *config.Config, s string) error { c.SocketName = s; return nil }},
+	{key: "daemon", expect: "true or false", str: boolSetter(func(c *config.Config) *bool { return &c.Daemon }), val: boolValue(func(c *config.Config) *bool { return &c.Daemon })},
+	{key: "directory", expect: "a path", str: func(c *config.Config, s string) error { c.Directory = s; return nil }},
 	{key: "backoff-limit", expect: "a whole number of seconds, at least 1",
-		str: func(c *Config, s string) error {
+		str: func(c *config.Config, s string) error {
 			n, err := pyrepr.Int(s, 10)
 			if err != nil {
 				return err
 			}
-			return c.setBackoffLimit(n)
+			return setBackoffLimit(c, n)
 		},
-		val: func(c *Config, v cty.Value) error {
+		val: func(c *config.Config, v cty.Value) error {
 			n, err := wholeNumber(v)
 			if err != nil {
 				return err
 			}
-			return c.setBackoffLimit(n)
+			return setBackoffLimit(c, n)
 		}},
-	{key: "forever", expect: "true or false", str: boolSetter(func(c *Config) *bool { return &c.Forever }), val: boolValue(func(c *Config) *bool { return &c.Forever })},
+	{key: "forever", expect: "true or false", str: boolSetter(func(c *config.Config) *bool { return &c.Forever }), val: boolValue(func(c *config.Config) *bool { return &c.Forever })},
 	{key: "exit-codes", expect: `a list of exit statuses (-1 to 255), or a string such as "0,2"`,
-		str: func(c *Config, s string) error {
+		str: func(c *config.Config, s string) error {
 			codes, err := parseExitCodes(s)
 			if err == nil {
 				c.ExitCodes = codes
 			}
 			return err
 		},
-		val: func(c *Config, v cty.Value) error {
+		val: func(c *config.Config, v cty.Value) error {
 			if !v.Type().IsListType() && !v.Type().IsTupleType() {
 				return errors.New("not a list")
 			}
@@ -84,14 +85,14 @@ var settings = []setting{
 			return nil
 		}},
 	{key: "start-timeout", expect: `a number of seconds or a duration such as "5m"`,
-		str: durationSetter(func(c *Config) *time.Duration { return &c.StartTimeout }),
-		val: durationValue(func(c *Config) *time.Duration { return &c.StartTimeout })},
+		str: durationSetter(func(c *config.Config) *time.Duration { return &c.StartTimeout }),
+		val: durationValue(func(c *config.Config) *time.Duration { return &c.StartTimeout })},
 	{key: "stop-timeout", expect: `a number of seconds or a duration such as "30s"`,
-		str: durationSetter(func(c *Config) *time.Duration { return &c.StopTimeout }),
-		val: durationValue(func(c *Config) *time.Duration { return &c.StopTimeout })},
+		str: durationSetter(func(c *config.Config) *time.Duration { return &c.StopTimeout }),
+		val: durationValue(func(c *config.Config) *time.Duration { return &c.StopTimeout })},
 	{key: "user", expect: "a user name or a uid",
-		str: func(c *Config, s string) error { c.User = s; return nil },
-		val: func(c *Config, v cty.Value) error {
+		str: func(c *config.Config, s string) error { c.User = s; return nil },
+		val: func(c *config.Config, v cty.Value) error {
 			n, err := wholeNumber(v)
 			if err != nil {
 				return err
@@ -100,7 +101,7 @@ var settings = []setting{
 			return nil
 		}},
 	{key: "umask", expect: `an octal string such as "022" (HCL numbers are decimal, so quote it)`,
-		str: func(c *Config, s string) error {
+		str: func(c *config.Config, s string) error {
 			n, err := pyrepr.Int(strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(s), "0o"), "0O"), 8)
 			if err != nil {
 				return fmt.Errorf("invalid literal for int() with base 8: %s", pyrepr.Str(s))
@@ -112,59 +113,59 @@ var settings = []setting{
 			return nil
 		}},
 	{key: "default-to-interactive", expect: "true or false",
-		str: boolSetter(func(c *Config) *bool { return &c.DefaultToInteractive }), val: boolValue(func(c *Config) *bool { return &c.DefaultToInteractive })},
-	{key: "logfile", expect: "a path", str: func(c *Config, s string) error { c.Logfile = s; return nil }},
-	{key: "transcript", expect: "a path", str: func(c *Config, s string) error { c.Transcript = s; return nil }},
-	{key: "prompt", expect: "a string", str: func(c *Config, s string) error { c.Prompt = s; return nil }},
-	{key: "hang-around", expect: "true or false", str: boolSetter(func(*Config) *bool { var b bool; return &b }), val: boolValue(func(*Config) *bool { var b bool; return &b })},
-	{key: "python", expect: "a path", str: func(*Config, string) error { return nil }},
-	{key: "zdrun", expect: "a path", str: func(*Config, string) error { return nil }},
-	{key: "signal-group", expect: "true or false", str: boolSetter(func(c *Config) *bool { return &c.SignalGroup }), val: boolValue(func(c *Config) *bool { return &c.SignalGroup })},
+		str: boolSetter(func(c *config.Config) *bool { return &c.DefaultToInteractive }), val: boolValue(func(c *config.Config) *bool { return &c.DefaultToInteractive })},
+	{key: "logfile", expect: "a path", str: func(c *config.Config, s string) error { c.Logfile = s; return nil }},
+	{key: "transcript", expect: "a path", str: func(c *config.Config, s string) error { c.Transcript = s; return nil }},
+	{key: "prompt", expect: "a string", str: func(c *config.Config, s string) error { c.Prompt = s; return nil }},
+	{key: "hang-around", expect: "true or false", str: boolSetter(func(*config.Config) *bool { var b bool; return &b }), val: boolValue(func(*config.Config) *bool { var b bool; return &b })},
+	{key: "python", expect: "a path", str: func(*config.Config, string) error { return nil }},
+	{key: "zdrun", expect: "a path", str: func(*config.Config, string) error { return nil }},
+	{key: "signal-group", expect: "true or false", str: boolSetter(func(c *config.Config) *bool { return &c.SignalGroup }), val: boolValue(func(c *config.Config) *bool { return &c.SignalGroup })},
 	{key: "start-grace", expect: `a number of seconds or a duration such as "20ms"`,
-		str: durationSetter(func(c *Config) *time.Duration { return &c.StartGrace }),
-		val: durationValue(func(c *Config) *time.Duration { return &c.StartGrace })},
+		str: durationSetter(func(c *config.Config) *time.Duration { return &c.StartGrace }),
+		val: durationValue(func(c *config.Config) *time.Duration { return &c.StartGrace })},
 	{key: "stop-signal", expect: "a signal as kill takes it: a name (TERM, SIGQUIT) or a number",
-		str: signalSetter(func(c *Config) *syscall.Signal { return &c.StopSignal }),
-		val: signalValue(func(c *Config) *syscall.Signal { return &c.StopSignal })},
+		str: signalSetter(func(c *config.Config) *syscall.Signal { return &c.StopSignal }),
+		val: signalValue(func(c *config.Config) *syscall.Signal { return &c.StopSignal })},
 	{key: "reload-signal", expect: "a signal as kill takes it: a name (HUP, SIGUSR1) or a number",
-		str: signalSetter(func(c *Config) *syscall.Signal { return &c.ReloadSignal }),
-		val: signalValue(func(c *Config) *syscall.Signal { return &c.ReloadSignal })},
+		str: signalSetter(func(c *config.Config) *syscall.Signal { return &c.ReloadSignal }),
+		val: signalValue(func(c *config.Config) *syscall.Signal { return &c.ReloadSignal })},
 	{key: "watchdog", expect: `a duration of at least 1s such as "30s", or 0 for none`,
-		str: func(c *Config, s string) error {
+		str: func(c *config.Config, s string) error {
 			var d time.Duration
-			if err := durationSetter(func(*Config) *time.Duration { return &d })(c, s); err != nil {
+			if err := durationSetter(func(*config.Config) *time.Duration { return &d })(c, s); err != nil {
 				return err
 			}
-			return c.setWatchdog(d)
+			return setWatchdog(c, d)
 		},
-		val: func(c *Config, v cty.Value) error {
+		val: func(c *config.Config, v cty.Value) error {
 			var d time.Duration
-			if err := durationValue(func(*Config) *time.Duration { return &d })(c, v); err != nil {
+			if err := durationValue(func(*config.Config) *time.Duration { return &d })(c, v); err != nil {
 				return err
 			}
-			return c.setWatchdog(d)
+			return setWatchdog(c, d)
 		}},
 	{key: "start-test-program", expect: "a command (string, split on whitespace) or a list of words",
-		str: func(c *Config, s string) error { return c.setStartTest(strings.Fields(s)) },
-		val: func(c *Config, v cty.Value) error {
+		str: func(c *config.Config, s string) error { return setStartTest(c, strings.Fields(s)) },
+		val: func(c *config.Config, v cty.Value) error {
 			words, err := stringList(v)
 			if err != nil {
 				return err
 			}
-			return c.setStartTest(words)
+			return setStartTest(c, words)
 		}},
 }
 
 // setStartTest is the original's start-test-program: a "program" health
 // check tried every second.
-func (c *Config) setStartTest(words []string) error {
+func setStartTest(c *config.Config, words []string) error {
 	if len(words) == 0 {
 		return errors.New("start-test-program must name a command")
 	}
-	c.StartTest = &CheckConfig{
-		PluginConfig: PluginConfig{Kind: "program", Settings: map[string]any{"command": strings.Join(words, " ")}},
-		Interval:     DefaultCheckInterval,
-		Timeout:      DefaultCheckTimeout,
+	c.StartTest = &config.CheckConfig{
+		PluginConfig: config.PluginConfig{Kind: "program", Settings: map[string]any{"command": strings.Join(words, " ")}},
+		Interval:     config.DefaultCheckInterval,
+		Timeout:      config.DefaultCheckTimeout,
 	}
 	return nil
 }
@@ -180,7 +181,7 @@ func lookupSetting(key string) (*setting, bool) {
 
 // Set applies one runner setting from its string form, as given on the
 // command line or with -X. Errors are the original's texts.
-func (c *Config) Set(key, value string) error {
+func Set(c *config.Config, key, value string) error {
 	s, ok := lookupSetting(strings.ToLower(key))
 	if !ok {
 		return fmt.Errorf("%s is not a known key name", pyrepr.Str(key))
@@ -192,7 +193,7 @@ func (c *Config) Set(key, value string) error {
 // Override applies one -X override: "runner/<key>", "environment/<NAME>"
 // or "eventlog/level". Section and key names are case-insensitive, as in
 // ZConfig; environment names keep their case.
-func (c *Config) Override(path, value string) error {
+func Override(c *config.Config, path, value string) error {
 	parts := strings.Split(path, "/")
 	for _, p := range parts {
 		if p == "" {
@@ -204,9 +205,9 @@ func (c *Config) Override(path, value string) error {
 	}
 	switch strings.ToLower(parts[0]) {
 	case "runner":
-		return c.Set(parts[1], value)
+		return Set(c, parts[1], value)
 	case "environment":
-		c.setEnv(parts[1], value)
+		setEnv(c, parts[1], value)
 		return nil
 	case "eventlog":
 		if strings.ToLower(parts[1]) != "level" {
@@ -217,7 +218,7 @@ func (c *Config) Override(path, value string) error {
 			return err
 		}
 		if c.EventLog == nil {
-			c.EventLog = &EventLog{}
+			c.EventLog = &config.EventLog{}
 		}
 		c.EventLog.Level = n
 		return nil
@@ -225,17 +226,17 @@ func (c *Config) Override(path, value string) error {
 	return fmt.Errorf("no such setting %s", pyrepr.Str(path))
 }
 
-func (c *Config) setEnv(name, value string) {
+func setEnv(c *config.Config, name, value string) {
 	for i := range c.Environment {
 		if c.Environment[i].Name == name {
 			c.Environment[i].Value = value
 			return
 		}
 	}
-	c.Environment = append(c.Environment, EnvVar{Name: name, Value: value})
+	c.Environment = append(c.Environment, config.EnvVar{Name: name, Value: value})
 }
 
-func (c *Config) setBackoffLimit(n int) error {
+func setBackoffLimit(c *config.Config, n int) error {
 	if n < 1 {
 		return fmt.Errorf("%d is less than 1", n)
 	}
@@ -262,8 +263,8 @@ func ParseLevel(s string) (int, error) {
 
 // --- value conversions --------------------------------------------------
 
-func boolSetter(field func(*Config) *bool) func(*Config, string) error {
-	return func(c *Config, s string) error {
+func boolSetter(field func(*config.Config) *bool) func(*config.Config, string) error {
+	return func(c *config.Config, s string) error {
 		switch strings.ToLower(strings.TrimSpace(s)) {
 		case "yes", "true", "on":
 			*field(c) = true
@@ -276,8 +277,8 @@ func boolSetter(field func(*Config) *bool) func(*Config, string) error {
 	}
 }
 
-func boolValue(field func(*Config) *bool) func(*Config, cty.Value) error {
-	return func(c *Config, v cty.Value) error {
+func boolValue(field func(*config.Config) *bool) func(*config.Config, cty.Value) error {
+	return func(c *config.Config, v cty.Value) error {
 		if v.Type() != cty.Bool {
 			return errors.New("not a bool")
 		}
@@ -286,8 +287,8 @@ func boolValue(field func(*Config) *bool) func(*Config, cty.Value) error {
 	}
 }
 
-func durationSetter(field func(*Config) *time.Duration) func(*Config, string) error {
-	return func(c *Config, s string) error {
+func durationSetter(field func(*config.Config) *time.Duration) func(*config.Config, string) error {
+	return func(c *config.Config, s string) error {
 		if n, err := pyrepr.Int(s, 10); err == nil {
 			if n < 0 {
 				return fmt.Errorf("%d is negative", n)
@@ -307,8 +308,8 @@ func durationSetter(field func(*Config) *time.Duration) func(*Config, string) er
 	}
 }
 
-func durationValue(field func(*Config) *time.Duration) func(*Config, cty.Value) error {
-	return func(c *Config, v cty.Value) error {
+func durationValue(field func(*config.Config) *time.Duration) func(*config.Config, cty.Value) error {
+	return func(c *config.Config, v cty.Value) error {
 		if v.Type() != cty.Number {
 			return errors.New("not a number")
 		}
@@ -321,8 +322,8 @@ func durationValue(field func(*Config) *time.Duration) func(*Config, cty.Value) 
 	}
 }
 
-func signalSetter(field func(*Config) *syscall.Signal) func(*Config, string) error {
-	return func(c *Config, s string) error {
+func signalSetter(field func(*config.Config) *syscall.Signal) func(*config.Config, string) error {
+	return func(c *config.Config, s string) error {
 		sig, err := signame.Parse(strings.TrimSpace(s))
 		if err != nil {
 			return err
@@ -335,8 +336,8 @@ func signalSetter(field func(*Config) *syscall.Signal) func(*Config, string) err
 	}
 }
 
-func signalValue(field func(*Config) *syscall.Signal) func(*Config, cty.Value) error {
-	return func(c *Config, v cty.Value) error {
+func signalValue(field func(*config.Config) *syscall.Signal) func(*config.Config, cty.Value) error {
+	return func(c *config.Config, v cty.Value) error {
 		n, err := wholeNumber(v)
 		if err != nil {
 			return err
@@ -396,7 +397,7 @@ func parseExitCodes(s string) ([]int, error) {
 
 // setFromValue applies an HCL attribute value to a runner setting and
 // returns diagnostics pointing at the expression.
-func (s *setting) setFromValue(c *Config, v cty.Value, rng hcl.Range) hcl.Diagnostics {
+func (s *setting) setFromValue(c *config.Config, v cty.Value, rng hcl.Range) hcl.Diagnostics {
 	invalid := func(why string) hcl.Diagnostics {
 		return hcl.Diagnostics{{
 			Severity: hcl.DiagError,

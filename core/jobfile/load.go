@@ -1,4 +1,4 @@
-package config
+package jobfile
 
 import (
 	"fmt"
@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/zdaemon/zdaemon/core/config"
 )
 
 // Block and attribute names of a job file.
@@ -67,7 +69,7 @@ var logfileSchema = &hcl.BodySchema{
 // Load reads and decodes the job file at path. It returns the file map the
 // parser used, so that the caller can render the diagnostics with their
 // source lines.
-func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
+func Load(path string) (*Job, map[string]*hcl.File, hcl.Diagnostics) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path
@@ -88,9 +90,9 @@ func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 }
 
 // Parse decodes a job file's source. filename names it in diagnostics.
-// The returned Config starts from Default and holds what the file sets; it
-// is nil only when the file could not be parsed at all.
-func Parse(src []byte, filename string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
+// The returned Job's Config starts from config.Default and holds what the
+// file sets; the Job is nil only when the file could not be parsed at all.
+func Parse(src []byte, filename string) (*Job, map[string]*hcl.File, hcl.Diagnostics) {
 	p := hclparse.NewParser()
 	if diags := checkNesting(src, filename); diags.HasErrors() {
 		return nil, map[string]*hcl.File{filename: {Bytes: src}}, diags
@@ -101,7 +103,8 @@ func Parse(src []byte, filename string) (*Config, map[string]*hcl.File, hcl.Diag
 	}
 	content, more := file.Body.Content(topSchema)
 	diags = append(diags, more...)
-	cfg := Default()
+	job := &Job{Config: config.Default()}
+	cfg := job.Config
 
 	var runners []*hcl.Block
 	var envs, logs, metrics []*hcl.Block
@@ -118,20 +121,20 @@ func Parse(src []byte, filename string) (*Config, map[string]*hcl.File, hcl.Diag
 		case healthcheckBlock:
 			pb, more := decodePluginBlock(b, filename, checkBlockSchema)
 			diags = append(diags, more...)
-			cfg.CheckBlocks = append(cfg.CheckBlocks, pb)
+			job.CheckBlocks = append(job.CheckBlocks, pb)
 		case transcriptBlock:
-			if cfg.SinkBlock != nil {
+			if job.SinkBlock != nil {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Duplicate transcript block",
-					Detail:   fmt.Sprintf("A job has one transcript sink; the first is at %s.", cfg.SinkBlock.DefRange),
+					Detail:   fmt.Sprintf("A job has one transcript sink; the first is at %s.", job.SinkBlock.DefRange),
 					Subject:  b.DefRange.Ptr(),
 				})
 				continue
 			}
 			pb, more := decodePluginBlock(b, filename, pluginBlockSchema)
 			diags = append(diags, more...)
-			cfg.SinkBlock = pb
+			job.SinkBlock = pb
 		case listenBlock:
 			diags = append(diags, decodeListen(cfg, b)...)
 		}
@@ -153,7 +156,7 @@ func Parse(src []byte, filename string) (*Config, map[string]*hcl.File, hcl.Diag
 	if len(logs) > 0 {
 		diags = append(diags, decodeEventlog(cfg, logs[0])...)
 	}
-	return cfg, p.Files(), diags
+	return job, p.Files(), diags
 }
 
 // once checks a block appears at most once (and, if required, at all).
@@ -177,7 +180,7 @@ func once(blocks []*hcl.Block, name string, missing hcl.Range, required bool) hc
 	return nil
 }
 
-func decodeRunner(cfg *Config, b *hcl.Block) hcl.Diagnostics {
+func decodeRunner(cfg *config.Config, b *hcl.Block) hcl.Diagnostics {
 	content, diags := b.Body.Content(runnerSchema)
 	attrs := sortedAttrs(content.Attributes)
 	for _, a := range attrs {
@@ -188,7 +191,7 @@ func decodeRunner(cfg *Config, b *hcl.Block) hcl.Diagnostics {
 		}
 		s, _ := lookupSetting(a.Name)
 		diags = append(diags, s.setFromValue(cfg, v, a.Expr.Range())...)
-		cfg.source(runnerBlock+"/"+a.Name, a.Expr.Range())
+		source(cfg, runnerBlock+"/"+a.Name, a.Expr.Range())
 	}
 	if _, ok := content.Attributes["program"]; !ok {
 		diags = append(diags, &hcl.Diagnostic{
@@ -208,7 +211,7 @@ func decodeRunner(cfg *Config, b *hcl.Block) hcl.Diagnostics {
 	return diags
 }
 
-func decodeEnvironment(cfg *Config, b *hcl.Block) hcl.Diagnostics {
+func decodeEnvironment(cfg *config.Config, b *hcl.Block) hcl.Diagnostics {
 	attrs, diags := b.Body.JustAttributes()
 	for _, a := range sortedAttrs(attrs) {
 		v, more := a.Expr.Value(nil)
@@ -226,14 +229,14 @@ func decodeEnvironment(cfg *Config, b *hcl.Block) hcl.Diagnostics {
 			})
 			continue
 		}
-		cfg.setEnv(a.Name, sv.AsString())
+		setEnv(cfg, a.Name, sv.AsString())
 	}
 	return diags
 }
 
-func decodeEventlog(cfg *Config, b *hcl.Block) hcl.Diagnostics {
+func decodeEventlog(cfg *config.Config, b *hcl.Block) hcl.Diagnostics {
 	content, diags := b.Body.Content(eventlogSchema)
-	el := &EventLog{Level: 20}
+	el := &config.EventLog{Level: 20}
 	if a, ok := content.Attributes["level"]; ok {
 		n, more := levelAttr(a)
 		diags = append(diags, more...)
@@ -259,7 +262,7 @@ func decodeEventlog(cfg *Config, b *hcl.Block) hcl.Diagnostics {
 	for i, lb := range content.Blocks {
 		lc, more := lb.Body.Content(logfileSchema)
 		diags = append(diags, more...)
-		lf := Logfile{Format: DefaultLogFormat, DateFormat: DefaultLogDateFormat}
+		lf := config.Logfile{Format: config.DefaultLogFormat, DateFormat: config.DefaultLogDateFormat}
 		for _, f := range []struct {
 			name   string
 			target *string
@@ -279,7 +282,7 @@ func decodeEventlog(cfg *Config, b *hcl.Block) hcl.Diagnostics {
 			lf.Level = n
 		}
 		if a, ok := lc.Attributes["path"]; ok {
-			cfg.source(logfileSource(i), a.Expr.Range())
+			source(cfg, logfileSource(i), a.Expr.Range())
 		}
 		if a, ok := lc.Attributes["path"]; ok && lf.Path == "" && !diags.HasErrors() {
 			diags = append(diags, &hcl.Diagnostic{
@@ -402,7 +405,7 @@ func decodePluginBlock(b *hcl.Block, filename string, schema *hcl.BodySchema) (*
 
 // decodeMetrics reads the metrics block: the HTTP endpoint's address,
 // host:port with a numeric port ("127.0.0.1:9150", "[::1]:9150", ":9150").
-func decodeMetrics(cfg *Config, b *hcl.Block) hcl.Diagnostics {
+func decodeMetrics(cfg *config.Config, b *hcl.Block) hcl.Diagnostics {
 	content, diags := b.Body.Content(metricsSchema)
 	a, ok := content.Attributes["address"]
 	if !ok {
@@ -421,8 +424,8 @@ func decodeMetrics(cfg *Config, b *hcl.Block) hcl.Diagnostics {
 			Subject:  a.Expr.Range().Ptr(),
 		})
 	}
-	cfg.Metrics = &Metrics{Address: addr}
-	cfg.source("metrics/address", a.Expr.Range())
+	cfg.Metrics = &config.Metrics{Address: addr}
+	source(cfg, "metrics/address", a.Expr.Range())
 	return diags
 }
 

@@ -1,4 +1,4 @@
-package config
+package jobfile
 
 import (
 	"fmt"
@@ -60,10 +60,10 @@ func TestCheckHostSkipsCommandLine(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	if err := cfg.Set("user", "nosuchuserzd2"); err != nil {
+	if err := Set(cfg.Config, "user", "nosuchuserzd2"); err != nil {
 		t.Fatal(err)
 	}
-	if err := cfg.Override("runner/transcript", "/nonexistent-zd/c/d"); err != nil {
+	if err := Override(cfg.Config, "runner/transcript", "/nonexistent-zd/c/d"); err != nil {
 		t.Fatal(err)
 	}
 	if d := CheckHost(cfg); len(d) != 0 {
@@ -74,7 +74,7 @@ func TestCheckHostSkipsCommandLine(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	if err := cfg.Set("transcript", "/tmp/out.log"); err != nil {
+	if err := Set(cfg.Config, "transcript", "/tmp/out.log"); err != nil {
 		t.Fatal(err)
 	}
 	if d := CheckHost(cfg); len(d) != 0 {

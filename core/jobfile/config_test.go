@@ -1,4 +1,4 @@
-package config
+package jobfile
 
 import (
 	"bytes"
@@ -14,19 +14,20 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/listen"
 )
 
 var update = flag.Bool("update", false, "update golden files")
 
 func TestLoadValid(t *testing.T) {
-	def := Default
+	def := config.Default
 	tests := []struct {
 		file string
-		want func() *Config
+		want func() *config.Config
 	}{
-		{"minimal.hcl", func() *Config { c := def(); c.Program = []string{"sleep", "100"}; return c }},
-		{"full.hcl", func() *Config {
+		{"minimal.hcl", func() *config.Config { c := def(); c.Program = []string{"sleep", "100"}; return c }},
+		{"full.hcl", func() *config.Config {
 			c := def()
 			c.Program = []string{"sh", "-c", "exit 1"}
 			c.SocketName = "/run/app/zdsock"
@@ -47,7 +48,7 @@ func TestLoadValid(t *testing.T) {
 			c.StartGrace = 100 * time.Millisecond
 			return c
 		}},
-		{"strings.hcl", func() *Config {
+		{"strings.hcl", func() *config.Config {
 			c := def()
 			c.Program = []string{"sleep", "100"}
 			c.BackoffLimit = 7
@@ -58,31 +59,31 @@ func TestLoadValid(t *testing.T) {
 			c.Umask = 0o77
 			return c
 		}},
-		{"environment.hcl", func() *Config {
+		{"environment.hcl", func() *config.Config {
 			c := def()
 			c.Program = []string{"env"}
-			c.Environment = []EnvVar{{"LD_LIBRARY_PATH", "/home/foo/lib"}, {"HOME", "/home/foo"},
-				{"MyVar", "kept case"}, {"EMPTY", ""}, {"PORT", "8080"}}
+			c.Environment = []config.EnvVar{{Name: "LD_LIBRARY_PATH", Value: "/home/foo/lib"}, {Name: "HOME", Value: "/home/foo"},
+				{Name: "MyVar", Value: "kept case"}, {Name: "EMPTY", Value: ""}, {Name: "PORT", Value: "8080"}}
 			return c
 		}},
-		{"eventlog.hcl", func() *Config {
+		{"eventlog.hcl", func() *config.Config {
 			c := def()
 			c.Program = []string{"sleep", "1"}
 			c.ExitCodes = []int{}
-			c.EventLog = &EventLog{Level: 10, Logfiles: []Logfile{
-				{Path: "STDOUT", Format: DefaultLogFormat, DateFormat: DefaultLogDateFormat},
+			c.EventLog = &config.EventLog{Level: 10, Logfiles: []config.Logfile{
+				{Path: "STDOUT", Format: config.DefaultLogFormat, DateFormat: config.DefaultLogDateFormat},
 				{Path: "/var/log/zd.log", Level: 30, Format: "%(levelname)s %(message)s", DateFormat: "%H:%M"},
 			}}
 			return c
 		}},
-		{"healthchecks.hcl", func() *Config {
+		{"healthchecks.hcl", func() *config.Config {
 			c := def()
 			c.Program = []string{"sleep", "100"}
-			c.StartTest = &CheckConfig{PluginConfig: PluginConfig{Kind: "program", Settings: map[string]any{"command": "cat ready"}},
-				Interval: time.Second, Timeout: DefaultCheckTimeout}
+			c.StartTest = &config.CheckConfig{PluginConfig: config.PluginConfig{Kind: "program", Settings: map[string]any{"command": "cat ready"}},
+				Interval: time.Second, Timeout: config.DefaultCheckTimeout}
 			return c
 		}},
-		{"listen.hcl", func() *Config {
+		{"listen.hcl", func() *config.Config {
 			c := def()
 			c.Program = []string{"server"}
 			c.StopSignal, c.ReloadSignal = syscall.SIGQUIT, syscall.SIGUSR1
@@ -93,16 +94,16 @@ func TestLoadValid(t *testing.T) {
 			}
 			return c
 		}},
-		{"liveness.hcl", func() *Config {
+		{"liveness.hcl", func() *config.Config {
 			c := def()
 			c.Program = []string{"sleep", "100"}
 			c.Watchdog = 30 * time.Second
 			return c
 		}},
-		{"numeric-level.hcl", func() *Config {
+		{"numeric-level.hcl", func() *config.Config {
 			c := def()
 			c.Program = []string{"true"}
-			c.EventLog = &EventLog{Level: 15}
+			c.EventLog = &config.EventLog{Level: 15}
 			return c
 		}},
 	}
@@ -133,9 +134,8 @@ func TestLoadValid(t *testing.T) {
 			if tt.file == "liveness.hcl" && strings.Join(live, ",") != "http {Interval:10s Failures:5 Grace:30s},tcp {Interval:1s Failures:3 Grace:0s}" {
 				t.Errorf("liveness blocks: %v", live)
 			}
-			got.CheckBlocks, got.SinkBlock = nil, nil
 			got.Sources = nil // where values came from: TestCheckHost
-			if diff := cmp.Diff(want, got); diff != "" {
+			if diff := cmp.Diff(want, got.Config); diff != "" {
 				t.Fatalf("(-want +got)\n%s", diff)
 			}
 		})
@@ -208,41 +208,41 @@ func TestSet(t *testing.T) {
 	tests := []struct {
 		key, value string
 		err        string
-		check      func(*Config) bool
+		check      func(*config.Config) bool
 	}{
 		{"backoff-limit", "x", "invalid literal for int() with base 10: 'x'", nil},
-		{"backoff-limit", " 1_0 ", "", func(c *Config) bool { return c.BackoffLimit == 10 }},
+		{"backoff-limit", " 1_0 ", "", func(c *config.Config) bool { return c.BackoffLimit == 10 }},
 		{"backoff-limit", "1.5", "invalid literal for int() with base 10: '1.5'", nil},
 		{"backoff-limit", "0", "0 is less than 1", nil},
 		{"umask", "9", "invalid literal for int() with base 8: '9'", nil},
-		{"umask", "0o22", "", func(c *Config) bool { return c.Umask == 0o22 }},
-		{"umask", "0", "", func(c *Config) bool { return c.Umask == 0 }},
+		{"umask", "0o22", "", func(c *config.Config) bool { return c.Umask == 0o22 }},
+		{"umask", "0", "", func(c *config.Config) bool { return c.Umask == 0 }},
 		{"exit-codes", "a,b", "invalid literal for int() with base 10: 'a'", nil},
-		{"exit-codes", "", "", func(c *Config) bool { return len(c.ExitCodes) == 0 && c.ExitCodes != nil }},
-		{"exit-codes", "0, 1 ,3", "", func(c *Config) bool { return cmp.Equal(c.ExitCodes, []int{0, 1, 3}) }},
+		{"exit-codes", "", "", func(c *config.Config) bool { return len(c.ExitCodes) == 0 && c.ExitCodes != nil }},
+		{"exit-codes", "0, 1 ,3", "", func(c *config.Config) bool { return cmp.Equal(c.ExitCodes, []int{0, 1, 3}) }},
 		{"forever", "maybe", "not a valid boolean value: 'maybe'", nil},
-		{"forever", "YES", "", func(c *Config) bool { return c.Forever }},
-		{"daemon", "Off", "", func(c *Config) bool { return !c.Daemon }},
+		{"forever", "YES", "", func(c *config.Config) bool { return c.Forever }},
+		{"daemon", "Off", "", func(c *config.Config) bool { return !c.Daemon }},
 		{"start-timeout", "x", "invalid literal for int() with base 10: 'x'", nil},
-		{"start-timeout", "2", "", func(c *Config) bool { return c.StartTimeout == 2*time.Second }},
-		{"stop-timeout", "1.5s", "", func(c *Config) bool { return c.StopTimeout == 1500*time.Millisecond }},
-		{"program", "sleep  100", "", func(c *Config) bool { return cmp.Equal(c.Program, []string{"sleep", "100"}) }},
-		{"PROGRAM", "x", "", func(c *Config) bool { return cmp.Equal(c.Program, []string{"x"}) }},
+		{"start-timeout", "2", "", func(c *config.Config) bool { return c.StartTimeout == 2*time.Second }},
+		{"stop-timeout", "1.5s", "", func(c *config.Config) bool { return c.StopTimeout == 1500*time.Millisecond }},
+		{"program", "sleep  100", "", func(c *config.Config) bool { return cmp.Equal(c.Program, []string{"sleep", "100"}) }},
+		{"PROGRAM", "x", "", func(c *config.Config) bool { return cmp.Equal(c.Program, []string{"x"}) }},
 		{"foo", "x", "'foo' is not a known key name", nil},
 		{"backoff_limit", "3", "'backoff_limit' is not a known key name", nil},
-		{"start-test-program", "cat  x", "", func(c *Config) bool {
+		{"start-test-program", "cat  x", "", func(c *config.Config) bool {
 			return c.StartTest != nil && c.StartTest.Kind == "program" && c.StartTest.Settings["command"] == "cat x" && c.StartTest.Interval == time.Second
 		}},
 		{"start-test-program", " ", "start-test-program must name a command", nil},
-		{"watchdog", "30s", "", func(c *Config) bool { return c.Watchdog == 30*time.Second }},
-		{"watchdog", "2", "", func(c *Config) bool { return c.Watchdog == 2*time.Second }},
-		{"watchdog", "0", "", func(c *Config) bool { return c.Watchdog == 0 }},
+		{"watchdog", "30s", "", func(c *config.Config) bool { return c.Watchdog == 30*time.Second }},
+		{"watchdog", "2", "", func(c *config.Config) bool { return c.Watchdog == 2*time.Second }},
+		{"watchdog", "0", "", func(c *config.Config) bool { return c.Watchdog == 0 }},
 		{"watchdog", "999ms", "999ms is shorter than 1s (0 turns the watchdog off)", nil},
 		{"watchdog", "-1s", "-1s is negative", nil},
 	}
 	for _, tt := range tests {
-		c := Default()
-		err := c.Set(tt.key, tt.value)
+		c := config.Default()
+		err := Set(c, tt.key, tt.value)
 		if tt.err != "" {
 			if err == nil || err.Error() != tt.err {
 				t.Errorf("Set(%q, %q) = %v, want %q", tt.key, tt.value, err, tt.err)
@@ -256,7 +256,7 @@ func TestSet(t *testing.T) {
 }
 
 func TestOverride(t *testing.T) {
-	c := Default()
+	c := config.Default()
 	for _, o := range []struct{ path, value string }{
 		{"runner/backoff-limit", "7"},
 		{"Runner/FOREVER", "on"},
@@ -264,7 +264,7 @@ func TestOverride(t *testing.T) {
 		{"environment/MyVar", "2"},
 		{"eventlog/level", "debug"},
 	} {
-		if err := c.Override(o.path, o.value); err != nil {
+		if err := Override(c, o.path, o.value); err != nil {
 			t.Fatalf("Override(%q): %v", o.path, err)
 		}
 	}
@@ -277,7 +277,7 @@ func TestOverride(t *testing.T) {
 		{"zeo/address", "no such setting 'zeo/address'"},
 		{"runner", "no such setting 'runner'"},
 	} {
-		if err := c.Override(bad.path, "1"); err == nil || err.Error() != bad.err {
+		if err := Override(c, bad.path, "1"); err == nil || err.Error() != bad.err {
 			t.Errorf("Override(%q) = %v, want %q", bad.path, err, bad.err)
 		}
 	}
@@ -299,7 +299,7 @@ func FuzzParse(f *testing.F) {
 		if cfg == nil || len(cfg.Program) == 0 {
 			t.Fatalf("no errors but no program: %+v", cfg)
 		}
-		if cfg.Watchdog < 0 || (cfg.Watchdog > 0 && cfg.Watchdog < MinWatchdog) {
+		if cfg.Watchdog < 0 || (cfg.Watchdog > 0 && cfg.Watchdog < config.MinWatchdog) {
 			t.Fatalf("watchdog %v accepted", cfg.Watchdog)
 		}
 		for _, b := range cfg.CheckBlocks {
