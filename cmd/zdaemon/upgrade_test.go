@@ -140,24 +140,28 @@ func (u *upgradeJob) background(args ...string) <-chan result {
 // was).
 func (u *upgradeJob) install(src string, mode os.FileMode) {
 	u.t.Helper()
-	for _, name := range []string{"zdrun", "zdrun-plugins"} {
-		tmp := filepath.Join(u.bin, "."+name+".new")
-		copyFile(u.t, src, tmp, mode)
-		if err := os.Rename(tmp, filepath.Join(u.bin, name)); err != nil {
-			u.t.Fatal(err)
-		}
+	for _, name := range managerNames {
+		u.installAs(name, src, mode)
 	}
 }
 
 // installManagers installs the managers built into dir, as install does.
 func (u *upgradeJob) installManagers(dir string) {
 	u.t.Helper()
-	for _, name := range []string{"zdrun", "zdrun-plugins"} {
-		tmp := filepath.Join(u.bin, "."+name+".new")
-		copyFile(u.t, filepath.Join(dir, name), tmp, 0o755)
-		if err := os.Rename(tmp, filepath.Join(u.bin, name)); err != nil {
-			u.t.Fatal(err)
-		}
+	for _, name := range managerNames {
+		u.installAs(name, filepath.Join(dir, name), 0o755)
+	}
+}
+
+var managerNames = []string{"zdrun", "zdrun-plugins"}
+
+// installAs writes src beside bin/name and renames it over it.
+func (u *upgradeJob) installAs(name, src string, mode os.FileMode) {
+	u.t.Helper()
+	tmp := filepath.Join(u.bin, "."+name+".new")
+	copyFile(u.t, src, tmp, mode)
+	if err := os.Rename(tmp, filepath.Join(u.bin, name)); err != nil {
+		u.t.Fatal(err)
 	}
 }
 

@@ -158,35 +158,29 @@ func TestQuiesce(t *testing.T) {
 // eventuallyParked waits until n connections wait in await.
 func eventuallyParked(t *testing.T, s *Server, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		s.mu.Lock()
-		got := s.held - len(s.active)
-		s.mu.Unlock()
-		if got == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d connections parked, want %d", got, n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	eventuallyCount(t, s, "parked", n, func() int { return s.held - len(s.active) })
 }
 
 // eventuallyActive waits until n connections are being served (not in
 // await).
 func eventuallyActive(t *testing.T, s *Server, n int) {
 	t.Helper()
+	eventuallyCount(t, s, "served", n, func() int { return len(s.active) })
+}
+
+// eventuallyCount waits (at most 10 s) until count, read under s.mu, is n.
+func eventuallyCount(t *testing.T, s *Server, what string, n int, count func() int) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		s.mu.Lock()
-		got := len(s.active)
+		got := count()
 		s.mu.Unlock()
 		if got == n {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d connections served, want %d", got, n)
+			t.Fatalf("%d connections %s, want %d", got, what, n)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

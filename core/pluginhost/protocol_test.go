@@ -183,22 +183,29 @@ type hangingSink struct{ *logfile.Sink }
 
 func (hangingSink) Reopen(ctx context.Context) error { select {} }
 
-// A call to a plugin that hangs ends when the plugin's process dies
-// (go-plugin's done context), in plain words.
-func TestCallEndsWhenThePluginDies(t *testing.T) {
-	h, ctx := testHost(t)
+// startHangingSink starts the built-in file sink on a pipe, made to hang
+// in every Reopen (ZD_PLUGINHOST_HANG); it is closed at the test's end.
+func startHangingSink(t *testing.T, h *Host, ctx context.Context) *Sink {
+	t.Helper()
 	t.Setenv("ZD_PLUGINHOST_HANG", "1")
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
-	defer w.Close()
+	t.Cleanup(func() { r.Close(); w.Close() })
 	s, err := h.StartSink(ctx, Spec{Kind: "file"}, transcript.Config{"path": filepath.Join(t.TempDir(), "out.log")}, r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// A call to a plugin that hangs ends when the plugin's process dies
+// (go-plugin's done context), in plain words.
+func TestCallEndsWhenThePluginDies(t *testing.T) {
+	h, ctx := testHost(t)
+	s := startHangingSink(t, h, ctx)
 	s.mu.Lock()
 	pid := atoi(s.cur.pid)
 	s.mu.Unlock()
@@ -236,18 +243,7 @@ func TestCallEndsWhenThePluginDies(t *testing.T) {
 // cause: the plugin did not go away, as gRPC's Canceled would read.
 func TestCallGivenUpSaysWhy(t *testing.T) {
 	h, ctx := testHost(t)
-	t.Setenv("ZD_PLUGINHOST_HANG", "1")
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	defer w.Close()
-	s, err := h.StartSink(ctx, Spec{Kind: "file"}, transcript.Config{"path": filepath.Join(t.TempDir(), "out.log")}, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := startHangingSink(t, h, ctx)
 	call, giveUp := context.WithCancelCause(ctx)
 	done := make(chan error, 1)
 	go func() { done <- s.Reopen(call) }()
