@@ -269,9 +269,11 @@ exec sleep 1000
 }
 `)
 	j.must(0, "-C", conf, "start")
+	// Running, and past its start grace (state "starting" until then).
 	eventually(t, 30*time.Second, "the second run", func() bool {
 		r := j.run("-C", conf, "history", "-json")
-		return strings.Count(r.out, `"pid"`) == 2 && strings.Contains(r.out, `"ended": "running"`)
+		return strings.Count(r.out, `"pid"`) == 2 && strings.Contains(r.out, `"ended": "running"`) &&
+			strings.Contains(j.run("-C", conf, "status", "-json").out, `"state": "running"`)
 	})
 	st := j.statusMap("-C", conf)
 	r := j.must(0, "-C", conf, "status", "-json")
@@ -414,9 +416,11 @@ metrics {
 `, prog, addr))
 	j.must(0, "-C", conf, "start")
 	defer j.run("-C", conf, "stop")
+	// Running, and past its start grace (state "starting" until then).
 	eventually(t, 30*time.Second, "the third run", func() bool {
 		r := j.run("-C", conf, "history", "-json")
-		return strings.Count(r.out, `"pid"`) == 3 && strings.Contains(r.out, `"ended": "running"`)
+		return strings.Count(r.out, `"pid"`) == 3 && strings.Contains(r.out, `"ended": "running"`) &&
+			strings.Contains(j.run("-C", conf, "status", "-json").out, `"state": "running"`)
 	})
 	r := j.must(0, "-C", conf, "metrics")
 	parser := expfmt.NewTextParser(model.UTF8Validation)
