@@ -5,8 +5,11 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // A paused server accepts nothing, and clients wait in the socket's
@@ -183,5 +186,63 @@ func eventuallyCount(t *testing.T, s *Server, what string, n int, count func() i
 			t.Fatalf("%d connections %s, want %d", got, what, n)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Adopt takes only a listening unix stream socket, and says what else it
+// was handed.
+func TestAdoptRefusesOtherDescriptors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		file func(t *testing.T) *os.File
+		want string
+	}{
+		{"regular file", func(t *testing.T) *os.File {
+			f, err := os.Create(filepath.Join(dir, "plain"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}, "not a unix socket"},
+		{"datagram socket", func(t *testing.T) *os.File {
+			fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return os.NewFile(uintptr(fd), "dgram")
+		}, "not a stream socket"},
+		{"connected stream socket", func(t *testing.T) *os.File {
+			fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			unix.Close(fds[1])
+			return os.NewFile(uintptr(fds[0]), "pair")
+		}, "not a listening socket"},
+		{"TCP listener", func(t *testing.T) *os.File {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			f, err := l.(*net.TCPListener).File()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}, "not a unix socket"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Adopt(tt.file(t), Handover{Path: filepath.Join(dir, "sock")})
+			if err == nil {
+				s.Close()
+				t.Fatal("adopted")
+			}
+			if want := "adopt the control socket: " + tt.want; err.Error() != want {
+				t.Fatalf("error %q, want %q", err, want)
+			}
+		})
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+
+	"golang.org/x/sys/unix"
 )
 
 // Handover is what a manager that upgrades in place hands the next one
@@ -23,28 +25,59 @@ type Handover struct {
 // File is a duplicate of the listening socket, for the next manager, and
 // what identifies the socket file as ours.
 func (s *Server) File() (*os.File, Handover, error) {
-	f, err := s.l.File()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, Handover{}, fmt.Errorf("control socket descriptor: %w", net.ErrClosed)
+	}
+	fd, err := unix.FcntlInt(uintptr(s.lfd), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		return nil, Handover{}, fmt.Errorf("control socket descriptor: %w", err)
 	}
-	return f, Handover{Path: s.path, Ino: s.ino, Dev: s.dev}, nil
+	return os.NewFile(uintptr(fd), "control-socket"), Handover{Path: s.path, Ino: s.ino, Dev: s.dev}, nil
 }
 
 // Adopt serves the listening socket f that a previous manager handed
 // over, at h.Path; f is taken over.
 func Adopt(f *os.File, h Handover) (*Server, error) {
 	defer f.Close()
-	l, err := net.FileListener(f)
+	rc, err := f.SyscallConn() // not Fd: that would make the socket blocking
 	if err != nil {
 		return nil, fmt.Errorf("adopt the control socket: %w", err)
 	}
-	ul, ok := l.(*net.UnixListener)
-	if !ok {
-		l.Close()
-		return nil, fmt.Errorf("adopt the control socket: a %T, not a unix socket", l)
+	lfd, cerr := -1, error(nil)
+	if err := rc.Control(func(fd uintptr) { lfd, cerr = adoptListener(int(fd)) }); err != nil {
+		return nil, fmt.Errorf("adopt the control socket: %w", err)
 	}
-	ul.SetUnlinkOnClose(false)
-	return &Server{l: ul, path: h.Path, ino: h.Ino, dev: h.Dev, acceptFd: -1, wakeFd: -1, stopped: make(chan struct{}), freed: make(chan struct{}, 1)}, nil
+	if cerr != nil {
+		return nil, fmt.Errorf("adopt the control socket: %w", cerr)
+	}
+	s := newServer(lfd, h.Path)
+	s.ino, s.dev = h.Ino, h.Dev
+	return s, nil
+}
+
+// adoptListener returns a non-blocking, close-on-exec duplicate of fd
+// when it is a listening unix stream socket.
+func adoptListener(fd int) (int, error) {
+	if dom, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN); err != nil || dom != unix.AF_UNIX {
+		return -1, errors.New("not a unix socket")
+	}
+	if typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE); err != nil || typ != unix.SOCK_STREAM {
+		return -1, errors.New("not a stream socket")
+	}
+	if on, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN); err != nil || on == 0 {
+		return -1, errors.New("not a listening socket")
+	}
+	d, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	if err := unix.SetNonblock(d, true); err != nil {
+		unix.Close(d)
+		return -1, err
+	}
+	return d, nil
 }
 
 // Pause stops the accept loop of Serve (Serve itself returns once the
@@ -54,6 +87,7 @@ func Adopt(f *os.File, h Handover) (*Server, error) {
 func (s *Server) Pause() {
 	s.mu.Lock()
 	s.paused = true
+	s.stopLooking.Store(true)
 	done := s.acceptDone
 	s.wakePaused()
 	s.mu.Unlock()
@@ -66,6 +100,7 @@ func (s *Server) Pause() {
 func (s *Server) Resume() {
 	s.mu.Lock()
 	s.paused = false
+	s.stopLooking.Store(s.closed)
 	s.mu.Unlock()
 }
 

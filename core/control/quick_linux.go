@@ -120,6 +120,32 @@ func (s *Server) acceptLoop(a *acceptor) error {
 		s.hold(-1)
 		return fd
 	}
+	// serve takes a connection acceptRaw returned (or its error): it
+	// answers a quick request of the owner, waits for one that has not
+	// arrived, or hands the connection over. spin says that it answered.
+	spin := false
+	serve := func(fd int, err error) error {
+		if err != nil {
+			return a.failed(err)
+		}
+		a.accepted()
+		n, res := 0, quickHandOver
+		if q != nil && peerIsOwner(fd) {
+			n, res = s.answerAtOnce(a.ctx, fd, buf, q, a.logger)
+		}
+		if res == quickNotYet && len(pending) < maxPending && s.hold(1) {
+			if err := epollCtl(ep, unix.EPOLL_CTL_ADD, fd); err == nil {
+				pending = append(pending, pendingConn{fd: fd, deadline: time.Now().Add(quickWait)})
+				return nil
+			}
+			s.hold(-1)
+		}
+		if res == quickAnswered {
+			spin = spinFor > 0
+			return nil
+		}
+		return a.handOver(fd, buf[:n])
+	}
 	for {
 		timeout := -1
 		if len(pending) > 0 {
@@ -147,10 +173,11 @@ func (s *Server) acceptLoop(a *acceptor) error {
 					continue
 				}
 				fd := release(i)
-				if n, res := s.answerAtOnce(a.ctx, fd, buf, q, a.logger); res != quickAnswered {
-					if err := a.handOver(fd, buf[:n]); err != nil {
-						return err
-					}
+				n, res := s.answerAtOnce(a.ctx, fd, buf, q, a.logger)
+				if res == quickAnswered {
+					spin = spinFor > 0
+				} else if err := a.handOver(fd, buf[:n]); err != nil {
+					return err
 				}
 				continue
 			}
@@ -161,28 +188,22 @@ func (s *Server) acceptLoop(a *acceptor) error {
 				}
 				continue
 			}
-			if err != nil {
-				if err := a.failed(err); err != nil {
-					return err
-				}
-				continue
+			if err := serve(fd, err); err != nil {
+				return err
 			}
-			a.accepted()
-			n, res := 0, quickHandOver
-			if q != nil && peerIsOwner(fd) {
-				n, res = s.answerAtOnce(a.ctx, fd, buf, q, a.logger)
+		}
+		// A client that asks in a loop connects again within some tens
+		// of microseconds of its answer: look for it awake for a moment,
+		// which saves the loop a sleep and a wake-up (on another CPU, the
+		// larger part of a round trip), rather than in epoll_wait.
+		for spin && len(pending) == 0 {
+			spin = false
+			fd, err := s.spinAccept(lfd)
+			if errors.Is(err, unix.EAGAIN) {
+				break
 			}
-			if res == quickNotYet && len(pending) < maxPending && s.hold(1) {
-				if err := epollCtl(ep, unix.EPOLL_CTL_ADD, fd); err == nil {
-					pending = append(pending, pendingConn{fd: fd, deadline: time.Now().Add(quickWait)})
-					continue
-				}
-				s.hold(-1)
-			}
-			if res != quickAnswered {
-				if err := a.handOver(fd, buf[:n]); err != nil {
-					return err
-				}
+			if err := serve(fd, err); err != nil {
+				return err
 			}
 		}
 		for now := time.Now(); len(pending) > 0 && !now.Before(pending[0].deadline); {
@@ -194,29 +215,18 @@ func (s *Server) acceptLoop(a *acceptor) error {
 }
 
 // acceptFD returns the descriptor the accept loop waits on: a duplicate
-// of the listener's (a listener's own RawConn cannot wait). Close shuts
-// the socket down, which wakes the loop; the loop closes the descriptor
-// when it returns.
+// of the listener's, so that Close never closes a descriptor the loop may
+// still use. Close shuts the socket down, which wakes the loop; the loop
+// closes the descriptor when it returns.
 func (s *Server) acceptFD() (int, error) {
-	rc, err := s.l.SyscallConn()
-	if err != nil {
-		return -1, err
-	}
-	fd := -1
-	var derr error
-	if err := rc.Control(func(lfd uintptr) {
-		fd, derr = unix.FcntlInt(lfd, unix.F_DUPFD_CLOEXEC, 0)
-	}); err != nil {
-		return -1, err
-	}
-	if derr != nil {
-		return -1, derr
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.paused {
-		unix.Close(fd)
 		return -1, net.ErrClosed
+	}
+	fd, err := unix.FcntlInt(uintptr(s.lfd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
 	}
 	s.acceptFd = fd
 	return fd, nil
@@ -250,6 +260,36 @@ func wakeAccept(fd int) { _ = unix.Shutdown(fd, unix.SHUT_RDWR) }
 func epollCtl(ep, op, fd int) error {
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}
 	return unix.EpollCtl(ep, op, fd, &ev)
+}
+
+// spinFor is how long the accept loop looks for the next connection after
+// an answer before it sleeps: a client that asks in a loop connects again
+// some tens of microseconds after its answer. None with one CPU, where
+// looking would only keep that client from running.
+var spinFor = func() time.Duration {
+	if runtime.NumCPU() < 2 {
+		return 0
+	}
+	return 50 * time.Microsecond
+}()
+
+// spinAccept tries acceptRaw until a connection comes, or spinFor has
+// passed, or Pause or Close was called (EAGAIN), yielding the CPU between
+// tries to whatever else is runnable on it.
+func (s *Server) spinAccept(lfd int) (int, error) {
+	for start := time.Now(); ; {
+		fd, err := acceptRaw(lfd)
+		if !errors.Is(err, unix.EAGAIN) {
+			if err == nil {
+				s.foundAwake.Add(1)
+			}
+			return fd, err
+		}
+		if s.stopLooking.Load() || time.Since(start) >= spinFor {
+			return fd, err
+		}
+		_, _, _ = unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+	}
 }
 
 // acceptRaw accepts one connection as a bare non-blocking descriptor

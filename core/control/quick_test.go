@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -127,5 +128,78 @@ func TestQuickServerWaitsForALateLine(t *testing.T) {
 	}
 	if n := s.handedOver.Load(); n != 0 {
 		t.Fatalf("%d connections handed to goroutines, want none", n)
+	}
+}
+
+// lookAwakeFor makes the accept loops of servers started after it look
+// for their next connection for d after each answer (restored at cleanup,
+// after those servers have stopped: call it before serve).
+func lookAwakeFor(t *testing.T, d time.Duration) {
+	t.Helper()
+	old := spinFor
+	spinFor = d
+	t.Cleanup(func() { spinFor = old })
+}
+
+// After an answer the accept loop looks for the next connection awake:
+// a client asking in a loop is answered without the loop going back to
+// sleep, with the replies of the goroutine path.
+func TestQuickServerLooksAwakeForTheNextClient(t *testing.T) {
+	lookAwakeFor(t, time.Minute) // every next client comes within it
+	path := tempSock(t)
+	s := serve(t, path, quickEcho{ended: make(chan string, 1)}, nil)
+	const clients = 5
+	for i := range clients {
+		if got := do(t, path, fmt.Sprintf("status %d", i)); got != fmt.Sprintf("got status|%d\n", i) {
+			t.Fatalf("client %d: got %q", i, got)
+		}
+	}
+	if n := s.foundAwake.Load(); n != clients-1 {
+		t.Fatalf("%d connections found looking awake, want %d (all but the first)", n, clients-1)
+	}
+	if n := s.handedOver.Load(); n != 0 {
+		t.Fatalf("%d connections handed to goroutines, want none", n)
+	}
+}
+
+// Looking awake never holds up Pause (an upgrade) or Close (the end),
+// however long it would go on.
+func TestQuickServerLookEndsAtPauseAndClose(t *testing.T) {
+	for _, end := range []string{"pause", "close"} {
+		t.Run(end, func(t *testing.T) {
+			lookAwakeFor(t, time.Hour)
+			path := tempSock(t)
+			s, err := Listen(path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			served := make(chan error, 1)
+			go func() { served <- s.Serve(context.Background(), quickEcho{ended: make(chan string, 1)}) }()
+			if got := do(t, path, "status"); got != "got status\n" {
+				t.Fatalf("got %q", got)
+			}
+			// The loop looks for the next connection now.
+			ended := make(chan struct{})
+			go func() {
+				if end == "pause" {
+					s.Pause()
+				}
+				s.Close()
+				close(ended)
+			}()
+			select {
+			case <-ended:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s still waits for the accept loop", end)
+			}
+			select {
+			case err := <-served:
+				if err != nil {
+					t.Fatalf("Serve: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("Serve still runs after %s", end)
+			}
+		})
 	}
 }

@@ -61,7 +61,10 @@ type Server struct {
 	// wait in "await"). See Serve.
 	MaxConns int
 
-	l    *net.UnixListener
+	// lfd is the listening socket: a bare non-blocking descriptor, kept
+	// out of Go's poller (which would wake a thread of its own for every
+	// connection, only to find that nobody waits on it).
+	lfd  int
 	path string
 
 	// Connections held, guarded by mu: how many, and those that have not
@@ -78,6 +81,11 @@ type Server struct {
 	// handedOver counts the connections served by goroutines of their
 	// own (for tests and benchmarks of the accept loop's quick path).
 	handedOver atomic.Int64
+	// foundAwake counts the connections the accept loop found while it
+	// looked for one after an answer (see spinAccept), for the same.
+	foundAwake atomic.Int64
+	// stopLooking ends that look at once (Pause, Close).
+	stopLooking atomic.Bool
 	// requests counts the requests read, answered on either path.
 	requests   atomic.Uint64
 	closed     bool
@@ -112,11 +120,10 @@ func Listen(path string, onStale func(path string)) (*Server, error) {
 	// is 0700 from the start. A chmod by name afterwards would follow a
 	// symbolic link someone who can write to the directory put in its
 	// place, and change the mode of another file.
-	l, err := bindPrivate(tmp)
+	lfd, err := bindPrivate(tmp)
 	if err != nil {
 		return nil, fmt.Errorf("bind control socket %s: %w", tmp, err)
 	}
-	l.SetUnlinkOnClose(false)
 	defer os.Remove(tmp)
 	const attempts = 5
 	for try := 0; ; try++ {
@@ -125,22 +132,22 @@ func Listen(path string, onStale func(path string)) (*Server, error) {
 			break
 		}
 		if !errors.Is(err, os.ErrExist) || try == attempts {
-			l.Close()
+			unix.Close(lfd)
 			return nil, fmt.Errorf("link control socket into place at %s: %w", path, err)
 		}
 		if perr := probeExisting(path); perr != nil {
-			l.Close()
+			unix.Close(lfd)
 			return nil, perr
 		}
 		if onStale != nil {
 			onStale(path)
 		}
 		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			l.Close()
+			unix.Close(lfd)
 			return nil, fmt.Errorf("remove stale socket %s: %w", path, err)
 		}
 	}
-	s := &Server{l: l, path: path, acceptFd: -1, wakeFd: -1, stopped: make(chan struct{}), freed: make(chan struct{}, 1)}
+	s := newServer(lfd, path)
 	var st unix.Stat_t
 	if err := unix.Stat(path, &st); err == nil {
 		s.ino, s.dev = st.Ino, uint64(st.Dev)
@@ -152,13 +159,35 @@ func Listen(path string, onStale func(path string)) (*Server, error) {
 // process's).
 var umaskMu sync.Mutex
 
-// bindPrivate binds a unix socket at path with mode 0700.
-func bindPrivate(path string) (*net.UnixListener, error) {
+// bindPrivate binds a unix socket at path with mode 0700 and listens on
+// it; the descriptor is non-blocking and close-on-exec.
+func bindPrivate(path string) (int, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, os.NewSyscallError("socket", err)
+	}
 	umaskMu.Lock()
-	defer umaskMu.Unlock()
 	old := unix.Umask(0o077)
-	defer unix.Umask(old)
-	return net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	err = unix.Bind(fd, &unix.SockaddrUnix{Name: path})
+	unix.Umask(old)
+	umaskMu.Unlock()
+	if err != nil {
+		unix.Close(fd)
+		return -1, os.NewSyscallError("bind", err)
+	}
+	// The kernel caps the backlog at net.core.somaxconn, as Go's own
+	// listeners ask for.
+	if err := unix.Listen(fd, 1<<16-1); err != nil {
+		unix.Close(fd)
+		_ = os.Remove(path)
+		return -1, os.NewSyscallError("listen", err)
+	}
+	return fd, nil
+}
+
+// newServer is a Server of the listening descriptor lfd at path.
+func newServer(lfd int, path string) *Server {
+	return &Server{lfd: lfd, path: path, acceptFd: -1, wakeFd: -1, stopped: make(chan struct{}), freed: make(chan struct{}, 1)}
 }
 
 // probeExisting returns nil when the socket at path is stale and may be
@@ -536,6 +565,7 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.stopLooking.Store(true)
 	close(s.stopped)
 	if s.acceptFd >= 0 {
 		wakeAccept(s.acceptFd)
@@ -544,7 +574,7 @@ func (s *Server) Close() error {
 	if s.ino != 0 && unix.Stat(s.path, &st) == nil && st.Ino == s.ino && uint64(st.Dev) == s.dev {
 		_ = os.Remove(s.path)
 	}
-	return s.l.Close()
+	return unix.Close(s.lfd)
 }
 
 // serveSafely runs the handler; a panic in it (a bug) is logged with its
