@@ -2,7 +2,6 @@ package jobfile
 
 import (
 	"fmt"
-	"net"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -431,8 +430,8 @@ func decodeMetrics(cfg *config.Config, b *hcl.Block) hcl.Diagnostics {
 
 // checkHostPort checks host:port with a port number from 1 to 65535.
 func checkHostPort(addr string) error {
-	_, port, err := net.SplitHostPort(addr)
-	if err != nil {
+	port, ok := splitPort(addr)
+	if !ok {
 		return fmt.Errorf("%q has no port", addr)
 	}
 	n, err := strconv.Atoi(port)
@@ -440,4 +439,28 @@ func checkHostPort(addr string) error {
 		return fmt.Errorf("port %q is not a number from 1 to 65535", port)
 	}
 	return nil
+}
+
+// splitPort is the port of host:port, "[host]:port" for a host with
+// colons; ok is false for whatever net.SplitHostPort refuses (it accepts
+// the same words). The client links no net package.
+func splitPort(hostport string) (port string, ok bool) {
+	i := strings.LastIndexByte(hostport, ':')
+	if i < 0 {
+		return "", false // no port
+	}
+	j, k := 0, 0 // no '[' from j on, no ']' from k on
+	if hostport[0] == '[' {
+		end := strings.IndexByte(hostport, ']')
+		if end+1 != i { // no ']', or it is not just before the last ':'
+			return "", false
+		}
+		j, k = 1, end+1
+	} else if strings.IndexByte(hostport[:i], ':') >= 0 {
+		return "", false // too many colons
+	}
+	if strings.IndexByte(hostport[j:], '[') >= 0 || strings.IndexByte(hostport[k:], ']') >= 0 {
+		return "", false
+	}
+	return hostport[i+1:], true
 }
