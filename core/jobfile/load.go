@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 
@@ -92,13 +92,15 @@ func Load(path string) (*Job, map[string]*hcl.File, hcl.Diagnostics) {
 // The returned Job's Config starts from config.Default and holds what the
 // file sets; the Job is nil only when the file could not be parsed at all.
 func Parse(src []byte, filename string) (*Job, map[string]*hcl.File, hcl.Diagnostics) {
-	p := hclparse.NewParser()
 	if diags := checkNesting(src, filename); diags.HasErrors() {
 		return nil, map[string]*hcl.File{filename: {Bytes: src}}, diags
 	}
-	file, diags := p.ParseHCL(src, filename)
+	// hclsyntax's parser itself: hclparse's would link hcl's JSON syntax
+	// too, which job files do not have.
+	file, diags := hclsyntax.ParseConfig(src, filename, hcl.Pos{Byte: 0, Line: 1, Column: 1})
+	files := map[string]*hcl.File{filename: file}
 	if diags.HasErrors() {
-		return nil, p.Files(), diags
+		return nil, files, diags
 	}
 	content, more := file.Body.Content(topSchema)
 	diags = append(diags, more...)
@@ -155,7 +157,7 @@ func Parse(src []byte, filename string) (*Job, map[string]*hcl.File, hcl.Diagnos
 	if len(logs) > 0 {
 		diags = append(diags, decodeEventlog(cfg, logs[0])...)
 	}
-	return job, p.Files(), diags
+	return job, files, diags
 }
 
 // once checks a block appears at most once (and, if required, at all).
