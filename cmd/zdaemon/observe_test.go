@@ -40,10 +40,13 @@ eventlog {
 `)
 	j.must(0, "-C", conf, "start")
 	j.must(0, "-C", conf, "stop")
-	data, err := os.ReadFile(j.path("events.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	// stop returns once the program is gone; the manager writes its last
+	// record ("Exiting") as it exits, a moment later.
+	var data []byte
+	eventually(t, 10*time.Second, "the manager's last record", func() bool {
+		data, _ = os.ReadFile(j.path("events.log"))
+		return bytes.Contains(data, []byte("Exiting"))
+	})
 	var msgs []string
 	for _, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
 		var rec map[string]any
