@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/controlproto"
 )
 
 // Benchmarks of the real binary, as a user runs it. Run them with
@@ -137,7 +137,7 @@ func BenchmarkStatusRoundTrip(b *testing.B) {
 	defer j.run("-p", "sleep 3600", "stop")
 	ctx := context.Background()
 	for b.Loop() {
-		if _, err := control.Do(ctx, j.path("zdsock"), "status"); err != nil {
+		if _, err := controlproto.Do(ctx, j.path("zdsock"), "status"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -268,7 +268,7 @@ func BenchmarkStatusConcurrent200(b *testing.B) {
 		for range 200 {
 			wg.Go(func() {
 				t0 := time.Now()
-				if _, err := control.Do(ctx, j.path("zdsock"), "status"); err != nil {
+				if _, err := controlproto.Do(ctx, j.path("zdsock"), "status"); err != nil {
 					b.Error(err)
 				}
 				mu.Lock()

@@ -113,3 +113,28 @@ func TestClientLinksNoResolver(t *testing.T) {
 		}
 	}
 }
+
+// The client links neither the net package nor log/slog: it dials the
+// control socket with core/controlproto's system calls, probes listen
+// addresses with core/listen's, and never serves the control socket
+// (core/control, the managers'). net's and slog's package inits and what
+// they keep were about 300 KB of the client.
+func TestClientLinksNoNetOrSlog(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	forbidden := map[string]string{
+		"net":      "the net package",
+		"log/slog": "log/slog",
+		"github.com/zdaemon/zdaemon/core/control": "the control server (core/control)",
+		// Job files are HCL's native syntax, parsed with hclsyntax;
+		// hclparse would link HCL's JSON syntax too.
+		"github.com/hashicorp/hcl/v2/json": "HCL's JSON syntax (hclparse's)",
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if why, ok := forbidden[pkg]; ok {
+			t.Errorf("the client links %s (%s)", pkg, why)
+		}
+	}
+}

@@ -254,6 +254,17 @@ func (j *job) stopOK(args ...string) {
 	}
 }
 
+// awaitRunning waits until the manager counts the program's run as
+// started: a spawned run is "starting" for its start grace (20 ms by
+// default), and a client that saw the spawn in history may ask again
+// within it.
+func (j *job) awaitRunning(args ...string) {
+	j.t.Helper()
+	eventually(j.t, 30*time.Second, "the run to count as started", func() bool {
+		return strings.Contains(j.run(append(args, "status", "-json")...).out, `"state": "running"`)
+	})
+}
+
 // statusMap runs status -l and parses the key=value lines.
 func (j *job) statusMap(args ...string) map[string]string {
 	j.t.Helper()

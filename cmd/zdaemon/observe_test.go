@@ -40,10 +40,13 @@ eventlog {
 `)
 	j.must(0, "-C", conf, "start")
 	j.must(0, "-C", conf, "stop")
-	data, err := os.ReadFile(j.path("events.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	// stop returns once the program is gone; the manager writes its last
+	// record ("Exiting") as it exits, a moment later.
+	var data []byte
+	eventually(t, 10*time.Second, "the manager's last record", func() bool {
+		data, _ = os.ReadFile(j.path("events.log"))
+		return bytes.Contains(data, []byte("Exiting"))
+	})
 	var msgs []string
 	for _, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
 		var rec map[string]any
@@ -269,12 +272,11 @@ exec sleep 1000
 }
 `)
 	j.must(0, "-C", conf, "start")
-	// Running, and past its start grace (state "starting" until then).
 	eventually(t, 30*time.Second, "the second run", func() bool {
 		r := j.run("-C", conf, "history", "-json")
-		return strings.Count(r.out, `"pid"`) == 2 && strings.Contains(r.out, `"ended": "running"`) &&
-			strings.Contains(j.run("-C", conf, "status", "-json").out, `"state": "running"`)
+		return strings.Count(r.out, `"pid"`) == 2 && strings.Contains(r.out, `"ended": "running"`)
 	})
+	j.awaitRunning("-C", conf)
 	st := j.statusMap("-C", conf)
 	r := j.must(0, "-C", conf, "status", "-json")
 	checkGolden(t, "testdata/observe/status.json", shapeJSON(t, r.out, j.dir))
@@ -416,12 +418,11 @@ metrics {
 `, prog, addr))
 	j.must(0, "-C", conf, "start")
 	defer j.run("-C", conf, "stop")
-	// Running, and past its start grace (state "starting" until then).
 	eventually(t, 30*time.Second, "the third run", func() bool {
 		r := j.run("-C", conf, "history", "-json")
-		return strings.Count(r.out, `"pid"`) == 3 && strings.Contains(r.out, `"ended": "running"`) &&
-			strings.Contains(j.run("-C", conf, "status", "-json").out, `"state": "running"`)
+		return strings.Count(r.out, `"pid"`) == 3 && strings.Contains(r.out, `"ended": "running"`)
 	})
+	j.awaitRunning("-C", conf)
 	r := j.must(0, "-C", conf, "metrics")
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(strings.NewReader(r.out))

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/controlproto"
 )
 
 // The upgrade tests' builds: two versions of the managers (zdrun and
@@ -310,7 +310,7 @@ func TestUpgradeUnderRunningProgram(t *testing.T) {
 			default:
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			reply, err := control.Do(ctx, u.path("zdsock"), "status")
+			reply, err := controlproto.Do(ctx, u.path("zdsock"), "status")
 			cancel()
 			if err != nil || !strings.HasPrefix(reply, "status=") {
 				bad = append(bad, fmt.Sprintf("%q %v", reply, err))

@@ -3,13 +3,15 @@ package control
 import (
 	"sync/atomic"
 	"time"
+
+	"github.com/zdaemon/zdaemon/core/controlproto"
 )
 
 // Board holds the status its owner (the manager's loop) last published,
 // rendered once, so that "status" is answered on whichever goroutine reads
-// the request, with no hop to the owner's. The reply is Status.Format's,
-// byte for byte: only its now= line is filled in per request, with the
-// time of the request.
+// the request, with no hop to the owner's. The reply is
+// controlproto.Status.Format's, byte for byte: only its now= line is
+// filled in per request, with the time of the request.
 //
 // The owner publishes after every change of state and before it answers
 // anything that reveals the change (a command's reply, an await's), so a
@@ -26,8 +28,8 @@ type boardEntry struct {
 }
 
 // Publish makes s (but for its Now) the status every later reply renders.
-func (b *Board) Publish(s Status) {
-	head, tail := s.render()
+func (b *Board) Publish(s controlproto.Status) {
+	head, tail := controlproto.StatusParts(s)
 	b.p.Store(&boardEntry{head: head, tail: tail})
 }
 
@@ -46,7 +48,7 @@ func (b *Board) Reply(now time.Time) (reply string, ok bool) {
 	if e.retired {
 		return "", true
 	}
-	return string(appendStatus(make([]byte, 0, len(e.head)+len(e.tail)+32), e.head, e.tail, now)), true
+	return string(controlproto.AppendStatus(make([]byte, 0, len(e.head)+len(e.tail)+32), e.head, e.tail, now)), true
 }
 
 // AppendReply appends the status reply at now to dst, as Reply; dst
@@ -59,5 +61,5 @@ func (b *Board) AppendReply(dst []byte, now time.Time) ([]byte, bool) {
 	if e.retired {
 		return dst, true
 	}
-	return appendStatus(dst, e.head, e.tail, now), true
+	return controlproto.AppendStatus(dst, e.head, e.tail, now), true
 }

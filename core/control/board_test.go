@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"fmt"
+	"github.com/zdaemon/zdaemon/core/controlproto"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,7 +15,7 @@ import (
 
 // boardStatuses are the shapes a status takes: running, stopped, in
 // back-off, under start tests, with quoting in its words.
-var boardStatuses = []Status{
+var boardStatuses = []controlproto.Status{
 	{Running: true, ShouldBeUp: true, LastTime: time.Unix(1795485107, 0), Application: 6521, Manager: 6518,
 		BackoffLimit: 10, Filename: "/usr/bin/sleep", Args: []string{"sleep", "100"}},
 	{Manager: 6518, BackoffLimit: 10, Filename: "/usr/bin/sleep", Args: []string{"sleep", "100"}},
@@ -73,7 +74,7 @@ func (h boardHandler) AppendQuick(dst []byte, req Request) ([]byte, bool) {
 
 func (h boardHandler) Serve(_ context.Context, req Request) string {
 	if req.Name != "status" {
-		return ReplyUnknown(req.Name)
+		return controlproto.ReplyUnknown(req.Name)
 	}
 	reply, _ := h.b.Reply(time.Now())
 	return reply
@@ -112,7 +113,7 @@ func TestBoardConcurrentStatus(t *testing.T) {
 		clients.Go(func() {
 			for range 100 {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				reply, err := Do(ctx, path, "status")
+				reply, err := controlproto.Do(ctx, path, "status")
 				cancel()
 				if err != nil {
 					errs <- err
@@ -122,7 +123,7 @@ func TestBoardConcurrentStatus(t *testing.T) {
 					errs <- fmt.Errorf("reply is no published state:\n%s", reply)
 					return
 				}
-				if st, _ := ParseStatus(reply); time.Since(st.Now).Abs() > time.Minute {
+				if st, _ := controlproto.ParseStatus(reply); time.Since(st.Now).Abs() > time.Minute {
 					errs <- fmt.Errorf("reply not rendered at its own time:\n%s", reply)
 					return
 				}

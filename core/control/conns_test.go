@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"errors"
+	"github.com/zdaemon/zdaemon/core/controlproto"
 	"io"
 	"net"
 	"sync/atomic"
@@ -169,8 +170,8 @@ func TestServerRefusesBeyondBoundOfWaiters(t *testing.T) {
 	waitFor(t, "three blocked handlers", func() bool { return b.blocked.Load() == 3 })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := Do(ctx, path, "status")
-	if !errors.Is(err, ErrNoAnswer) || errors.Is(err, ErrNoManager) {
+	_, err := controlproto.Do(ctx, path, "status")
+	if !errors.Is(err, controlproto.ErrNoAnswer) || errors.Is(err, controlproto.ErrNoManager) {
 		t.Fatalf("status beyond the bound: %v, want ErrNoAnswer", err)
 	}
 	if n := b.blocked.Load(); n != 3 {

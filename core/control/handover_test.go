@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"github.com/zdaemon/zdaemon/core/controlproto"
 	"io"
 	"net"
 	"os"
@@ -27,7 +28,7 @@ func TestPauseAndAdopt(t *testing.T) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		r, err := Do(ctx, path, "waiting")
+		r, err := controlproto.Do(ctx, path, "waiting")
 		if err != nil {
 			r = "error: " + err.Error()
 		}

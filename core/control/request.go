@@ -3,7 +3,6 @@ package control
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"strings"
 )
@@ -16,28 +15,7 @@ const (
 	ReplyNotTerminated = "Command not terminated by newline"
 	ReplyTooLong       = "Command exceeds 10 KB"
 	ReplyEmpty         = "Empty command"
-	// ReplySuperseded is what the original's manager, which serves one
-	// connection at a time, tells a client whose connection it dropped
-	// for a newer one. Ours never sends it.
-	ReplySuperseded = "Command superseded by new command"
 )
-
-// unknownSuffix ends the reply to a command the manager does not know.
-const unknownSuffix = "; 'help' for a list"
-
-// ReplyUnknown is the reply to a command named name that the manager does
-// not know, in the original's words.
-func ReplyUnknown(name string) string {
-	return fmt.Sprintf("Unknown command '%s'%s", name, unknownSuffix)
-}
-
-// IsUnknown reports whether reply says the manager does not know the
-// command: the original's manager answers so to the commands we added
-// (await, plugins).
-func IsUnknown(reply string) bool {
-	reply = strings.TrimSuffix(reply, "\n")
-	return strings.HasPrefix(reply, "Unknown command ") && strings.HasSuffix(reply, unknownSuffix)
-}
 
 // Request is one command line received on the socket.
 type Request struct {

@@ -203,7 +203,10 @@ func probeExisting(path string) error {
 	if fi.Mode()&os.ModeSocket == 0 {
 		return fmt.Errorf("%s exists and is not a socket; it was left alone", path)
 	}
-	c, err := net.DialTimeout("unix", path, time.Second)
+	// A unix-socket connect does not wait (a full listen queue is EAGAIN
+	// at once), so the plain dial needs no timeout; DialTimeout's never
+	// applied, and its general dialer was manager code for nothing.
+	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
 		if errors.Is(err, syscall.ECONNREFUSED) {
 			return nil
@@ -213,7 +216,7 @@ func probeExisting(path string) error {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(time.Second))
 	_, _ = io.WriteString(c, "status\n")
-	_ = c.(*net.UnixConn).CloseWrite()
+	_ = c.CloseWrite()
 	reply, _ := io.ReadAll(io.LimitReader(c, 64*1024))
 	return &InUseError{Path: path, Reply: string(reply)}
 }

@@ -2,7 +2,6 @@ package jobfile
 
 import (
 	"fmt"
-	"net"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -10,7 +9,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 
@@ -93,13 +92,15 @@ func Load(path string) (*Job, map[string]*hcl.File, hcl.Diagnostics) {
 // The returned Job's Config starts from config.Default and holds what the
 // file sets; the Job is nil only when the file could not be parsed at all.
 func Parse(src []byte, filename string) (*Job, map[string]*hcl.File, hcl.Diagnostics) {
-	p := hclparse.NewParser()
 	if diags := checkNesting(src, filename); diags.HasErrors() {
 		return nil, map[string]*hcl.File{filename: {Bytes: src}}, diags
 	}
-	file, diags := p.ParseHCL(src, filename)
+	// hclsyntax's parser itself: hclparse's would link hcl's JSON syntax
+	// too, which job files do not have.
+	file, diags := hclsyntax.ParseConfig(src, filename, hcl.Pos{Byte: 0, Line: 1, Column: 1})
+	files := map[string]*hcl.File{filename: file}
 	if diags.HasErrors() {
-		return nil, p.Files(), diags
+		return nil, files, diags
 	}
 	content, more := file.Body.Content(topSchema)
 	diags = append(diags, more...)
@@ -156,7 +157,7 @@ func Parse(src []byte, filename string) (*Job, map[string]*hcl.File, hcl.Diagnos
 	if len(logs) > 0 {
 		diags = append(diags, decodeEventlog(cfg, logs[0])...)
 	}
-	return job, p.Files(), diags
+	return job, files, diags
 }
 
 // once checks a block appears at most once (and, if required, at all).
@@ -431,8 +432,8 @@ func decodeMetrics(cfg *config.Config, b *hcl.Block) hcl.Diagnostics {
 
 // checkHostPort checks host:port with a port number from 1 to 65535.
 func checkHostPort(addr string) error {
-	_, port, err := net.SplitHostPort(addr)
-	if err != nil {
+	port, ok := splitPort(addr)
+	if !ok {
 		return fmt.Errorf("%q has no port", addr)
 	}
 	n, err := strconv.Atoi(port)
@@ -440,4 +441,28 @@ func checkHostPort(addr string) error {
 		return fmt.Errorf("port %q is not a number from 1 to 65535", port)
 	}
 	return nil
+}
+
+// splitPort is the port of host:port, "[host]:port" for a host with
+// colons; ok is false for whatever net.SplitHostPort refuses (it accepts
+// the same words). The client links no net package.
+func splitPort(hostport string) (port string, ok bool) {
+	i := strings.LastIndexByte(hostport, ':')
+	if i < 0 {
+		return "", false // no port
+	}
+	j, k := 0, 0 // no '[' from j on, no ']' from k on
+	if hostport[0] == '[' {
+		end := strings.IndexByte(hostport, ']')
+		if end+1 != i { // no ']', or it is not just before the last ':'
+			return "", false
+		}
+		j, k = 1, end+1
+	} else if strings.IndexByte(hostport[:i], ':') >= 0 {
+		return "", false // too many colons
+	}
+	if strings.IndexByte(hostport[j:], '[') >= 0 || strings.IndexByte(hostport[k:], ']') >= 0 {
+		return "", false
+	}
+	return hostport[i+1:], true
 }

@@ -5,7 +5,7 @@ package listen
 import (
 	"errors"
 	"fmt"
-	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -220,12 +220,12 @@ func tcpSocket(addr Address) (int, error) {
 	} else {
 		sa6 := &unix.SockaddrInet6{Port: int(addr.AddrPort.Port()), Addr: ip.As16()}
 		if z := ip.Zone(); z != "" {
-			ifi, err := net.InterfaceByName(z)
+			index, err := interfaceIndex(z)
 			if err != nil {
 				unix.Close(fd)
 				return -1, fmt.Errorf("interface %q: %w", z, err)
 			}
-			sa6.ZoneId = uint32(ifi.Index)
+			sa6.ZoneId = uint32(index)
 		}
 		sa = sa6
 	}
@@ -306,17 +306,33 @@ func checkUnixPath(path string) (stale bool, err error) {
 		return false, fmt.Errorf("%s is a socket of uid %d, not ours; it was left alone", path, st.Uid)
 	}
 	// A unix-socket connect does not wait on the network (a full listen
-	// queue is EAGAIN at once): the plain dial needs no timeout, and
-	// links no resolver into the client.
-	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
+	// queue is EAGAIN at once): the probe needs no timeout.
+	err = probeUnix(path)
 	if err == nil {
-		c.Close()
 		return false, ErrInUse
 	}
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		return true, nil
 	}
 	return false, fmt.Errorf("%s exists and cannot be probed (left alone): %w", path, err)
+}
+
+// probeUnix connects to the unix socket at path and hangs up, as
+// net.DialUnix connects (a non-blocking socket: a full listen queue is
+// EAGAIN at once), its errors in that function's words: "dial unix PATH:
+// connect: connection refused".
+func probeUnix(path string) error {
+	call := "socket"
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if err == nil {
+		call = "connect"
+		err = syscall.Connect(fd, &syscall.SockaddrUnix{Name: path})
+		syscall.Close(fd)
+	}
+	if err == nil || err == syscall.EISCONN {
+		return nil
+	}
+	return fmt.Errorf("dial unix %s: %w", path, os.NewSyscallError(call, err))
 }
 
 // checkListening checks that f is a listening stream socket at addr.
@@ -333,19 +349,26 @@ func checkListening(f *os.File, addr Address) error {
 	if err != nil {
 		return fmt.Errorf("getsockname of descriptor %d: %w", fd, err)
 	}
-	var got string
-	switch sa := sa.(type) {
-	case *unix.SockaddrUnix:
-		got = "unix:" + sa.Name
-	case *unix.SockaddrInet4:
-		got = net.JoinHostPort(net.IP(sa.Addr[:]).String(), strconv.Itoa(sa.Port))
-	case *unix.SockaddrInet6:
-		got = net.JoinHostPort(net.IP(sa.Addr[:]).String(), strconv.Itoa(sa.Port))
-	}
+	got := sockName(sa)
 	if want := addr.String(); got != want && !(addr.Network == "unix" && strings.HasPrefix(got, "unix:"+addr.Path+".zd")) {
 		return fmt.Errorf("descriptor %d listens on %s, not on %s", fd, got, want)
 	}
 	return nil
+}
+
+// sockName is a socket's address as Address.String writes it: unix:PATH,
+// HOST:PORT, [HOST]:PORT; an IPv4-mapped address reads as IPv4 (as
+// net.IP's String has it).
+func sockName(sa unix.Sockaddr) string {
+	switch sa := sa.(type) {
+	case *unix.SockaddrUnix:
+		return "unix:" + sa.Name
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port)).String()
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr).Unmap(), uint16(sa.Port)).String()
+	}
+	return ""
 }
 
 // SoMaxConn is the kernel's limit of a listen backlog

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/zdaemon/zdaemon/core/backoff"
-	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/controlproto"
 )
 
 // Handover is the supervisor's state as a manager that upgrades in place
@@ -74,17 +74,17 @@ type Upgrader interface {
 // connection handed over) or, when there is none, from this one.
 func (m *Manager) upgrade(ctx context.Context) string {
 	if m.opts.Upgrader == nil {
-		return control.ReplyCannotUpgrade + "this manager was not started to be upgraded"
+		return controlproto.ReplyCannotUpgrade + "this manager was not started to be upgraded"
 	}
 	var why string
 	if !m.call(ctx, func() { why = m.notUpgradable() }) {
 		return ""
 	}
 	if why != "" {
-		return control.ReplyCannotUpgrade + why
+		return controlproto.ReplyCannotUpgrade + why
 	}
 	if err := m.opts.Upgrader.Check(ctx); err != nil {
-		return control.ReplyCannotUpgrade + err.Error()
+		return controlproto.ReplyCannotUpgrade + err.Error()
 	}
 	resume := m.opts.Upgrader.Pause(ctx)
 	reply := ""
@@ -94,7 +94,7 @@ func (m *Manager) upgrade(ctx context.Context) string {
 		// first (an await among them is then handed over).
 		m.servePending()
 		if why := m.notUpgradable(); why != "" {
-			reply = control.ReplyCannotUpgrade + why
+			reply = controlproto.ReplyCannotUpgrade + why
 			return
 		}
 		var drained []os.Signal
@@ -107,7 +107,7 @@ func (m *Manager) upgrade(ctx context.Context) string {
 			m.Shutdown(sig)
 		}
 		m.log.Error("upgrade failed: " + err.Error())
-		reply = control.ReplyCannotUpgrade + err.Error()
+		reply = controlproto.ReplyCannotUpgrade + err.Error()
 	})
 	return reply
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/controlproto"
 )
 
 // fakeUpgrader records what the manager hands over; its execve always
@@ -55,9 +56,9 @@ func restored(t *testing.T, cfg *config.Config, f *fakeStarter, snap Handover) (
 	return m, adopted, func() int { return <-codec }
 }
 
-func statusOf(t *testing.T, m *Manager) control.Status {
+func statusOf(t *testing.T, m *Manager) controlproto.Status {
 	t.Helper()
-	s, ok := control.ParseStatus(req(m, "status"))
+	s, ok := controlproto.ParseStatus(req(m, "status"))
 	if !ok {
 		t.Fatal("status reply does not parse")
 	}
@@ -174,7 +175,7 @@ func TestUpgradeRefusals(t *testing.T) {
 		})
 	}
 	m := New(testConfig(nil), &fakeStarter{}, Options{})
-	if got := m.Serve(context.Background(), control.Request{Name: "upgrade"}); !strings.HasPrefix(got, control.ReplyCannotUpgrade) {
+	if got := m.Serve(context.Background(), control.Request{Name: "upgrade"}); !strings.HasPrefix(got, controlproto.ReplyCannotUpgrade) {
 		t.Errorf("without an upgrader: %q", got)
 	}
 }

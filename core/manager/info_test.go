@@ -9,6 +9,7 @@ import (
 
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/controlproto"
 	"github.com/zdaemon/zdaemon/core/report"
 )
 
@@ -94,7 +95,7 @@ func TestSinkStatusOffTheLoop(t *testing.T) {
 		reply := make(chan string, 1)
 		go func() { reply <- req(m, "status-json") }()
 		synctest.Wait()
-		if st, _ := control.ParseStatus(req(m, "status")); st.Application != 100 {
+		if st, _ := controlproto.ParseStatus(req(m, "status")); st.Application != 100 {
 			t.Fatalf("status while the sink hangs: %+v", st)
 		}
 		if got := req(m, "history 1"); got == "" {

@@ -29,6 +29,7 @@ import (
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/controlproto"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
 	"github.com/zdaemon/zdaemon/core/report"
 )
@@ -131,7 +132,7 @@ type Options struct {
 	// OnChange runs in the loop after an event changed the state, the
 	// program's pid or whether start tests run (for a service manager's
 	// readiness protocol). It must not block.
-	OnChange func(State, control.Status)
+	OnChange func(State, controlproto.Status)
 	// Liveness runs the liveness checks while the program is up; nil
 	// when no check has a liveness block.
 	Liveness Liveness
@@ -460,8 +461,8 @@ func (m *Manager) publish() {
 var ownPid = os.Getpid()
 
 // status builds the status reply; loop goroutine only.
-func (m *Manager) status() control.Status {
-	s := control.Status{
+func (m *Manager) status() controlproto.Status {
+	s := controlproto.Status{
 		Running:      m.proc != nil,
 		Now:          time.Now(),
 		ShouldBeUp:   m.shouldBeUp,
@@ -556,7 +557,7 @@ func (m *Manager) Serve(ctx context.Context, req control.Request) string {
 		}
 		return strings.Join(lines, "\n")
 	}
-	return control.ReplyUnknown(req.Name)
+	return controlproto.ReplyUnknown(req.Name)
 }
 
 // Quick reports the requests Serve answers at once, through the loop and

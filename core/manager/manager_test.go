@@ -20,6 +20,7 @@ import (
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/controlproto"
 	"github.com/zdaemon/zdaemon/core/report"
 )
 
@@ -331,7 +332,7 @@ func TestRestartSpawnsNewPid(t *testing.T) {
 			t.Fatalf("restart: %q", got)
 		}
 		synctest.Wait()
-		st, _ := control.ParseStatus(req(m, "status"))
+		st, _ := controlproto.ParseStatus(req(m, "status"))
 		if st.Application != 101 {
 			t.Fatalf("application %d, want 101", st.Application)
 		}
@@ -487,7 +488,7 @@ func TestAwait(t *testing.T) {
 		default:
 		}
 		time.Sleep(config.DefaultStartGrace)
-		st, ok := control.ParseStatus(<-up)
+		st, ok := controlproto.ParseStatus(<-up)
 		if !ok || st.Application != 100 {
 			t.Fatalf("await up: %+v", st)
 		}
@@ -495,7 +496,7 @@ func TestAwait(t *testing.T) {
 		go func() { down <- req(m, "await down") }()
 		synctest.Wait()
 		req(m, "stop")
-		if st, _ := control.ParseStatus(<-down); st.Application != 0 {
+		if st, _ := controlproto.ParseStatus(<-down); st.Application != 0 {
 			t.Fatalf("await down: %+v", st)
 		}
 		wait()
@@ -686,11 +687,11 @@ func TestStartTestsGateRunning(t *testing.T) {
 		if s := m.State(); s != Starting {
 			t.Fatalf("state %v, want starting", s)
 		}
-		if st, _ := control.ParseStatus(req(m, "status")); !st.Testing || st.Application != 100 {
+		if st, _ := controlproto.ParseStatus(req(m, "status")); !st.Testing || st.Application != 100 {
 			t.Fatalf("status while testing: %+v", st)
 		}
 		close(pr.pass)
-		if st, _ := control.ParseStatus(<-up); st.Testing || st.Application != 100 {
+		if st, _ := controlproto.ParseStatus(<-up); st.Testing || st.Application != 100 {
 			t.Fatalf("await up: %+v", st)
 		}
 		req(m, "stop")
@@ -759,7 +760,7 @@ func TestAwaitClientGone(t *testing.T) {
 			t.Fatalf("%d waiters after the clients went away, want 1", n)
 		}
 		req(m, "stop")
-		if st, ok := control.ParseStatus(<-kept); !ok || st.Application != 0 {
+		if st, ok := controlproto.ParseStatus(<-kept); !ok || st.Application != 0 {
 			t.Fatalf("the remaining await down: %+v", st)
 		}
 		wait()
@@ -842,8 +843,8 @@ func TestStatusWithoutTheLoop(t *testing.T) {
 		}})
 		codec := make(chan int, 1)
 		go func() { codec <- m.Run(context.Background()) }()
-		up, _ := control.ParseStatus(req(m, "await up 0"))
-		if st, _ := control.ParseStatus(req(m, "status")); !st.Running || st.Application != up.Application {
+		up, _ := controlproto.ParseStatus(req(m, "await up 0"))
+		if st, _ := controlproto.ParseStatus(req(m, "status")); !st.Running || st.Application != up.Application {
 			t.Fatalf("status after await up: %+v, await said %+v", st, up)
 		}
 		// The restart's exit blocks the loop in the sweep before the
@@ -855,7 +856,7 @@ func TestStatusWithoutTheLoop(t *testing.T) {
 		if sweeps != 1 {
 			t.Fatalf("%d sweeps, want the loop blocked in one", sweeps)
 		}
-		if st, _ := control.ParseStatus(req(m, "status")); !st.ShouldBeUp || st.Application != up.Application {
+		if st, _ := controlproto.ParseStatus(req(m, "status")); !st.ShouldBeUp || st.Application != up.Application {
 			t.Fatalf("status while the loop is busy: %+v", st)
 		}
 		// The accept loop's way: appended to its buffer, the same reply.
@@ -867,8 +868,8 @@ func TestStatusWithoutTheLoop(t *testing.T) {
 			t.Fatal("AppendQuick answered stop")
 		}
 		close(release)
-		again, _ := control.ParseStatus(req(m, fmt.Sprintf("await up %d", up.Application)))
-		if st, _ := control.ParseStatus(req(m, "status")); st.Application != again.Application || st.Application == up.Application {
+		again, _ := controlproto.ParseStatus(req(m, fmt.Sprintf("await up %d", up.Application)))
+		if st, _ := controlproto.ParseStatus(req(m, "status")); st.Application != again.Application || st.Application == up.Application {
 			t.Fatalf("status after the restart: %+v, await said %+v", st, again)
 		}
 		if got := req(m, "stop"); got != "Sent SIGTERM" {
@@ -876,7 +877,7 @@ func TestStatusWithoutTheLoop(t *testing.T) {
 		}
 		// Told "Sent SIGTERM": the status that follows says so.
 		if reply := req(m, "status"); reply != "" {
-			if st, _ := control.ParseStatus(reply); st.ShouldBeUp {
+			if st, _ := controlproto.ParseStatus(reply); st.ShouldBeUp {
 				t.Fatalf("status after stop: %+v", st)
 			}
 		}

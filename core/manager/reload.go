@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/controlproto"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
 	"github.com/zdaemon/zdaemon/core/signame"
 )
@@ -68,12 +68,12 @@ func (m *Manager) reload(ctx context.Context, args []string) string {
 	switch {
 	case err == nil:
 		m.log.Info("the program reloaded (READY=1)")
-		return reply + "\n" + control.ReplyReloaded
+		return reply + "\n" + controlproto.ReplyReloaded
 	case errors.Is(err, errProgramExited):
-		return reply + "\n" + control.ReplyReloadExited
+		return reply + "\n" + controlproto.ReplyReloadExited
 	case errors.Is(err, context.DeadlineExceeded):
 		m.log.Warn(fmt.Sprintf("the program did not report RELOADING=1 and READY=1 within %v", timeout))
-		return reply + "\n" + control.ReplyReloadTimeout
+		return reply + "\n" + controlproto.ReplyReloadTimeout
 	default: // the client went away, or the manager exits
 		return reply
 	}
@@ -85,13 +85,13 @@ func (m *Manager) reload(ctx context.Context, args []string) string {
 func (m *Manager) sendReload() (string, context.Context) {
 	switch {
 	case m.proc == nil:
-		return control.ReplyNotRunning, nil
+		return controlproto.ReplyNotRunning, nil
 	case m.state == Starting:
-		return control.ReplyReloadStarting, nil
+		return controlproto.ReplyReloadStarting, nil
 	case m.state != Running:
-		return control.ReplyReloadStopping, nil
+		return controlproto.ReplyReloadStopping, nil
 	case m.reloadState.cancel != nil:
-		return control.ReplyReloadBusy, nil
+		return controlproto.ReplyReloadBusy, nil
 	}
 	sig := m.cfg.ReloadSignal
 	if sig == 0 {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/config"
-	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/controlproto"
 )
 
 // fakeReloader records Begin and finishes Wait when the test says so.
@@ -78,13 +78,13 @@ func TestReloadNotRunningOrStarting(t *testing.T) {
 		f := &fakeStarter{}
 		m, wait := run(t, testConfig(nil), f)
 		synctest.Wait()
-		if got := req(m, "reload"); got != control.ReplyReloadStarting {
+		if got := req(m, "reload"); got != controlproto.ReplyReloadStarting {
 			t.Errorf("while starting: %q", got)
 		}
 		time.Sleep(config.DefaultStartGrace)
 		f.last().exit(child.ExitStatus{Code: 1})
 		synctest.Wait()
-		if got := req(m, "reload"); got != control.ReplyNotRunning {
+		if got := req(m, "reload"); got != controlproto.ReplyNotRunning {
 			t.Errorf("in back-off: %q", got)
 		}
 		if got := f.last().got(); len(got) != 0 {
@@ -105,11 +105,11 @@ func TestReloadFollowsTheProgram(t *testing.T) {
 		reply := make(chan string, 1)
 		go func() { reply <- req(m, "reload 5000") }()
 		synctest.Wait()
-		if got := req(m, "reload"); got != control.ReplyReloadBusy {
+		if got := req(m, "reload"); got != controlproto.ReplyReloadBusy {
 			t.Errorf("second reload: %q", got)
 		}
 		close(rl.done)
-		if got := <-reply; got != "Sent SIGHUP to pid 100\n"+control.ReplyReloaded {
+		if got := <-reply; got != "Sent SIGHUP to pid 100\n"+controlproto.ReplyReloaded {
 			t.Errorf("reload: %q", got)
 		}
 		if got := strings.Join(rl.events, ","); got != "begin,wait" {
@@ -118,7 +118,7 @@ func TestReloadFollowsTheProgram(t *testing.T) {
 
 		rl.done = make(chan struct{})
 		start := time.Now()
-		if got := req(m, "reload 2000"); got != "Sent SIGHUP to pid 100\n"+control.ReplyReloadTimeout {
+		if got := req(m, "reload 2000"); got != "Sent SIGHUP to pid 100\n"+controlproto.ReplyReloadTimeout {
 			t.Errorf("timed out: %q", got)
 		}
 		if d := time.Since(start); d != 2*time.Second {
@@ -128,7 +128,7 @@ func TestReloadFollowsTheProgram(t *testing.T) {
 		go func() { reply <- req(m, "reload") }()
 		synctest.Wait()
 		f.last().exit(child.ExitStatus{Code: -1, Signal: syscall.SIGSEGV})
-		if got := <-reply; got != "Sent SIGHUP to pid 100\n"+control.ReplyReloadExited {
+		if got := <-reply; got != "Sent SIGHUP to pid 100\n"+controlproto.ReplyReloadExited {
 			t.Errorf("program exited: %q", got)
 		}
 		if got := f.last().got(); len(got) != 3 {

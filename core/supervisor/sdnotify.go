@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/controlproto"
 	"github.com/zdaemon/zdaemon/core/manager"
 )
 
@@ -45,7 +45,7 @@ func newServiceNotifier(log *slog.Logger) *serviceNotifier {
 
 // changed is manager.Options.OnChange: it never blocks the loop (a
 // datagram socket whose reader is gone fails at once).
-func (s *serviceNotifier) changed(st manager.State, status control.Status) {
+func (s *serviceNotifier) changed(st manager.State, status controlproto.Status) {
 	var msg []string
 	switch st {
 	case manager.Running:

@@ -28,6 +28,7 @@ import (
 	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/controlproto"
 	"github.com/zdaemon/zdaemon/core/daemon"
 	"github.com/zdaemon/zdaemon/core/eventlog"
 	"github.com/zdaemon/zdaemon/core/handover"
@@ -253,7 +254,7 @@ func (j *Job) Run(ctx context.Context) int {
 	}
 	// A manager in the foreground under a service manager tells it when
 	// the job is ready (Type=notify).
-	var onChange func(manager.State, control.Status)
+	var onChange func(manager.State, controlproto.Status)
 	if n == nil {
 		if sn := newServiceNotifier(log); sn != nil {
 			defer sn.close()
@@ -499,7 +500,7 @@ func runGroup(ctx context.Context, mgr *manager.Manager, sockets *socketKeeper, 
 	}, func(error) { stopWatch() })
 
 	if client != nil {
-		_, _ = io.WriteString(client, control.UpgradeReply(os.Getpid(), up.version, up.from)+"\n")
+		_, _ = io.WriteString(client, controlproto.UpgradeReply(os.Getpid(), up.version, up.from)+"\n")
 		client.Close()
 	}
 	_ = g.Run()

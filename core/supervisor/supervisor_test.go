@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/zdaemon/zdaemon/core/config"
-	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/controlproto"
 	"github.com/zdaemon/zdaemon/core/daemon"
 )
 
@@ -31,7 +31,7 @@ func TestJobRunStop(t *testing.T) {
 		code int
 	}{
 		{"stop request", func(ctx context.Context, _ context.CancelFunc, sock string) error {
-			_, err := control.Do(ctx, sock, "stop")
+			_, err := controlproto.Do(ctx, sock, "stop")
 			return err
 		}, 0},
 		// A cancelled job stops its program as SIGTERM does, and exits with
@@ -59,14 +59,14 @@ func TestJobRunStop(t *testing.T) {
 			}()
 
 			deadline := time.Now().Add(30 * time.Second)
-			var st control.Status
+			var st controlproto.Status
 			for {
 				rctx, rcancel := context.WithDeadline(context.Background(), deadline)
-				reply, err := control.Do(rctx, sock, "status")
+				reply, err := controlproto.Do(rctx, sock, "status")
 				rcancel()
 				var ok bool
 				if err == nil {
-					st, ok = control.ParseStatus(reply)
+					st, ok = controlproto.ParseStatus(reply)
 				}
 				if ok && st.Application != 0 {
 					break

@@ -12,7 +12,7 @@ import (
 	"github.com/mitchellh/cli"
 
 	"github.com/zdaemon/zdaemon/core/config"
-	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/controlproto"
 )
 
 func TestStartCommand_Implements(t *testing.T)     { var _ cli.Command = &StartCommand{} }
@@ -45,7 +45,7 @@ func TestCommandsAreAllListed_Implements(t *testing.T) {
 func newTestMeta() *Meta {
 	m := NewMeta(cli.NewMockUi(), "zdaemon", strings.NewReader(""))
 	m.Send = func(context.Context, string, string) (string, error) {
-		return "", fmt.Errorf("test: %w", control.ErrNoManager)
+		return "", fmt.Errorf("test: %w", controlproto.ErrNoManager)
 	}
 	return m
 }
@@ -226,7 +226,7 @@ func TestParseArgsHelp(t *testing.T) {
 // a fake control client.
 func TestRunContext(t *testing.T) {
 	noManager := func(context.Context, string, string) (string, error) {
-		return "", fmt.Errorf("test: %w", control.ErrNoManager)
+		return "", fmt.Errorf("test: %w", controlproto.ErrNoManager)
 	}
 	reply := func(r string) func(context.Context, string, string) (string, error) {
 		return func(context.Context, string, string) (string, error) { return r, nil }
@@ -367,7 +367,7 @@ func TestStopAsksOnce(t *testing.T) {
 		case "await down":
 			return "status=stopped\nmanager=41\napplication=0\nshould_be_up=0\n", nil
 		}
-		return control.ReplyUnknown(line), nil
+		return controlproto.ReplyUnknown(line), nil
 	}
 	m.Cfg = config.Default()
 	m.Cfg.Program = []string{"sleep", "100"}

@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/controlproto"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
 	"github.com/zdaemon/zdaemon/core/report"
 	"github.com/zdaemon/zdaemon/core/resolve"
@@ -99,7 +99,7 @@ func (m *Meta) sendAdded(line, what string, down func()) (reply string, code int
 	case err != nil || reply == "":
 		down()
 		return "", 3, false
-	case control.IsUnknown(reply):
+	case controlproto.IsUnknown(reply):
 		fmt.Fprintf(m.Err, "Error: the daemon manager on %s does not support %s (it is an older one)\n", m.Socket, what)
 		return "", 1, false
 	}
@@ -202,7 +202,7 @@ func (m *Meta) status(long bool) int {
 		fmt.Fprintln(m.Out, "daemon manager not running")
 		return 3
 	}
-	st, parsed := control.ParseStatus(reply)
+	st, parsed := controlproto.ParseStatus(reply)
 	if !parsed {
 		fmt.Fprintf(m.Err, "Error: the daemon manager answered: %s\n", strings.TrimSpace(reply))
 		return 1
@@ -508,12 +508,12 @@ func (m *Meta) showOptions() {
 	if _, ok := m.probeRaw(); !ok || m.oldManager {
 		return
 	}
-	if v, err := m.send("version"); err == nil && v != "" && !control.IsUnknown(v) {
+	if v, err := m.send("version"); err == nil && v != "" && !controlproto.IsUnknown(v) {
 		fmt.Fprintf(m.Out, "%-13s zdrun %s\n", "manager:", strings.TrimSpace(v))
 	}
 	reply, err := m.send("plugins")
 	switch {
-	case control.IsUnknown(reply):
+	case controlproto.IsUnknown(reply):
 		m.oldManager = true
 	default:
 		m.showSection("plugins", reply, err)
@@ -528,7 +528,7 @@ func (m *Meta) showOptions() {
 // is "none", empty or failed (an older manager answers Unknown command).
 func (m *Meta) showSection(title, reply string, err error) {
 	reply = strings.TrimSpace(reply)
-	if err != nil || reply == "none" || reply == "" || control.IsUnknown(reply) {
+	if err != nil || reply == "none" || reply == "" || controlproto.IsUnknown(reply) {
 		return
 	}
 	fmt.Fprintln(m.Out, title+":")

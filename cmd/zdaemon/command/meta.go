@@ -20,7 +20,7 @@ import (
 
 	"github.com/zdaemon/zdaemon/cmd/zdaemon/options"
 	"github.com/zdaemon/zdaemon/core/config"
-	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/controlproto"
 	"github.com/zdaemon/zdaemon/core/jobfile"
 	"github.com/zdaemon/zdaemon/core/logformat"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
@@ -41,7 +41,7 @@ type Meta struct {
 	Stdin io.Reader
 
 	// Send sends one request line to the manager at socket and returns
-	// its reply: the control client (control.Do unless a test sets it).
+	// its reply: the control client (controlproto.Do unless a test sets it).
 	Send func(ctx context.Context, socket, line string) (string, error)
 
 	Opts  *options.Options
@@ -68,7 +68,7 @@ type Meta struct {
 	// poll status as the original's client does.
 	oldManager bool
 	// stalled is set when a manager holds the socket but did not answer
-	// (control.ErrNoAnswer); a timed-out manager is not asked again within
+	// (controlproto.ErrNoAnswer); a timed-out manager is not asked again within
 	// the same action.
 	stalled error
 	// prepared is what prepare's status probe found, for the action
@@ -79,7 +79,7 @@ type Meta struct {
 
 // NewMeta returns the Meta of one invocation: commands print through ui.
 func NewMeta(ui cli.Ui, argv0 string, stdin io.Reader) *Meta {
-	m := &Meta{Ui: ui, Argv0: argv0, Stdin: stdin, Send: control.Do}
+	m := &Meta{Ui: ui, Argv0: argv0, Stdin: stdin, Send: controlproto.Do}
 	m.Out, m.Err = uiStreams(ui)
 	return m
 }
@@ -368,24 +368,24 @@ const probeTimeout = 5 * time.Second
 const exitNotResponding = 4
 
 // probe asks the manager for its status; ok is false when none answers.
-func (m *Meta) probe() (st control.Status, ok bool) {
+func (m *Meta) probe() (st controlproto.Status, ok bool) {
 	reply, ok := m.probeRaw()
 	if !ok {
-		return control.Status{}, false
+		return controlproto.Status{}, false
 	}
-	st, _ = control.ParseStatus(reply)
+	st, _ = controlproto.ParseStatus(reply)
 	return st, true
 }
 
 // probed is one probe's result.
 type probed struct {
-	st control.Status
+	st controlproto.Status
 	ok bool
 }
 
 // probeOnce is probe, but takes the result of prepare's probe when the
 // action runs right after it: one round trip less for stop and restart.
-func (m *Meta) probeOnce() (control.Status, bool) {
+func (m *Meta) probeOnce() (controlproto.Status, bool) {
 	if p := m.prepared; p != nil {
 		m.prepared = nil
 		return p.st, p.ok
@@ -421,7 +421,7 @@ func (m *Meta) send(line string) (string, error) {
 		// Anything but "nobody listens" means something holds the
 		// socket and did not answer: never take it for a manager gone.
 		m.stalled = nil
-		if err != nil && !errors.Is(err, control.ErrNoManager) {
+		if err != nil && !errors.Is(err, controlproto.ErrNoManager) {
 			m.stalled = err
 		}
 		return reply, err
@@ -436,7 +436,7 @@ var resetRetries = []time.Duration{0, 100 * time.Millisecond}
 // send1 is one exchange with the manager through the control client.
 func (m *Meta) send1(ctx context.Context, line string) (string, error) {
 	if m.Send == nil {
-		return control.Do(ctx, m.Socket, line)
+		return controlproto.Do(ctx, m.Socket, line)
 	}
 	return m.Send(ctx, m.Socket, line)
 }

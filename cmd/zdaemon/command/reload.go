@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/controlproto"
 )
 
 // ReloadCommand is "reload": send reload-signal to the program and, with
@@ -67,7 +67,7 @@ func (c *ReloadCommand) RunContext(context.Context, *NoArgs) int {
 		fmt.Fprintf(c.Out, "daemon manager did not answer reload: %v\n", orGone(err))
 		return 1
 	}
-	if control.IsUnknown(reply) {
+	if controlproto.IsUnknown(reply) {
 		fmt.Fprintln(c.Out, "Error: the daemon manager does not support reload (it is an older manager); restart it with a newer zdaemon, or use kill HUP")
 		return 1
 	}
@@ -84,12 +84,12 @@ func (c *ReloadCommand) RunContext(context.Context, *NoArgs) int {
 	switch outcome {
 	case "":
 		return 0
-	case control.ReplyReloaded:
+	case controlproto.ReplyReloaded:
 		fmt.Fprintln(c.Out, "daemon process reloaded")
 		return 0
-	case control.ReplyReloadTimeout:
+	case controlproto.ReplyReloadTimeout:
 		fmt.Fprintf(c.Out, "Program took too long to reload (no RELOADING=1 and then READY=1 within %v); it was left running\n", timeout)
-	case control.ReplyReloadExited:
+	case controlproto.ReplyReloadExited:
 		fmt.Fprintln(c.Out, "daemon process exited while reloading")
 	default:
 		fmt.Fprintf(c.Out, "Error: %s\n", outcome)
@@ -100,10 +100,10 @@ func (c *ReloadCommand) RunContext(context.Context, *NoArgs) int {
 // reloadRefused are the manager's refusals of a reload, and what reload
 // prints for each.
 var reloadRefused = map[string]string{
-	control.ReplyNotRunning:     "daemon process not running",
-	control.ReplyReloadStarting: "daemon process is still starting; reload it once it is up",
-	control.ReplyReloadStopping: "daemon process is stopping; nothing to reload",
-	control.ReplyReloadBusy:     "daemon process is already reloading",
+	controlproto.ReplyNotRunning:     "daemon process not running",
+	controlproto.ReplyReloadStarting: "daemon process is still starting; reload it once it is up",
+	controlproto.ReplyReloadStopping: "daemon process is stopping; nothing to reload",
+	controlproto.ReplyReloadBusy:     "daemon process is already reloading",
 }
 
 // orGone names a missing reply.

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/zdaemon/zdaemon/core/config"
-	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/controlproto"
 )
 
 // reload against a fake manager: what it asks, what it prints for each
@@ -25,17 +25,17 @@ func TestReloadRunContext(t *testing.T) {
 	}{
 		{"no manager", "", "", 1, "daemon manager not running\n"},
 		{"not running", idle, "", 1, "daemon process not running\n"},
-		{"gone meanwhile", running, control.ReplyNotRunning, 1, "daemon process not running\n"},
-		{"old manager", running, control.ReplyUnknown("reload"), 1,
+		{"gone meanwhile", running, controlproto.ReplyNotRunning, 1, "daemon process not running\n"},
+		{"old manager", running, controlproto.ReplyUnknown("reload"), 1,
 			"Error: the daemon manager does not support reload (it is an older manager); restart it with a newer zdaemon, or use kill HUP\n"},
 		{"signal only", running, "Sent SIGHUP to pid 42", 0, "sent SIGHUP to pid 42\n"},
-		{"reloaded", running, "Sent SIGUSR1 to pid 42\n" + control.ReplyReloaded, 0, "sent SIGUSR1 to pid 42\ndaemon process reloaded\n"},
-		{"timed out", running, "Sent SIGHUP to pid 42\n" + control.ReplyReloadTimeout, 1,
+		{"reloaded", running, "Sent SIGUSR1 to pid 42\n" + controlproto.ReplyReloaded, 0, "sent SIGUSR1 to pid 42\ndaemon process reloaded\n"},
+		{"timed out", running, "Sent SIGHUP to pid 42\n" + controlproto.ReplyReloadTimeout, 1,
 			"sent SIGHUP to pid 42\nProgram took too long to reload (no RELOADING=1 and then READY=1 within 7s); it was left running\n"},
-		{"exited", running, "Sent SIGHUP to pid 42\n" + control.ReplyReloadExited, 1, "sent SIGHUP to pid 42\ndaemon process exited while reloading\n"},
-		{"starting", running, control.ReplyReloadStarting, 1, "daemon process is still starting; reload it once it is up\n"},
-		{"stopping", running, control.ReplyReloadStopping, 1, "daemon process is stopping; nothing to reload\n"},
-		{"busy", running, control.ReplyReloadBusy, 1, "daemon process is already reloading\n"},
+		{"exited", running, "Sent SIGHUP to pid 42\n" + controlproto.ReplyReloadExited, 1, "sent SIGHUP to pid 42\ndaemon process exited while reloading\n"},
+		{"starting", running, controlproto.ReplyReloadStarting, 1, "daemon process is still starting; reload it once it is up\n"},
+		{"stopping", running, controlproto.ReplyReloadStopping, 1, "daemon process is stopping; nothing to reload\n"},
+		{"busy", running, controlproto.ReplyReloadBusy, 1, "daemon process is already reloading\n"},
 		{"signal failed", running, "Kill 1 failed: [Errno 1] Operation not permitted", 1, "Error: Kill 1 failed: [Errno 1] Operation not permitted\n"},
 		{"no reply", running, "", 1, "daemon manager did not answer reload: the connection closed without a reply\n"},
 	} {
@@ -46,7 +46,7 @@ func TestReloadRunContext(t *testing.T) {
 				asked = append(asked, line)
 				switch {
 				case tt.status == "":
-					return "", fmt.Errorf("test: %w", control.ErrNoManager)
+					return "", fmt.Errorf("test: %w", controlproto.ErrNoManager)
 				case line == "status":
 					return tt.status, nil
 				}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/controlproto"
 )
 
 // UpgradeCommand is "upgrade": the running manager re-executes the
@@ -67,14 +67,14 @@ func (c *UpgradeCommand) RunContext(ctx context.Context, _ *NoArgs) int {
 	reply, err := c.send1(ctx, "upgrade")
 	reply = strings.TrimSpace(reply)
 	switch {
-	case control.IsUnknown(reply):
+	case controlproto.IsUnknown(reply):
 		fmt.Fprintln(c.Err, "Error: this daemon manager does not support upgrade (it is the original's, or older); restart it instead")
 		return 1
-	case strings.HasPrefix(reply, control.ReplyCannotUpgrade):
-		fmt.Fprintf(c.Err, "Error: cannot upgrade the daemon manager: %s\nThe running manager goes on unchanged.\n", strings.TrimPrefix(reply, control.ReplyCannotUpgrade))
+	case strings.HasPrefix(reply, controlproto.ReplyCannotUpgrade):
+		fmt.Fprintf(c.Err, "Error: cannot upgrade the daemon manager: %s\nThe running manager goes on unchanged.\n", strings.TrimPrefix(reply, controlproto.ReplyCannotUpgrade))
 		return 1
 	}
-	if f, ok := control.ParseUpgraded(reply); ok {
+	if f, ok := controlproto.ParseUpgraded(reply); ok {
 		fmt.Fprintf(c.Out, "daemon manager upgraded to zdrun %s (was %s); pid=%s\n", f["version"], f["from"], f["pid"])
 		return 0
 	}
@@ -84,7 +84,7 @@ func (c *UpgradeCommand) RunContext(ctx context.Context, _ *NoArgs) int {
 	}
 	status := "daemon manager not running"
 	if s, ok := c.probeRaw(); ok {
-		if st, ok := control.ParseStatus(s); ok && st.Running {
+		if st, ok := controlproto.ParseStatus(s); ok && st.Running {
 			status = fmt.Sprintf("program running; pid=%d", st.Application)
 		} else {
 			status = "daemon manager running; daemon process not running"

@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/controlproto"
 )
 
 // waitResult is how a wait for the manager ended.
@@ -39,7 +39,7 @@ var pollInterval = time.Second
 // "await": then, and for the rest of the invocation, it polls status once
 // per second as the original's client does. A zero deadline means no
 // limit.
-func (m *Meta) await(line string, cond func(control.Status) bool, deadline time.Time) (control.Status, waitResult) {
+func (m *Meta) await(line string, cond func(controlproto.Status) bool, deadline time.Time) (controlproto.Status, waitResult) {
 	sigCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx := sigCtx
@@ -51,7 +51,7 @@ func (m *Meta) await(line string, cond func(control.Status) bool, deadline time.
 	// A wait that ended without its condition: interrupted, past the
 	// deadline (by the clock: the connection's own deadline may fire
 	// before ctx's), or the manager is gone.
-	ended := func(st control.Status, res waitResult) (control.Status, waitResult) {
+	ended := func(st controlproto.Status, res waitResult) (controlproto.Status, waitResult) {
 		switch {
 		case res != waitGone:
 		case sigCtx.Err() != nil:
@@ -74,7 +74,7 @@ func (m *Meta) await(line string, cond func(control.Status) bool, deadline time.
 // awaitEvent sends line and blocks until the manager answers, printing a
 // dot per second meanwhile. unknown says the manager does not know the
 // command (it is the original's).
-func (m *Meta) awaitEvent(ctx context.Context, line string) (st control.Status, res waitResult, unknown bool) {
+func (m *Meta) awaitEvent(ctx context.Context, line string) (st controlproto.Status, res waitResult, unknown bool) {
 	type answer struct {
 		reply string
 		err   error
@@ -110,17 +110,17 @@ func (m *Meta) awaitEvent(ctx context.Context, line string) (st control.Status, 
 				// manager is there but does not answer us. (An await
 				// answers only when its condition holds: its own
 				// deadline passing is a timeout, told by the clock.)
-				if errors.Is(a.err, control.ErrNoAnswer) && !errors.Is(a.err, context.DeadlineExceeded) && ctx.Err() == nil {
+				if errors.Is(a.err, controlproto.ErrNoAnswer) && !errors.Is(a.err, context.DeadlineExceeded) && ctx.Err() == nil {
 					m.stalled = a.err
-					return control.Status{}, waitStalled, false
+					return controlproto.Status{}, waitStalled, false
 				}
-				return control.Status{}, waitGone, false
+				return controlproto.Status{}, waitGone, false
 			}
 			// Only the original's manager supersedes a connection.
-			if control.IsUnknown(a.reply) || strings.TrimSpace(a.reply) == control.ReplySuperseded {
-				return control.Status{}, waitGone, true
+			if controlproto.IsUnknown(a.reply) || strings.TrimSpace(a.reply) == controlproto.ReplySuperseded {
+				return controlproto.Status{}, waitGone, true
 			}
-			st, ok := control.ParseStatus(a.reply)
+			st, ok := controlproto.ParseStatus(a.reply)
 			if !ok {
 				return st, waitGone, false
 			}
@@ -139,20 +139,20 @@ const maxUnseenPolls = 10
 // ends the wait with waitGone; a missing manager counts as no program, so
 // a cond satisfied by that ends it with waitDone. A reply that is no
 // status (the original's "superseded") satisfies nothing.
-func (m *Meta) poll(ctx context.Context, cond func(control.Status) bool) (control.Status, waitResult) {
+func (m *Meta) poll(ctx context.Context, cond func(controlproto.Status) bool) (controlproto.Status, waitResult) {
 	seen := false
 	for n := 0; ; n++ {
 		reply, ok := m.probeRaw()
-		st, parsed := control.ParseStatus(reply)
+		st, parsed := controlproto.ParseStatus(reply)
 		seen = seen || ok
 		switch {
 		case (!ok || parsed) && cond(st):
 			return st, waitDone
 		case !ok && (seen || n > maxUnseenPolls):
-			return control.Status{}, waitGone
+			return controlproto.Status{}, waitGone
 		}
 		if ctx.Err() != nil {
-			return control.Status{}, waitGone
+			return controlproto.Status{}, waitGone
 		}
 		fmt.Fprint(m.Out, ". ")
 		t := time.NewTimer(pollInterval)
@@ -160,7 +160,7 @@ func (m *Meta) poll(ctx context.Context, cond func(control.Status) bool) (contro
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return control.Status{}, waitGone
+			return controlproto.Status{}, waitGone
 		}
 	}
 }
@@ -179,7 +179,7 @@ func (m *Meta) interrupted() int {
 // awaitUp waits until the program is up and its pid is not exclude, then
 // prints "<verb>, pid=N". It returns the exit status.
 func (m *Meta) awaitUp(exclude int, verb string, deadline time.Time) int {
-	st, res := m.await(fmt.Sprintf("await up %d", exclude), func(st control.Status) bool {
+	st, res := m.await(fmt.Sprintf("await up %d", exclude), func(st controlproto.Status) bool {
 		return st.Application != 0 && st.Application != exclude && !st.Testing
 	}, deadline)
 	switch res {
@@ -201,7 +201,7 @@ func (m *Meta) awaitUp(exclude int, verb string, deadline time.Time) int {
 }
 
 // awaitDown waits until no program runs (or the manager is gone).
-func (m *Meta) awaitDown(deadline time.Time) (waitResult, control.Status) {
-	st, res := m.await("await down", func(st control.Status) bool { return st.Application == 0 }, deadline)
+func (m *Meta) awaitDown(deadline time.Time) (waitResult, controlproto.Status) {
+	st, res := m.await("await down", func(st controlproto.Status) bool { return st.Application == 0 }, deadline)
 	return res, st
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/control"
+	"github.com/zdaemon/zdaemon/core/controlproto"
 )
 
 // oldManager is a fake of the original's manager: it knows none of our
@@ -28,7 +29,7 @@ type oldManager struct {
 func (f *oldManager) Serve(_ context.Context, req control.Request) string {
 	if req.Name != "status" {
 		f.unknown.Add(1)
-		return control.ReplyUnknown(req.Name)
+		return controlproto.ReplyUnknown(req.Name)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -40,7 +41,7 @@ func (f *oldManager) Serve(_ context.Context, req control.Request) string {
 		f.stop()
 		return ""
 	}
-	return control.Status{Running: pid != 0, ShouldBeUp: true, Application: pid, Manager: 1}.Format()
+	return controlproto.Status{Running: pid != 0, ShouldBeUp: true, Application: pid, Manager: 1}.Format()
 }
 
 // A wait against the original's manager polls status with its dots, and
@@ -88,14 +89,14 @@ func TestAwaitFallsBackToPolling(t *testing.T) {
 
 			var out bytes.Buffer
 			m := &Meta{Out: &out, Err: &out, Cfg: config.Default(), Socket: sock}
-			wait := func() (control.Status, waitResult) {
+			wait := func() (controlproto.Status, waitResult) {
 				limit := tt.limit
 				if limit == 0 {
 					limit = 10 * time.Second
 				}
 				deadline := time.Now().Add(limit)
 				if tt.up {
-					return m.await("await up 7", func(st control.Status) bool { return st.Application != 0 && st.Application != 7 }, deadline)
+					return m.await("await up 7", func(st controlproto.Status) bool { return st.Application != 0 && st.Application != 7 }, deadline)
 				}
 				res, st := m.awaitDown(deadline)
 				return st, res

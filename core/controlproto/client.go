@@ -1,11 +1,10 @@
-package control
+package controlproto
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"syscall"
 )
@@ -31,9 +30,9 @@ func Do(ctx context.Context, path, line string) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	// A unix-socket connect does not block on the network: the plain dial
-	// is much cheaper than DialContext, and ctx is honoured below.
-	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
+	// A unix-socket connect does not block on the network: ctx is
+	// honoured below, from the first write on.
+	c, err := dial(path)
 	if err != nil {
 		if errors.Is(err, syscall.EAGAIN) { // a listener whose queue is full
 			return "", fmt.Errorf("%w: %w", ErrNoAnswer, err)

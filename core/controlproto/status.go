@@ -1,4 +1,4 @@
-package control
+package controlproto
 
 import (
 	"fmt"
@@ -27,13 +27,17 @@ type Status struct {
 
 // Format renders the original's twelve key=value lines.
 func (s Status) Format() string {
-	head, tail := s.render()
-	return string(appendStatus(nil, head, tail, s.Now))
+	head, tail := StatusParts(s)
+	return string(AppendStatus(nil, head, tail, s.Now))
 }
 
-// render returns the status reply but for its now= line: the line before
-// it and those after it. Only now changes from one request to the next.
-func (s Status) render() (head, tail string) {
+// StatusParts returns the status reply of s but for its now= line: the
+// line before it and those after it. Only now changes from one request
+// to the next, so a server may render once and answer many requests with
+// AppendStatus (core/control's Board does). It is a function, not a
+// method, so that executables that keep every exported method (those
+// linking text/template) do not get a pointer-receiver copy of it.
+func StatusParts(s Status) (head, tail string) {
 	status := "stopped"
 	if s.Running {
 		status = "running"
@@ -52,8 +56,9 @@ func (s Status) render() (head, tail string) {
 	return "status=" + status + "\n", b.String()
 }
 
-// appendStatus appends the status reply of head and tail at now to dst.
-func appendStatus(dst []byte, head, tail string, now time.Time) []byte {
+// AppendStatus appends the status reply of StatusParts' head and tail at now
+// to dst.
+func AppendStatus(dst []byte, head, tail string, now time.Time) []byte {
 	dst = append(dst, head...)
 	dst = append(dst, "now="...)
 	dst = appendTime(dst, now)
