@@ -129,8 +129,9 @@ func main() {
 		usec, _ := strconv.Atoi(os.Getenv("WATCHDOG_USEC"))
 		every := time.Duration(usec) * time.Microsecond / 4
 		for end := time.Now().Add(*watchdogFor); time.Now().Before(end); time.Sleep(every) {
+			sent := now() // before: the manager's period starts after it
 			send("WATCHDOG=1")
-			mark("ping", now())
+			mark("ping", sent)
 		}
 		exe, _ := os.Executable()
 		if err := exec.Command(exe, "-ping-loop").Start(); err != nil {
