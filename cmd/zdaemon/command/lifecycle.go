@@ -160,14 +160,14 @@ func (m *Meta) spawnManager(extra []string) error {
 	werr := mgr.Wait(func(msg string) { fmt.Fprintln(m.Err, msg) })
 	if cfg.Daemon {
 		if werr != nil {
-			_ = mgr.Cmd.Wait() // it exits right after failing; do not leave a zombie
+			_ = mgr.Reap() // it exits right after failing; do not leave a zombie
 			return werr
 		}
 		return mgr.Release()
 	}
 	// Not a daemon: the manager runs attached until it exits; its own
 	// status does not matter (the original exits 0 here too).
-	_ = mgr.Cmd.Wait()
+	_ = mgr.Reap()
 	return werr
 }
 
