@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"slices"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -288,7 +289,7 @@ func (s *Server) spinAccept(lfd int) (int, error) {
 		if s.stopLooking.Load() || time.Since(start) >= spinFor {
 			return fd, err
 		}
-		_, _, _ = unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+		_, _, _ = unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 	}
 }
 
@@ -298,7 +299,7 @@ func acceptRaw(lfd int) (int, error) {
 	for {
 		// No address asked for: our peers have none, and x/sys refuses
 		// to decode an unnamed one.
-		r, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(lfd), 0, 0, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+		r, _, errno := unix.RawSyscall6(unix.SYS_ACCEPT4, uintptr(lfd), 0, 0, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
 		if errno == 0 {
 			return int(r), nil
 		}
@@ -356,7 +357,7 @@ const (
 func (s *Server) answerAtOnce(ctx context.Context, fd int, buf []byte, q QuickHandler, logger *slog.Logger) (n int, res quickResult) {
 	var err error
 	for {
-		n, err = unix.Read(fd, buf)
+		n, err = rawRW(unix.SYS_READ, fd, buf)
 		if !errors.Is(err, unix.EINTR) {
 			break
 		}
@@ -398,7 +399,7 @@ func (s *Server) answerAtOnce(ctx context.Context, fd int, buf []byte, q QuickHa
 // the socket's buffer is written off the accept loop.
 func (s *Server) writeReply(fd int, reply []byte, logger *slog.Logger) {
 	for len(reply) > 0 {
-		w, err := unix.Write(fd, reply)
+		w, err := rawRW(unix.SYS_WRITE, fd, reply)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
@@ -439,4 +440,18 @@ func (s *Server) finishReply(fd int, reply string, logger *slog.Logger) {
 			logger.Warn(fmt.Sprintf("Error sending reply: %v", err))
 		}
 	})
+}
+
+// rawRW reads or writes a non-blocking descriptor without telling the
+// scheduler (it never blocks).
+func rawRW(trap uintptr, fd int, p []byte) (int, error) {
+	var ptr unsafe.Pointer
+	if len(p) > 0 {
+		ptr = unsafe.Pointer(&p[0])
+	}
+	r, _, errno := unix.RawSyscall(trap, uintptr(fd), uintptr(ptr), uintptr(len(p)))
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(r), nil
 }
