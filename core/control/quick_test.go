@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -202,4 +204,67 @@ func TestQuickServerLookEndsAtPauseAndClose(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The listening socket is in no epoll set but the accept loop's (as its
+// duplicate): in Go's poller, every connection would wake a thread of the
+// runtime's for nothing.
+func TestListenerStaysOutOfGosPoller(t *testing.T) {
+	path := tempSock(t)
+	s := serve(t, path, echo, nil)
+	if got := do(t, path, "x"); got != "got x\n" { // the loop runs
+		t.Fatalf("got %q", got)
+	}
+	s.mu.Lock()
+	lfd, afd := s.lfd, s.acceptFd
+	s.mu.Unlock()
+	if afd < 0 {
+		t.Fatal("no accept loop")
+	}
+	withAccept := 0
+	for ep, watched := range epollSets(t) {
+		if watched[lfd] {
+			t.Errorf("epoll set %d watches the listening socket (fd %d)", ep, lfd)
+		}
+		if watched[afd] {
+			withAccept++
+		}
+	}
+	if withAccept != 1 {
+		t.Errorf("%d epoll sets watch the accept loop's descriptor, want its own only", withAccept)
+	}
+}
+
+// epollSets maps each epoll descriptor of this process to the descriptors
+// it watches (from /proc/self/fdinfo).
+func epollSets(t *testing.T) map[int]map[int]bool {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	sets := map[int]map[int]bool{}
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if link, _ := os.Readlink("/proc/self/fd/" + e.Name()); link != "anon_inode:[eventpoll]" {
+			continue
+		}
+		info, err := os.ReadFile("/proc/self/fdinfo/" + e.Name())
+		if err != nil {
+			continue // closed meanwhile
+		}
+		watched := map[int]bool{}
+		for _, line := range strings.Split(string(info), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "tfd:" {
+				if n, err := strconv.Atoi(f[1]); err == nil {
+					watched[n] = true
+				}
+			}
+		}
+		sets[fd] = watched
+	}
+	return sets
 }
