@@ -175,8 +175,19 @@ func TestQuickServerLookEndsAtPauseAndClose(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			served := make(chan error, 1)
-			go func() { served <- s.Serve(context.Background(), quickEcho{ended: make(chan string, 1)}) }()
+			served, done := make(chan error, 1), make(chan struct{})
+			go func() {
+				defer close(done)
+				served <- s.Serve(context.Background(), quickEcho{ended: make(chan string, 1)})
+			}()
+			t.Cleanup(func() { // after a failure too, before spinFor is restored
+				s.Close()
+				select {
+				case <-done:
+				case <-time.After(10 * time.Second):
+					t.Error("Serve did not return after Close")
+				}
+			})
 			if got := do(t, path, "status"); got != "got status\n" {
 				t.Fatalf("got %q", got)
 			}

@@ -121,13 +121,16 @@ func Spawn(spec SpawnSpec, cfg *config.Config) (*Manager, error) {
 	}
 	defer notW.Close()
 
+	fail := func(err error) (*Manager, error) {
+		cfgW.Close()
+		notR.Close()
+		return nil, err
+	}
 	stdio := []*os.File{os.Stdin, os.Stdout, os.Stderr}
 	if spec.Detach { // stdio on /dev/null
 		null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 		if err != nil {
-			cfgW.Close()
-			notR.Close()
-			return nil, fmt.Errorf("start manager: %w", err)
+			return fail(fmt.Errorf("start manager: %w", err))
 		}
 		defer null.Close()
 		stdio = []*os.File{null, null, null}
@@ -144,9 +147,7 @@ func Spawn(spec SpawnSpec, cfg *config.Config) (*Manager, error) {
 		Sys:   &syscall.SysProcAttr{Credential: spec.Credential, Setsid: spec.Detach},
 	})
 	if err != nil {
-		cfgW.Close()
-		notR.Close()
-		return nil, fmt.Errorf("start manager: fork/exec %s: %w", path, err)
+		return fail(fmt.Errorf("start manager: fork/exec %s: %w", path, err))
 	}
 	// The pipe buffer holds any realistic configuration; write after the
 	// start so a huge one cannot deadlock us before the reader exists.
@@ -214,10 +215,6 @@ func (m *Manager) Wait(warn func(string)) error {
 		}
 	}
 }
-
-// Release lets the detached manager live on without us: its parent
-// exits soon and init reaps it.
-func (m *Manager) Release() error { return nil }
 
 // Reap waits for the manager to exit; an error when it exited non-zero
 // or could not be waited for.

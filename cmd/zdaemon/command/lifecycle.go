@@ -163,7 +163,7 @@ func (m *Meta) spawnManager(extra []string) error {
 			_ = mgr.Reap() // it exits right after failing; do not leave a zombie
 			return werr
 		}
-		return mgr.Release()
+		return nil // it lives on without us; init reaps it once we exit
 	}
 	// Not a daemon: the manager runs attached until it exits; its own
 	// status does not matter (the original exits 0 here too).
