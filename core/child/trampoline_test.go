@@ -26,14 +26,17 @@ func trampoline(t *testing.T) string {
 }
 
 // describeSelf is a program that prints what it got: argv, environment,
-// descriptors, process group, signal dispositions and mask.
+// descriptors, process group, signal dispositions and mask. The mask is
+// read by a process of its own (exec'd, so it has the shell's): the
+// shell's own, read from a child, is all blocked while the shell forks
+// (dash blocks every signal around fork), which a loaded machine shows.
 const describeSelf = `echo "argv0=$0 args=$*"
 echo "pid=$$ LISTEN_PID=$LISTEN_PID"
 env | grep -v '^LISTEN_PID=' | grep -v '^_=' | grep -v '^PWD=' | grep -v '^SHLVL=' | sort
 echo "fds: $(ls /proc/$$/fd | sort -n | tr '\n' ' ')"
 echo "fd3: $(cat <&3)"
 echo "pgid: $(cut -d' ' -f5 /proc/$$/stat) sid: $(cut -d' ' -f6 /proc/$$/stat)"
-grep -E '^Sig(Blk|Ign)' /proc/$$/status
+exec grep -E '^Sig(Blk|Ign)' /proc/self/status
 `
 
 // The trampoline keeps every promise of a direct start: the same argv,
