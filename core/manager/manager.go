@@ -30,6 +30,7 @@ import (
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/control"
 	"github.com/zdaemon/zdaemon/core/controlproto"
+	"github.com/zdaemon/zdaemon/core/ontime"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
 	"github.com/zdaemon/zdaemon/core/report"
 )
@@ -95,6 +96,11 @@ type Options struct {
 	// Prober runs start tests; nil means the start grace period decides.
 	Prober Prober
 	Logger *slog.Logger
+	// Nudge wakes the runtime at the deadlines of the manager's timers
+	// (the start grace, stop-timeout, back-off delays); nil: they fire up
+	// to a millisecond late (package ontime). The caller closes it after
+	// Run.
+	Nudge *ontime.Nudge
 	// Reopen reopens the event log and transcript (reopen_transcript). It
 	// runs on the requesting connection's goroutine, not the loop, so it
 	// must be safe to call concurrently and bound its own waits. Its ctx
@@ -379,13 +385,14 @@ func (m *Manager) arm(d time.Duration) {
 	} else {
 		m.timer.Reset(d)
 	}
+	m.opts.Nudge.After(d)
 	m.timerC = m.timer.C
 	m.deadline = time.Now().Add(d)
 }
 
 func (m *Manager) disarm() {
-	if m.timer != nil {
-		m.timer.Stop()
+	if m.timer != nil && m.timer.Stop() {
+		m.opts.Nudge.Stop()
 	}
 	m.timerC = nil
 	m.deadline = time.Time{}

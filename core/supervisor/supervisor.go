@@ -33,6 +33,7 @@ import (
 	"github.com/zdaemon/zdaemon/core/eventlog"
 	"github.com/zdaemon/zdaemon/core/handover"
 	"github.com/zdaemon/zdaemon/core/manager"
+	"github.com/zdaemon/zdaemon/core/ontime"
 	"github.com/zdaemon/zdaemon/core/pyrepr"
 	"github.com/zdaemon/zdaemon/core/report"
 )
@@ -283,7 +284,13 @@ func (j *Job) Run(ctx context.Context) int {
 		}
 		log.Info(fmt.Sprintf("daemon manager upgraded from %s to %s (pid %d); supervising %s", in.From(), version, os.Getpid(), programWords(restore)))
 	}
+	nudge, err := ontime.New()
+	if err != nil {
+		log.Debug(fmt.Sprintf("the manager's timers may fire up to 1 ms late: %v", err))
+	}
+	defer nudge.Close()
 	mgr := manager.New(cfg, starter, manager.Options{
+		Nudge:    nudge,
 		Upgrader: up,
 		Restore:  restore,
 		Adopt:    func(int) manager.Proc { return program },
