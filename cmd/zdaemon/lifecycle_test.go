@@ -711,6 +711,26 @@ func TestDifferentProgramWarning(t *testing.T) {
 }
 
 // Ctrl-C while start waits: exit 130 and no claim that the program started.
+// A start that starts the manager hears that the program is up on the
+// hand-off, not over the control socket: it makes no request there. The
+// manager counts requests: one metrics command's worth after the start,
+// twice that after a second one.
+func TestStartHearsUpOnTheHandoff(t *testing.T) {
+	j := newJob(t)
+	args := []string{"-p", "sleep 100"}
+	j.startOK(args...)
+	requests := func() float64 {
+		return metricValue(t, scrape(t, j, args...), "zdaemon_control_requests_total", nil)
+	}
+	first := requests()
+	second := requests()
+	if first <= 0 || second != 2*first {
+		t.Errorf("control requests: %v after start and a metrics command, %v after a second one: start asked %v times, want 0",
+			first, second, 2*first-second)
+	}
+	j.stopOK(args...)
+}
+
 func TestInterruptedStart(t *testing.T) {
 	j := newJob(t)
 	// A start grace longer than the test: "false" is never up, however

@@ -594,6 +594,47 @@ func TestUpgradeInBackoff(t *testing.T) {
 	}
 }
 
+// A start waiting for a program that is not up yet, on the hand-off of
+// the manager it started, goes on waiting when an upgrade replaces that
+// manager (the hand-off does not survive the exec): it asks the new
+// manager over the socket and reports the program it starts.
+func TestStartWaitingAcrossUpgrade(t *testing.T) {
+	_, newZdrun, _ := upgradeBinaries(t)
+	u := newUpgradeJob(t)
+	ready := u.path("ready")
+	u.opts = []string{"-C", u.write("late.hcl", fmt.Sprintf("runner {\n  program = [\"sh\", \"-c\", \"test -f %s || exit 1; exec sleep 1000\"]\n  backoff-limit = 30\n  start-timeout = 120\n}\n", ready))}
+	started := u.background("start")
+	// In a back-off with more than a second left: an upgrade is refused
+	// while the program is starting.
+	pollUntil(t, 20*time.Second, 50*time.Millisecond, "a back-off with more than a second left", func() bool {
+		if u.zd("status").code != 0 { // the manager is not serving yet
+			return false
+		}
+		st := u.status()
+		delay, _ := strconv.ParseFloat(st["delay"], 64)
+		now, _ := strconv.ParseFloat(st["now"], 64)
+		return st["application"] == "0" && delay-now > 1.2
+	})
+	u.installManagers(newZdrun)
+	if r := u.zd("upgrade"); r.code != 0 || !upgradedRe.MatchString(r.out) {
+		t.Fatalf("upgrade while start waits: exit %d, %q %q", r.code, r.out, r.err)
+	}
+	if err := os.WriteFile(ready, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := <-started // bounded by background's minute
+	m := startedRe.FindStringSubmatch(r.out)
+	if r.code != 0 || m == nil {
+		t.Fatalf("start across the upgrade: exit %d, %q %q", r.code, r.out, r.err)
+	}
+	if st := u.status(); st["application"] != m[2] {
+		t.Errorf("start reported pid %s, the manager runs %s", m[2], st["application"])
+	}
+	if r := u.zd("stop"); r.code != 0 {
+		t.Fatalf("stop: exit %d, %q %q", r.code, r.out, r.err)
+	}
+}
+
 // The upgrade test with held listen sockets: a client connecting
 // to the job's TCP socket as fast as it can through four upgrades (old,
 // new, old, new) is never refused and every connection is answered, by

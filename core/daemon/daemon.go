@@ -15,6 +15,7 @@ package daemon
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/zdaemon/zdaemon/core/config"
 )
@@ -190,9 +192,14 @@ func (e *StartupError) Unwrap() error {
 }
 
 // Wait reads start-up messages until the manager is ready or has failed.
-// Each warning is passed to warn as it arrives.
-func (m *Manager) Wait(warn func(string)) error {
-	defer m.nf.Close()
+// Each warning is passed to warn as it arrives. Once ready, the hand-off
+// stays open for AwaitUp; Close it when not waiting.
+func (m *Manager) Wait(warn func(string)) (err error) {
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
 	for {
 		line, err := m.notify.ReadString('\n')
 		if err != nil {
@@ -215,6 +222,53 @@ func (m *Manager) Wait(warn func(string)) error {
 		}
 	}
 }
+
+// ErrNotUp is returned by AwaitUp when the hand-off ended without the
+// word that the program is up: the manager exited, or an upgrade replaced
+// it (the hand-off does not survive the exec; the control socket does).
+var ErrNotUp = errors.New("the manager ended the hand-off before the program was up")
+
+// AwaitUp waits, after Wait, for the manager's word that the program is
+// up and returns it: the status text "await up 0" answers with. It calls
+// tick every interval meanwhile (the client's progress dots), and returns
+// ctx's error once ctx ends. It reads on the calling goroutine: the word
+// reaches the caller with no hand-over between goroutines.
+func (m *Manager) AwaitUp(ctx context.Context, interval time.Duration, tick func()) (string, error) {
+	stop := context.AfterFunc(ctx, func() { _ = m.nf.SetReadDeadline(time.Now()) })
+	defer stop()
+	next := time.Now().Add(interval)
+	var line strings.Builder
+	for {
+		_ = m.nf.SetReadDeadline(next)
+		if ctx.Err() != nil { // ended before the deadline above replaced its own
+			return "", ctx.Err()
+		}
+		part, err := m.notify.ReadString('\n')
+		line.WriteString(part)
+		switch {
+		case err == nil:
+			kind, text, _ := strings.Cut(strings.TrimSuffix(line.String(), "\n"), " ")
+			line.Reset()
+			if kind == "up" {
+				return unquote(text), nil
+			}
+			// Another word (of a later manager) is not ours to know.
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			if ctx.Err() != nil {
+				return "", ctx.Err()
+			}
+			if now := time.Now(); !now.Before(next) {
+				tick()
+				next = now.Add(interval)
+			}
+		default:
+			return "", ErrNotUp
+		}
+	}
+}
+
+// Close ends the client's side of the hand-off.
+func (m *Manager) Close() error { return m.nf.Close() }
 
 // Reap waits for the manager to exit; an error when it exited non-zero
 // or could not be waited for.
@@ -372,11 +426,22 @@ func (n *Notifier) InUse(code int, msg string) {
 	n.close()
 }
 
-// Ready tells the client the manager is listening, and ends the hand-off.
-func (n *Notifier) Ready() {
-	n.send("ready")
+// Ready tells the client the manager is listening. The hand-off stays
+// open for Up (or Close).
+func (n *Notifier) Ready() { n.send("ready") }
+
+// Up tells the client that the program is up, with the status text of
+// "await up 0" (the client that started the manager waits for it), and
+// ends the hand-off; "" ends it without (the manager exits first).
+func (n *Notifier) Up(status string) {
+	if status != "" {
+		n.send("up " + strconv.Quote(status))
+	}
 	n.close()
 }
+
+// Close ends the hand-off.
+func (n *Notifier) Close() { n.close() }
 
 func (n *Notifier) send(line string) {
 	if n == nil || n.w == nil {
@@ -387,7 +452,7 @@ func (n *Notifier) send(line string) {
 
 func (n *Notifier) close() {
 	if n != nil && n.w != nil {
-		n.w.Close()
+		_ = n.w.Close()
 		n.w = nil
 	}
 }

@@ -2,12 +2,15 @@ package daemon
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zdaemon/zdaemon/core/config"
 )
@@ -56,6 +59,90 @@ func TestHandoffMessages(t *testing.T) {
 				t.Errorf("error %v, want %v", err, tt.err)
 			}
 		})
+	}
+}
+
+// After ready, the hand-off carries the manager's word that the program
+// is up: AwaitUp returns its status text, whatever came in the same read
+// as "ready" or in pieces; a hand-off that ends without it is ErrNotUp.
+func TestHandoffUp(t *testing.T) {
+	status := "program running; pid=42\nsecond line"
+	tests := []struct {
+		name string
+		send func(n *Notifier, w *os.File, tick <-chan struct{})
+		want string
+		err  error
+	}{
+		{"up", func(n *Notifier, _ *os.File, _ <-chan struct{}) { n.Ready(); n.Up(status) }, status, nil},
+		{"exits first", func(n *Notifier, _ *os.File, _ <-chan struct{}) { n.Ready(); n.Up("") }, "", ErrNotUp},
+		{"closed (an upgrade's exec)", func(n *Notifier, _ *os.File, _ <-chan struct{}) { n.Ready(); n.Close() }, "", ErrNotUp},
+		{"a word we do not know, then up", func(n *Notifier, _ *os.File, _ <-chan struct{}) {
+			n.Ready()
+			n.send("later-word x")
+			n.Up(status)
+		}, status, nil},
+		{"after two ticks, the line in two pieces across a tick", func(n *Notifier, w *os.File, tick <-chan struct{}) {
+			n.Ready()
+			<-tick
+			<-tick
+			line := "up " + strconv.Quote(status) + "\n"
+			_, _ = w.WriteString(line[:7])
+			<-tick
+			_, _ = w.WriteString(line[7:])
+			n.Close()
+		}, status, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := &Manager{notify: bufio.NewReader(r), nf: r}
+			ticks := make(chan struct{}, 100)
+			done := make(chan struct{})
+			go func() { defer close(done); tt.send(&Notifier{w: w}, w, ticks) }()
+			if err := m.Wait(func(string) {}); err != nil {
+				t.Fatalf("Wait: %v", err)
+			}
+			got, err := m.AwaitUp(context.Background(), time.Millisecond, func() { ticks <- struct{}{} })
+			if got != tt.want || !errors.Is(err, tt.err) || (tt.err == nil && err != nil) {
+				t.Fatalf("AwaitUp = %q, %v; want %q, %v", got, err, tt.want, tt.err)
+			}
+			m.Close()
+			<-done
+		})
+	}
+}
+
+// A wait on the hand-off ends when its context does (Ctrl-C, the start's
+// deadline), though the manager says nothing.
+func TestHandoffUpCancelled(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	m := &Manager{notify: bufio.NewReader(r), nf: r}
+	defer m.Close()
+	(&Notifier{w: w}).Ready()
+	if err := m.Wait(func(string) {}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ticked := make(chan struct{}, 1)
+	go func() {
+		<-ticked // waiting for sure
+		cancel()
+	}()
+	got, err := m.AwaitUp(ctx, time.Millisecond, func() {
+		select {
+		case ticked <- struct{}{}:
+		default:
+		}
+	})
+	if got != "" || !errors.Is(err, context.Canceled) {
+		t.Fatalf("AwaitUp = %q, %v; want context.Canceled", got, err)
 	}
 }
 

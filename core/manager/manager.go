@@ -139,6 +139,13 @@ type Options struct {
 	// program's pid or whether start tests run (for a service manager's
 	// readiness protocol). It must not block.
 	OnChange func(State, controlproto.Status)
+	// Up, when set, is told in the loop what "await up" would answer, the
+	// first time it would (the status text), or "" when the manager exits
+	// before the program was ever up: the client that started the manager
+	// waits for it on its hand-off pipe instead of asking over the socket.
+	// It must not block. It is not handed over to a next manager (that
+	// client then asks the next manager over the socket).
+	Up func(status string)
 	// Liveness runs the liveness checks while the program is up; nil
 	// when no check has a liveness block.
 	Liveness Liveness
@@ -236,6 +243,9 @@ func New(cfg *config.Config, starter Starter, opts Options) *Manager {
 // manager's exit status.
 func (m *Manager) Run(ctx context.Context) int {
 	defer close(m.exited)
+	if m.opts.Up != nil {
+		m.waiters = append(m.waiters, &waiter{cond: m.isUp(0), tell: m.opts.Up, line: "await up 0"})
+	}
 	if m.opts.Restore != nil {
 		m.restore(*m.opts.Restore)
 	} else {
@@ -620,6 +630,8 @@ func (m *Manager) kill(n int) string {
 type waiter struct {
 	cond  func() bool
 	reply chan string
+	// tell, when set, is told instead of reply (Options.Up).
+	tell func(string)
 	// line is the request and conn its connection, for an upgrade to
 	// hand over.
 	line string
@@ -643,7 +655,7 @@ func (m *Manager) await(ctx context.Context, args []string) string {
 	}
 	w := &waiter{reply: make(chan string, 1), line: "await " + strings.Join(args, " "), conn: control.Conn(ctx)}
 	if args[0] == "up" {
-		w.cond = func() bool { return m.state == Running && m.proc != nil && m.proc.Pid() != exclude }
+		w.cond = m.isUp(exclude)
 	} else {
 		w.cond = func() bool { return m.proc == nil }
 	}
@@ -662,6 +674,12 @@ func (m *Manager) await(ctx context.Context, args []string) string {
 		m.call(context.Background(), func() { m.dropWaiter(w) })
 		return ""
 	}
+}
+
+// isUp is the condition of "await up EXCLUDE": a program runs, past its
+// start grace or tests, and its pid is not exclude.
+func (m *Manager) isUp(exclude int) func() bool {
+	return func() bool { return m.state == Running && m.proc != nil && m.proc.Pid() != exclude }
 }
 
 // dropWaiter forgets w; loop goroutine only.
@@ -691,15 +709,24 @@ func (m *Manager) notifyWaiters() {
 			if status == "" {
 				status = m.status().Format()
 			}
-			w.reply <- status
+			w.answer(status)
 		case m.state == Exiting:
-			w.reply <- ""
+			w.answer("")
 		default:
 			kept = append(kept, w)
 		}
 	}
 	clear(m.waiters[len(kept):])
 	m.waiters = kept
+}
+
+// answer gives a waiter its reply (it has a buffer of one, or tells).
+func (w *waiter) answer(status string) {
+	if w.tell != nil {
+		w.tell(status)
+		return
+	}
+	w.reply <- status
 }
 
 // --- small helpers ------------------------------------------------------

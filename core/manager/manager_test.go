@@ -521,6 +521,61 @@ func TestAwaitUpGetsNothingWhenManagerQuits(t *testing.T) {
 	})
 }
 
+// Options.Up is told, once, what "await up 0" answers, at the moment it
+// would (the client that started the manager waits for it on the
+// hand-off); a manager that gives up first tells it "". A restart later
+// tells it nothing more.
+func TestUpToldOnce(t *testing.T) {
+	tests := []struct {
+		name    string
+		starter *fakeStarter
+		backoff int
+		want    []string // "status" stands for what await up 0 answered
+	}{
+		{"up after the grace", &fakeStarter{}, 0, []string{"status"}},
+		{"manager gives up first", &fakeStarter{life: time.Millisecond, code: 1}, 2, []string{""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var told []string
+				cfg := testConfig(func(c *config.Config) {
+					if tt.backoff > 0 {
+						c.BackoffLimit = tt.backoff
+					}
+				})
+				m := New(cfg, tt.starter, Options{Up: func(s string) { told = append(told, s) }})
+				codec := make(chan int, 1)
+				go func() { codec <- m.Run(context.Background()) }()
+				synctest.Wait()
+				if len(told) != 0 {
+					t.Fatalf("told %q before the start grace ended", told)
+				}
+				time.Sleep(config.DefaultStartGrace)
+				synctest.Wait()
+				want := append([]string(nil), tt.want...)
+				if want[0] == "status" {
+					awaited := req(m, "await up 0")
+					if st, ok := controlproto.ParseStatus(awaited); !ok || st.Application != 100 {
+						t.Fatalf("await up 0: %q", awaited)
+					}
+					want[0] = awaited
+					// A restart makes a new program up: told nothing.
+					req(m, "restart")
+					synctest.Wait()
+					time.Sleep(config.DefaultStartGrace)
+					synctest.Wait()
+					req(m, "stop")
+				}
+				<-codec
+				if !slices.Equal(told, want) {
+					t.Fatalf("Up was told %q, want %q", told, want)
+				}
+			})
+		})
+	}
+}
+
 func TestControlReplies(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &fakeStarter{}

@@ -256,6 +256,12 @@ func (j *Job) Run(ctx context.Context) int {
 	// A manager in the foreground under a service manager tells it when
 	// the job is ready (Type=notify).
 	var onChange func(manager.State, controlproto.Status)
+	// The client that started a daemon waits on the hand-off for the
+	// program to be up (daemon.Manager.AwaitUp).
+	var onUp func(string)
+	if n != nil && cfg.Daemon {
+		onUp = n.Up
+	}
 	if n == nil {
 		if sn := newServiceNotifier(log); sn != nil {
 			defer sn.close()
@@ -336,6 +342,7 @@ func (j *Job) Run(ctx context.Context) int {
 		Filename:   cfg.Filename,
 		Version:    daemon.BuildVersion(),
 		OnChange:   onChange,
+		Up:         onUp,
 		Details:    func() report.Details { return details(cfg, tr, held) },
 		Extra:      func(s *manager.Snapshot) { extra(s, tr, sockets) },
 		SinkStatus: sinkStatus(tr),
@@ -378,7 +385,13 @@ func (j *Job) Run(ctx context.Context) int {
 			}, func(error) { stop() })
 		})
 	}
-	return runGroup(ctx, mgr, sockets, cfg.SocketName, maxConns, n, log, up, j.Signals, client, groups...)
+	ready := func() {
+		n.Ready()
+		if onUp == nil {
+			n.Close()
+		}
+	}
+	return runGroup(ctx, mgr, sockets, cfg.SocketName, maxConns, ready, log, up, j.Signals, client, groups...)
 }
 
 // extra adds the job's parts and the manager process's own figures to a
@@ -431,16 +444,14 @@ func programWords(s *manager.Handover) string {
 //
 // An upgraded manager answers the client that asked for the upgrade
 // (client) once it serves.
-func runGroup(ctx context.Context, mgr *manager.Manager, sockets *socketKeeper, path string, maxConns int, n *daemon.Notifier, log *slog.Logger, up *upgrader, sigc chan os.Signal, client *os.File, more ...func(*run.Group)) int {
+func runGroup(ctx context.Context, mgr *manager.Manager, sockets *socketKeeper, path string, maxConns int, ready func(), log *slog.Logger, up *upgrader, sigc chan os.Signal, client *os.File, more ...func(*run.Group)) int {
 	var g run.Group
 	code := 1
 	for _, add := range more {
 		add(&g)
 	}
 	g.Add(func() error {
-		if n != nil {
-			n.Ready()
-		}
+		ready()
 		code = mgr.Run(context.Background())
 		return nil
 	}, func(error) {

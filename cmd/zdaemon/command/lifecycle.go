@@ -81,7 +81,7 @@ func (m *Meta) start(extra []string, deadline time.Time) int {
 			if !m.Cfg.Daemon {
 				return 0
 			}
-			return m.awaitUp(0, "daemon process started", deadline)
+			return m.awaitUp(nil, 0, "daemon process started", deadline)
 		}
 		if lost == 0 {
 			if err := m.listenDiags(); err != nil {
@@ -91,7 +91,7 @@ func (m *Meta) start(extra []string, deadline time.Time) int {
 		// Lost the race: ask the winner. Losing again and again means
 		// that what holds the socket answers no status; the error
 		// below then says what it answered.
-		err := m.spawnManager(extra)
+		hand, err := m.spawnManager(extra)
 		if errors.Is(err, daemon.ErrInUse) && lost < maxLostRaces && time.Now().Before(deadline) {
 			continue
 		}
@@ -114,24 +114,26 @@ func (m *Meta) start(extra []string, deadline time.Time) int {
 		if !m.Cfg.Daemon {
 			return 0
 		}
-		return m.awaitUp(0, "daemon process started", deadline)
+		return m.awaitUp(hand, 0, "daemon process started", deadline)
 	}
 }
 
 // spawnManager starts a manager for this job with the extra program words
-// appended. In daemon mode it returns once the manager listens; otherwise
-// it waits for the manager to exit, as the original does.
-func (m *Meta) spawnManager(extra []string) error {
+// appended. In daemon mode it returns once the manager listens, with the
+// hand-off on which the manager says when the program is up (awaitUp
+// closes it); otherwise it waits for the manager to exit, as the original
+// does.
+func (m *Meta) spawnManager(extra []string) (*daemon.Manager, error) {
 	if err := m.sinkDiags(); err != nil { // from the shell: not resolved yet
 		var ee *exitError
 		if errors.As(err, &ee) {
-			return &daemon.StartupError{Code: 2, Msg: "Error: invalid transcript configuration"}
+			return nil, &daemon.StartupError{Code: 2, Msg: "Error: invalid transcript configuration"}
 		}
-		return &daemon.StartupError{Code: 1, Msg: "Error: " + err.Error()}
+		return nil, &daemon.StartupError{Code: 1, Msg: "Error: " + err.Error()}
 	}
 	exe, err := managerExecutable()
 	if err != nil {
-		return &daemon.StartupError{Code: 1, Msg: "Error: " + err.Error()}
+		return nil, &daemon.StartupError{Code: 1, Msg: "Error: " + err.Error()}
 	}
 	cfg := *m.Cfg
 	cfg.Sink, cfg.Checks = m.sink, m.checks
@@ -140,7 +142,7 @@ func (m *Meta) spawnManager(extra []string) error {
 	cfg.Directory = expandHome(cfg.Directory)
 	file, err := m.resolveProgram()
 	if err != nil {
-		return &daemon.StartupError{Code: 2, Msg: "Error: " + resolve.Message(err)}
+		return nil, &daemon.StartupError{Code: 2, Msg: "Error: " + resolve.Message(err)}
 	}
 	cfg.Filename = file
 	spec := daemon.SpawnSpec{
@@ -155,20 +157,23 @@ func (m *Meta) spawnManager(extra []string) error {
 	}
 	mgr, err := daemon.Spawn(spec, &cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	werr := mgr.Wait(func(msg string) { fmt.Fprintln(m.Err, msg) })
 	if cfg.Daemon {
 		if werr != nil {
 			_ = mgr.Reap() // it exits right after failing; do not leave a zombie
-			return werr
+			return nil, werr
 		}
-		return nil // it lives on without us; init reaps it once we exit
+		return mgr, nil // it lives on without us; init reaps it once we exit
 	}
 	// Not a daemon: the manager runs attached until it exits; its own
 	// status does not matter (the original exits 0 here too).
+	if werr == nil {
+		_ = mgr.Close()
+	}
 	_ = mgr.Reap()
-	return werr
+	return nil, werr
 }
 
 // StopCommand is "stop".
@@ -286,7 +291,7 @@ func (c *RestartCommand) RunContext(_ context.Context, a *StartArgs) int {
 		c.finish("daemon manager not running")
 		return 1
 	}
-	return c.awaitUp(st.Application, "daemon process restarted", deadline)
+	return c.awaitUp(nil, st.Application, "daemon process restarted", deadline)
 }
 
 // WaitCommand is "wait": wait for the program to exit.

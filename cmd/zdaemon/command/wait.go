@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/zdaemon/zdaemon/core/controlproto"
+	"github.com/zdaemon/zdaemon/core/daemon"
 )
 
 // waitResult is how a wait for the manager ended.
@@ -39,7 +40,7 @@ var pollInterval = time.Second
 // "await": then, and for the rest of the invocation, it polls status once
 // per second as the original's client does. A zero deadline means no
 // limit.
-func (m *Meta) await(line string, cond func(controlproto.Status) bool, deadline time.Time) (controlproto.Status, waitResult) {
+func (m *Meta) await(hand *daemon.Manager, line string, cond func(controlproto.Status) bool, deadline time.Time) (controlproto.Status, waitResult) {
 	sigCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx := sigCtx
@@ -61,6 +62,12 @@ func (m *Meta) await(line string, cond func(controlproto.Status) bool, deadline 
 		}
 		return st, res
 	}
+	if hand != nil {
+		st, res := m.awaitHandoff(ctx, hand)
+		if res != waitGone || ctx.Err() != nil {
+			return ended(st, res)
+		}
+	}
 	if !m.oldManager {
 		st, res, unknown := m.awaitEvent(ctx, line)
 		if !unknown {
@@ -69,6 +76,22 @@ func (m *Meta) await(line string, cond func(controlproto.Status) bool, deadline 
 		m.oldManager = true
 	}
 	return ended(m.poll(ctx, cond))
+}
+
+// awaitHandoff waits on the hand-off of the manager this client started
+// for its word that the program is up (see awaitUp), printing the dots
+// meanwhile. waitGone: the hand-off ended without it.
+func (m *Meta) awaitHandoff(ctx context.Context, hand *daemon.Manager) (controlproto.Status, waitResult) {
+	defer hand.Close()
+	reply, err := hand.AwaitUp(ctx, dotInterval, func() { fmt.Fprint(m.Out, ". ") })
+	if err != nil {
+		return controlproto.Status{}, waitGone
+	}
+	st, ok := controlproto.ParseStatus(reply)
+	if !ok {
+		return st, waitGone
+	}
+	return st, waitDone
 }
 
 // awaitEvent sends line and blocks until the manager answers, printing a
@@ -178,8 +201,14 @@ func (m *Meta) interrupted() int {
 
 // awaitUp waits until the program is up and its pid is not exclude, then
 // prints "<verb>, pid=N". It returns the exit status.
-func (m *Meta) awaitUp(exclude int, verb string, deadline time.Time) int {
-	st, res := m.await(fmt.Sprintf("await up %d", exclude), func(st controlproto.Status) bool {
+//
+// hand, when not nil, is the hand-off of the manager this client has just
+// started: the manager says there when the program is up, with no second
+// connection and no hop between goroutines on either side. A hand-off that
+// ends without that word (an upgrade replaced the manager) leaves the
+// wait to the control socket.
+func (m *Meta) awaitUp(hand *daemon.Manager, exclude int, verb string, deadline time.Time) int {
+	st, res := m.await(hand, fmt.Sprintf("await up %d", exclude), func(st controlproto.Status) bool {
 		return st.Application != 0 && st.Application != exclude && !st.Testing
 	}, deadline)
 	switch res {
@@ -202,6 +231,6 @@ func (m *Meta) awaitUp(exclude int, verb string, deadline time.Time) int {
 
 // awaitDown waits until no program runs (or the manager is gone).
 func (m *Meta) awaitDown(deadline time.Time) (waitResult, controlproto.Status) {
-	st, res := m.await("await down", func(st controlproto.Status) bool { return st.Application == 0 }, deadline)
+	st, res := m.await(nil, "await down", func(st controlproto.Status) bool { return st.Application == 0 }, deadline)
 	return res, st
 }

@@ -96,7 +96,7 @@ func TestAwaitFallsBackToPolling(t *testing.T) {
 				}
 				deadline := time.Now().Add(limit)
 				if tt.up {
-					return m.await("await up 7", func(st controlproto.Status) bool { return st.Application != 0 && st.Application != 7 }, deadline)
+					return m.await(nil, "await up 7", func(st controlproto.Status) bool { return st.Application != 0 && st.Application != 7 }, deadline)
 				}
 				res, st := m.awaitDown(deadline)
 				return st, res
