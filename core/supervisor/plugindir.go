@@ -101,21 +101,21 @@ func trustPluginDir(path string, euid int) error {
 	if err != nil {
 		return fmt.Errorf("check the plugin socket directory: %w", err)
 	}
-	refuse := func(why string, args ...any) error {
-		return fmt.Errorf("refusing the plugin socket directory %s: %s; remove it, or start the job as its owner", path, fmt.Sprintf(why, args...))
+	refuse := func(why, fix string) error {
+		return fmt.Errorf("refusing the plugin socket directory %s: %s; %s", path, why, fix)
 	}
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		target, _ := os.Readlink(path)
-		return refuse("it is a symbolic link (to %s), not a directory", target)
+		return refuse(fmt.Sprintf("it is a symbolic link (to %s), not a directory", target), "remove it")
 	case !fi.IsDir():
-		return refuse("it is not a directory (%s)", fi.Mode().Type())
+		return refuse("it is not a directory", "remove it")
 	}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != euid {
-		return refuse("it is owned by uid %d, and this manager runs as uid %d", st.Uid, euid)
+		return refuse(fmt.Sprintf("it is owned by uid %d, and this manager runs as uid %d", st.Uid, euid), "remove it, or run the job as its owner")
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return refuse("its mode is %04o: group or others may use it (want 0700)", perm)
+		return refuse(fmt.Sprintf("its mode is %04o: group or others may use it", perm), "make it 0700 (chmod 0700), or remove it")
 	}
 	return nil
 }

@@ -59,7 +59,7 @@ func TestMakePluginDir(t *testing.T) {
 	}{
 		{"absent: created", nil, ""},
 		{"ours, 0700", func(t *testing.T, p string) { mkdir(t, p, 0o700) }, ""},
-		{"mode 0755", func(t *testing.T, p string) { mkdir(t, p, 0o755) }, "its mode is 0755: group or others may use it (want 0700)"},
+		{"mode 0755", func(t *testing.T, p string) { mkdir(t, p, 0o755) }, "its mode is 0755: group or others may use it; make it 0700"},
 		{"mode 0710", func(t *testing.T, p string) { mkdir(t, p, 0o710) }, "its mode is 0710"},
 		{"symbolic link to our directory", func(t *testing.T, p string) {
 			target := filepath.Join(filepath.Dir(p), "elsewhere")
