@@ -151,3 +151,57 @@ func pluginSockets(t *testing.T, dir string) []string {
 	}
 	return socks
 }
+
+// A plugin socket directory beside the socket that the manager may not
+// trust fails the start in plain words (no Go stack trace), leaves what is
+// there as it was, and no process behind (newJob's clean-up checks).
+func TestPluginSocketDirRefused(t *testing.T) {
+	tests := []struct {
+		name    string
+		make    func(t *testing.T, j *job, path string)
+		wantErr string
+	}{
+		{"symbolic link", func(t *testing.T, j *job, path string) {
+			if err := os.Mkdir(j.path("elsewhere"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(j.path("elsewhere"), path); err != nil {
+				t.Fatal(err)
+			}
+		}, "it is a symbolic link (to "},
+		{"mode 0755", func(t *testing.T, j *job, path string) {
+			if err := os.Mkdir(path, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}, "its mode is 0755: group or others may use it; make it 0700"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j := newJob(t)
+			path := j.path(".zdsock.plugins")
+			tt.make(t, j, path)
+			before, err := os.Lstat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conf := j.write("job.hcl", `runner {
+  program = ["sleep", "1000"]
+}
+transcript "file" {
+  path = "out.log"
+}
+`)
+			r := j.run("-C", conf, "start")
+			want := "Error: refusing the plugin socket directory " + path + ": " + tt.wantErr
+			if r.code != 1 || !strings.Contains(r.err, want) || strings.Contains(r.err+r.out, "goroutine ") {
+				t.Errorf("start: exit %d, stdout %q, stderr %q; want exit 1 and %q", r.code, r.out, r.err, want)
+			}
+			if after, err := os.Lstat(path); err != nil || after.Mode() != before.Mode() {
+				t.Errorf("the refused %s changed: %v -> %v (%v)", path, before.Mode(), after.Mode(), err)
+			}
+		})
+	}
+}
