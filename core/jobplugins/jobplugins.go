@@ -31,8 +31,8 @@ type Plugins struct {
 }
 
 // StartSink starts the transcript sink sc on input.
-func (p Plugins) StartSink(ctx context.Context, reaper *child.Reaper, log *slog.Logger, sc config.PluginConfig, input *os.File) (supervisor.Sink, error) {
-	host := &pluginhost.Host{Exe: p.Exe, Reaper: reaper, Logger: log}
+func (p Plugins) StartSink(ctx context.Context, env supervisor.PluginEnv, sc config.PluginConfig, input *os.File) (supervisor.Sink, error) {
+	host := p.host(env)
 	s, err := host.StartSink(ctx, pluginhost.Spec{Kind: sc.Kind, Path: sc.Plugin}, sc.Settings, input)
 	if err != nil {
 		return nil, userError{err}
@@ -41,17 +41,22 @@ func (p Plugins) StartSink(ctx context.Context, reaper *child.Reaper, log *slog.
 }
 
 // AdoptSink re-attaches to the sink a previous manager handed over.
-func (p Plugins) AdoptSink(reaper *child.Reaper, log *slog.Logger, sc config.PluginConfig, input *os.File, st supervisor.SinkHandover, proc *child.Process, stdout, stderr *os.File) (supervisor.Sink, error) {
+func (p Plugins) AdoptSink(env supervisor.PluginEnv, sc config.PluginConfig, input *os.File, st supervisor.SinkHandover, proc *child.Process, stdout, stderr *os.File) (supervisor.Sink, error) {
 	var h pluginhost.Handover
 	if err := json.Unmarshal(st.Host, &h); err != nil {
 		return nil, fmt.Errorf("the sink handed over: %w", err)
 	}
-	host := &pluginhost.Host{Exe: p.Exe, Reaper: reaper, Logger: log}
+	host := p.host(env)
 	s, err := host.AdoptSink(pluginhost.Spec{Kind: sc.Kind, Path: sc.Plugin}, sc.Settings, input, h, proc, stdout, stderr)
 	if err != nil {
 		return nil, userError{err}
 	}
 	return sink{s}, nil
+}
+
+// host is the plugin host of a job's plugins.
+func (p Plugins) host(env supervisor.PluginEnv) *pluginhost.Host {
+	return &pluginhost.Host{Exe: p.Exe, Reaper: env.Reaper, Logger: env.Log, SocketDir: env.SocketDir}
 }
 
 // ServeMetrics serves the job's metrics over HTTP on l (package metrics:
@@ -61,8 +66,8 @@ func (p Plugins) ServeMetrics(ctx context.Context, l net.Listener, snap func(con
 }
 
 // StartProber starts the prober of the start tests.
-func (p Plugins) StartProber(ctx context.Context, reaper *child.Reaper, log *slog.Logger, checks []supervisor.Check) (supervisor.Prober, error) {
-	host := &pluginhost.Host{Exe: p.Exe, Reaper: reaper, Logger: log}
+func (p Plugins) StartProber(ctx context.Context, env supervisor.PluginEnv, checks []supervisor.Check) (supervisor.Prober, error) {
+	host := p.host(env)
 	hc := make([]pluginhost.Check, len(checks))
 	for i, c := range checks {
 		hc[i] = pluginhost.Check{CheckConfig: c.CheckConfig, Files: c.Files}

@@ -67,7 +67,7 @@ func (p *Prober) start(ctx context.Context, c *check) error {
 		return err
 	}
 	if err := l.raw.(healthcheck.Checker).Configure(ctx, c.cfg.Settings); err != nil {
-		l.client.Kill()
+		l.kill()
 		return callError(p.host.pluginName("healthcheck", spec), "take its configuration", err)
 	}
 	c.cur = l
@@ -85,7 +85,7 @@ func (p *Prober) try(ctx context.Context, c *check, req healthcheck.Request) (bo
 		select {
 		case <-c.cur.exited:
 			p.log.Error(fmt.Sprintf("health check %s (pid %s) died; starting it again", c.cfg.Kind, c.cur.pid))
-			c.cur.client.Kill()
+			c.cur.kill()
 			c.cur = nil
 		default:
 		}
@@ -202,7 +202,7 @@ func (p *Prober) Idle() {
 	defer p.mu.Unlock()
 	for _, c := range p.checks {
 		if c.cur != nil && c.cfg.Liveness == nil {
-			c.cur.client.Kill()
+			c.cur.kill()
 			c.cur = nil
 		}
 	}
@@ -216,7 +216,7 @@ func (p *Prober) Suspend() {
 	defer p.mu.Unlock()
 	for _, c := range p.checks {
 		if c.cur != nil {
-			c.cur.client.Kill()
+			c.cur.kill()
 			c.cur = nil
 		}
 	}
@@ -261,7 +261,7 @@ func (p *Prober) Close() {
 	p.closed = true
 	for _, c := range p.checks {
 		if c.cur != nil {
-			c.cur.client.Kill()
+			c.cur.kill()
 			c.cur = nil
 		}
 	}

@@ -54,6 +54,11 @@ type Host struct {
 	Logger *slog.Logger
 	// StartTimeout bounds a plugin's handshake.
 	StartTimeout time.Duration
+	// SocketDir is where the plugins' gRPC sockets go: go-plugin makes a
+	// plugin-dirNNN directory in it for each plugin it starts, and
+	// removes it when the plugin ends. "" means go-plugin's default,
+	// $TMPDIR.
+	SocketDir string
 }
 
 // command builds the plugin's command line.
@@ -79,6 +84,19 @@ type launched struct {
 	// of its kind's protocol spoken (for a hand-over).
 	rr       *groupRunner
 	protocol int
+	// socketDir is the plugin-dirNNN of a re-attached plugin, which its
+	// go-plugin client does not know (it removes only the ones it made);
+	// "" for the others.
+	socketDir string
+}
+
+// kill ends the plugin's process (see plugin.Client.Kill) and removes
+// its socket directory.
+func (l *launched) kill() {
+	l.client.Kill()
+	if l.socketDir != "" {
+		_ = os.RemoveAll(l.socketDir)
+	}
 }
 
 // kinds are the plugin kinds: how each is found on the wire.
@@ -110,6 +128,9 @@ func (h *Host) launch(kind string, spec Spec, extra []*os.File) (*launched, erro
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           hclogger(logger, kind+"."+spec.Kind),
 		StartTimeout:     h.StartTimeout,
+	}
+	if h.SocketDir != "" {
+		cfg.UnixSocketConfig = &plugin.UnixSocketConfig{TempDir: h.SocketDir}
 	}
 	if cfg.StartTimeout == 0 {
 		cfg.StartTimeout = 10 * time.Second
@@ -231,11 +252,11 @@ func (h *Host) Describe(ctx context.Context, kind string, spec Spec) (sch schema
 	}
 	d := l.raw.(schema.Base) // what every plugin kind answers
 	if sch, err = d.Schema(ctx); err != nil {
-		l.client.Kill()
+		l.kill()
 		return schema.Schema{}, nil, nil, callError(h.pluginName(kind, spec), "describe its configuration", err)
 	}
 	validate = func(cfg schema.Config) []schema.FieldError { return d.Validate(ctx, cfg) }
-	return sch, validate, l.client.Kill, nil
+	return sch, validate, l.kill, nil
 }
 
 // Sink is a supervised transcript-sink plugin: started again, on the same
@@ -300,7 +321,7 @@ func (s *Sink) start(ctx context.Context) (*launched, error) {
 		return nil, err
 	}
 	if err := l.raw.(transcript.Sink).Start(ctx, s.cfg, nil); err != nil {
-		l.client.Kill()
+		l.kill()
 		return nil, callError(s.name, "start copying", err)
 	}
 	return l, nil
@@ -335,7 +356,7 @@ func (s *Sink) supervise(started time.Time) {
 			return
 		}
 		s.log.Error(fmt.Sprintf("transcript sink %s (pid %s) died; restarting it on the same pipe", s.spec, cur.pid))
-		cur.client.Kill()
+		cur.kill()
 		s.setCur(nil)
 		s.earlier, s.reported = s.earlier+s.reported, 0
 		s.mu.Unlock()
@@ -358,7 +379,7 @@ func (s *Sink) supervise(started time.Time) {
 			s.mu.Lock()
 			if s.closed {
 				s.mu.Unlock()
-				l.client.Kill()
+				l.kill()
 				return
 			}
 			s.setCur(l)
@@ -506,7 +527,7 @@ func (s *Sink) Close() {
 	s.mu.Unlock()
 	<-s.done
 	if cur != nil {
-		cur.client.Kill()
+		cur.kill()
 	}
 }
 

@@ -53,7 +53,56 @@ func testHost(t *testing.T) (*Host, context.Context) {
 	done := make(chan struct{})
 	go func() { defer close(done); r.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return &Host{Exe: os.Args[0], Reaper: r, Logger: slog.New(slog.DiscardHandler)}, ctx
+	return &Host{Exe: os.Args[0], Reaper: r, Logger: slog.New(slog.DiscardHandler), SocketDir: socketDir(t)}, ctx
+}
+
+// socketDir is a plugin socket directory for a test: short, for the
+// socket paths below it (a t.TempDir() may be too long), and checked
+// empty when the test ends: every plugin's socket gone with it.
+func socketDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "ph")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if left, _ := os.ReadDir(dir); len(left) > 0 && !t.Failed() {
+			t.Errorf("left in the plugin socket directory: %v", left)
+		}
+		os.RemoveAll(dir)
+	})
+	return dir
+}
+
+// A sink's socket is in the host's SocketDir, in go-plugin's
+// plugin-dirNNN, and goes with the process: a dead sink's when it is
+// restarted, the last one's at Close (socketDir checks).
+func TestSinkSocketInSocketDir(t *testing.T) {
+	h, ctx := testHost(t)
+	s, _ := startFileSink(t, ctx, h, filepath.Join(t.TempDir(), "out.log"))
+	sockets := func() []string {
+		got, _ := filepath.Glob(filepath.Join(h.SocketDir, "plugin-dir*", "plugin*"))
+		return got
+	}
+	first := sockets()
+	if len(first) != 1 {
+		t.Fatalf("sockets in %s: %v, want one", h.SocketDir, first)
+	}
+	pid := s.Pids()[0]
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(s.Pids()) == 0 || s.Pids()[0] == pid {
+		if time.Now().After(deadline) {
+			t.Fatal("the sink was not restarted within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := sockets(); len(got) != 1 || got[0] == first[0] {
+		t.Errorf("after the restart: sockets %v, want only the new sink's (the dead one's %v removed)", got, first)
+	}
+	s.Close()
 }
 
 func TestSinkRestartsOnTheSamePipe(t *testing.T) {
@@ -178,7 +227,7 @@ func TestGarbageHandshakeFailsAtOnce(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			// The client has no reaper: none may run (it would reap
 			// os/exec's children).
-			h := &Host{Logger: slog.New(slog.DiscardHandler)}
+			h := &Host{Logger: slog.New(slog.DiscardHandler), SocketDir: socketDir(t)}
 			if tt.reaper {
 				h, _ = testHost(t)
 			}
@@ -238,7 +287,7 @@ func TestStartErrorReasons(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := &Host{Logger: slog.New(slog.DiscardHandler), StartTimeout: 300 * time.Millisecond}
+			h := &Host{Logger: slog.New(slog.DiscardHandler), StartTimeout: 300 * time.Millisecond, SocketDir: socketDir(t)}
 			script := filepath.Join(t.TempDir(), "plugin.sh")
 			if err := os.WriteFile(script, []byte("#!/bin/sh\n"+tt.script+"\n"), 0o755); err != nil {
 				t.Fatal(err)

@@ -10,7 +10,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -106,17 +108,33 @@ func (h *Host) reattach(kind string, spec Spec, st Handover, proc *child.Process
 			ReattachFunc:    func() (runner.AttachedRunner, error) { return rr, nil },
 		},
 	})
+	l := &launched{client: client, exited: rr.exited, pid: strconv.Itoa(rr.pid), rr: rr, protocol: st.Protocol,
+		socketDir: h.ownSocketDir(st.Addr)}
 	rpc, err := client.Client()
 	if err != nil {
-		client.Kill()
+		l.kill()
 		return nil, fmt.Errorf("re-attach %s plugin %s (pid %d): %w", kind, spec, rr.pid, err)
 	}
-	raw, err := rpc.Dispense(k.name)
-	if err != nil {
-		client.Kill()
+	if l.raw, err = rpc.Dispense(k.name); err != nil {
+		l.kill()
 		return nil, fmt.Errorf("re-attach %s plugin %s (pid %d): dispense: %w", kind, spec, rr.pid, err)
 	}
-	return &launched{client: client, raw: raw, exited: rr.exited, pid: strconv.Itoa(rr.pid), rr: rr, protocol: st.Protocol}, nil
+	return l, nil
+}
+
+// ownSocketDir is the directory go-plugin made for the socket at addr
+// when it started the plugin (plugin-dirNNN), if it is one in SocketDir:
+// what to remove when the re-attached plugin ends. "" for anything else
+// (a plugin a manager started with another SocketDir, or none).
+func (h *Host) ownSocketDir(addr string) string {
+	if h.SocketDir == "" {
+		return ""
+	}
+	dir := filepath.Dir(filepath.Clean(addr))
+	if filepath.Dir(dir) != filepath.Clean(h.SocketDir) || !strings.HasPrefix(filepath.Base(dir), "plugin-dir") {
+		return ""
+	}
+	return dir
 }
 
 // forwardLog logs what a re-attached plugin writes on stderr: hclog's

@@ -7,7 +7,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/handover"
 	"github.com/zdaemon/zdaemon/core/manager"
@@ -36,7 +35,8 @@ type jobChecks struct {
 // program starts and hold its report while no check process runs. A
 // watchdog needs the notification socket too. A manager that took over
 // from another (in) keeps its endpoints.
-func startChecks(ctx context.Context, plugins Plugins, cfg *config.Config, reaper *child.Reaper, log *slog.Logger, in *handover.In) (*jobChecks, error) {
+func startChecks(ctx context.Context, plugins Plugins, env PluginEnv, cfg *config.Config, in *handover.In) (*jobChecks, error) {
+	log := env.Log
 	jc := &jobChecks{files: map[string]*os.File{}, in: in}
 	cfgs := cfg.AllChecks()
 	if cfg.Watchdog > 0 {
@@ -64,7 +64,7 @@ func startChecks(ctx context.Context, plugins Plugins, cfg *config.Config, reape
 			return nil, err
 		}
 	}
-	prober, err := plugins.StartProber(ctx, reaper, log, checks)
+	prober, err := plugins.StartProber(ctx, env, checks)
 	if err != nil {
 		jc.close()
 		return nil, err

@@ -21,16 +21,27 @@ import (
 type Plugins interface {
 	// StartSink starts the sink sc on input, the read end of the output
 	// pipe, which the caller keeps open, and keeps it running.
-	StartSink(ctx context.Context, reaper *child.Reaper, log *slog.Logger, sc config.PluginConfig, input *os.File) (Sink, error)
+	StartSink(ctx context.Context, env PluginEnv, sc config.PluginConfig, input *os.File) (Sink, error)
 	// AdoptSink re-attaches to the sink a previous manager handed over
 	// (st; proc is its process, adopted by the reaper; stdout and stderr
 	// the read ends of its output) and keeps it running as StartSink does.
-	AdoptSink(reaper *child.Reaper, log *slog.Logger, sc config.PluginConfig, input *os.File, st SinkHandover, proc *child.Process, stdout, stderr *os.File) (Sink, error)
+	AdoptSink(env PluginEnv, sc config.PluginConfig, input *os.File, st SinkHandover, proc *child.Process, stdout, stderr *os.File) (Sink, error)
 	// StartProber starts the prober of the start tests.
-	StartProber(ctx context.Context, reaper *child.Reaper, log *slog.Logger, checks []Check) (Prober, error)
+	StartProber(ctx context.Context, env PluginEnv, checks []Check) (Prober, error)
 	// ServeMetrics answers HTTP scrapes of /metrics on l until ctx ends,
 	// with the snapshots snap takes.
 	ServeMetrics(ctx context.Context, l net.Listener, snap func(context.Context) (manager.Snapshot, bool), log *slog.Logger) error
+}
+
+// PluginEnv is what a job's plugins run with.
+type PluginEnv struct {
+	// Reaper starts (and adopts) the plugin processes.
+	Reaper *child.Reaper
+	// Log is the job's event log.
+	Log *slog.Logger
+	// SocketDir is the job's plugin socket directory (see pluginDir),
+	// where the plugins' gRPC sockets go.
+	SocketDir string
 }
 
 // Sink is a running transcript sink.
@@ -88,6 +99,12 @@ type Check struct {
 
 // errNoPlugins is a job with plugins given to a manager without them.
 var errNoPlugins = errors.New("this job has plugins (a transcript sink, start tests or a metrics endpoint), and this manager executable runs none: run it with zdrun-plugins")
+
+// startsPlugins says whether the job runs plugin processes: a transcript
+// sink, or start tests (the metrics endpoint is served in the manager).
+func startsPlugins(cfg *config.Config) bool {
+	return cfg.Sink != nil && (cfg.Daemon || cfg.Foreground) || len(cfg.AllChecks()) > 0
+}
 
 // pluginMessage is what the user reads of a plugin's failure: the
 // plugin's own words when it gave them (an error with a UserMessage

@@ -142,6 +142,28 @@ func (j *Job) Run(ctx context.Context) int {
 	}
 	sockets := &socketKeeper{path: cfg.SocketName, servers: []*control.Server{srv}, log: log, onStale: onStale}
 	defer sockets.closeAll()
+	// The plugins' sockets: in the job's directory for them, now that
+	// the control socket is ours, removed when the plugins are gone (the
+	// deferred calls below, which stop them, run before).
+	var socketDir string
+	if plugins != nil && startsPlugins(cfg) {
+		pdir, err := openPluginDir(cfg.SocketName)
+		if err != nil {
+			log.Error(err.Error())
+			return fail(1, "Error: "+err.Error())
+		}
+		if in == nil { // an upgraded manager keeps its sink's socket
+			if err := pdir.clean(); err != nil {
+				log.Warn(err.Error())
+			}
+		}
+		defer func() {
+			if err := pdir.remove(); err != nil {
+				log.Warn(err.Error())
+			}
+		}()
+		socketDir = pdir.path
+	}
 
 	// The reaper runs before the group: the plugins below start (and may
 	// die) before it, and the sink and checks stop after it, all children
@@ -163,13 +185,14 @@ func (j *Job) Run(ctx context.Context) int {
 	// cancelled ctx stops the program first, as SIGTERM does.
 	pctx, stopPlugins := context.WithCancel(context.Background())
 	defer stopPlugins()
+	penv := PluginEnv{Reaper: reaper, Log: log, SocketDir: socketDir}
 	// The transcript (daemon mode only, as the original): the program's
 	// output and the manager's own stdout and stderr go into a pipe that a
 	// sink plugin drains; the manager keeps a read end open for as long as
 	// it lives, so the program never gets a broken pipe.
 	var tr *transcriptPipe
 	if cfg.Sink != nil && (cfg.Daemon || cfg.Foreground) {
-		tr, err = startTranscript(pctx, plugins, cfg, reaper, log, cfg.Daemon, in, adopted)
+		tr, err = startTranscript(pctx, plugins, penv, cfg, cfg.Daemon, in, adopted)
 		if err != nil {
 			log.Error(err.Error())
 			return fail(1, "Error: "+pluginMessage(err))
@@ -182,7 +205,7 @@ func (j *Job) Run(ctx context.Context) int {
 	})
 
 	// Start tests, with the notification channels the manager keeps.
-	checks, err := startChecks(pctx, plugins, cfg, reaper, log, in)
+	checks, err := startChecks(pctx, plugins, penv, cfg, in)
 	if err != nil {
 		log.Error(err.Error())
 		return fail(1, "Error: "+pluginMessage(err))

@@ -10,7 +10,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/zdaemon/zdaemon/core/child"
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/handover"
 	"github.com/zdaemon/zdaemon/core/manager"
@@ -30,7 +29,8 @@ const pipeSize = 1 << 20
 // stdout and stderr join the program's output (a daemon has no other).
 // A manager that took over from another (in) keeps its pipe, and
 // re-attaches to its sink (adopted) or starts one on the pipe.
-func startTranscript(ctx context.Context, plugins Plugins, cfg *config.Config, reaper *child.Reaper, log *slog.Logger, own bool, in *handover.In, adopted *adoptedChildren) (*transcriptPipe, error) {
+func startTranscript(ctx context.Context, plugins Plugins, env PluginEnv, cfg *config.Config, own bool, in *handover.In, adopted *adoptedChildren) (*transcriptPipe, error) {
+	log := env.Log
 	r, w := in.File("transcript:read"), in.File("transcript:write")
 	if r == nil || w == nil {
 		var err error
@@ -45,7 +45,7 @@ func startTranscript(ctx context.Context, plugins Plugins, cfg *config.Config, r
 	var err error
 	if adopted != nil && adopted.sink != nil {
 		stdout, stderr := in.File("transcript:sink-stdout"), in.File("transcript:sink-stderr")
-		sink, err = plugins.AdoptSink(reaper, log, *cfg.Sink, r, *adopted.tr.Sink, adopted.sink, stdout, stderr)
+		sink, err = plugins.AdoptSink(env, *cfg.Sink, r, *adopted.tr.Sink, adopted.sink, stdout, stderr)
 		if err != nil {
 			// Two sinks must never read one pipe: this one goes (losing
 			// at most what it read and had not written yet, as a crash
@@ -56,7 +56,7 @@ func startTranscript(ctx context.Context, plugins Plugins, cfg *config.Config, r
 		}
 	}
 	if sink == nil {
-		sink, err = plugins.StartSink(ctx, reaper, log, *cfg.Sink, r)
+		sink, err = plugins.StartSink(ctx, env, *cfg.Sink, r)
 	}
 	if err != nil {
 		r.Close()
