@@ -1,8 +1,8 @@
 package main
 
 import (
-	"crypto/sha256"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"slices"
@@ -46,8 +46,9 @@ func TestPluginSocketDirLifecycle(t *testing.T) {
 			sock := filepath.Join(sockDir, "zdsock")
 			want := filepath.Join(sockDir, ".zdsock.plugins")
 			if !tt.beside {
-				sum := sha256.Sum256([]byte(sock))
-				want = filepath.Join(tmp, fmt.Sprintf("zdaemon-%d-%x", os.Geteuid(), sum[:6]))
+				sum := fnv.New64a()
+				sum.Write([]byte(sock))
+				want = filepath.Join(tmp, fmt.Sprintf("zdaemon-%d-%016x", os.Geteuid(), sum.Sum64()))
 			}
 			conf := j.write("job.hcl", fmt.Sprintf(`runner {
   program     = ["sleep", "1000"]

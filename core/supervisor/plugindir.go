@@ -1,10 +1,9 @@
 package supervisor
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -45,8 +44,11 @@ func pluginDirPath(socket, tmp string, euid int) (string, error) {
 	if len(dir)+pluginSocketRoom <= maxSocketPath {
 		return dir, nil
 	}
-	sum := sha256.Sum256([]byte(socket))
-	alt := filepath.Join(tmp, fmt.Sprintf("zdaemon-%d-%s", euid, hex.EncodeToString(sum[:])[:12]))
+	// A name, not a secret (the directory is trusted by its owner and
+	// mode): FNV-1a keeps crypto out of zdrun.
+	sum := fnv.New64a()
+	sum.Write([]byte(socket))
+	alt := filepath.Join(tmp, fmt.Sprintf("zdaemon-%d-%016x", euid, sum.Sum64()))
 	if len(alt)+pluginSocketRoom <= maxSocketPath {
 		return alt, nil
 	}

@@ -23,7 +23,7 @@ func TestPluginDirPath(t *testing.T) {
 	}{
 		{"beside", "/run/job/zdsock", "/tmp", "/run/job/.zdsock.plugins", ""},
 		{"beside, the longest that fits", fits + "/zdsock", "/tmp", fits + "/.zdsock.plugins", ""},
-		{"too long beside: in tmp", fits + "d/zdsock", "/tmp", "/tmp/zdaemon-1000-348880323fea" /* sha256sum of the socket path */, ""},
+		{"too long beside: in tmp", fits + "d/zdsock", "/tmp", "/tmp/zdaemon-1000-5e1a9f685a59f6cd" /* FNV-1a 64 of the socket path */, ""},
 		{"too long everywhere", fits + "d/zdsock", "/" + strings.Repeat("t", 60), "",
 			"plugin sockets fit neither beside the control socket " + fits + "d/zdsock nor in the temporary directory /" + strings.Repeat("t", 60)},
 	}
