@@ -69,7 +69,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "Error: %v\n", err)
 			return 1
 		}
-		return (&supervisor.Job{Config: cfg, Notifier: n, Stderr: stderr, Plugins: plugins}).Run(context.Background())
+		return (&supervisor.Job{Config: cfg, Notifier: n, Stderr: stderr, Plugins: plugins, Signals: earlysignals.C}).Run(context.Background())
 	case len(args) == 1 && args[0] == "--can-adopt":
 		rec := os.NewFile(3, "state-record")
 		defer rec.Close()

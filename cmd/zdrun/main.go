@@ -95,7 +95,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 func manage(args []string, plugins string, stderr io.Writer) int {
 	cfg, n, err := daemon.ReadStart(args[0] == "--attached")
 	if err == nil && !daemon.NeedsPlugins(cfg) {
-		return (&supervisor.Job{Config: cfg, Notifier: n, Stderr: stderr}).Run(context.Background())
+		return (&supervisor.Job{Config: cfg, Notifier: n, Stderr: stderr, Signals: earlysignals.C}).Run(context.Background())
 	}
 	msg := "Error: " + fmt.Sprint(err)
 	if err == nil {

@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -377,8 +378,10 @@ func managerFor(exe string, cfg *config.Config) string {
 
 // Executable is this process's executable, symlinks resolved: the
 // manager executables find each other and serve the built-in plugins by
-// it.
-func Executable() (string, error) {
+// it. It is looked up once (a process's executable is the one it was
+// started as; an upgrade's execve starts over): zdrun asks at start and
+// the supervisor again before the program's start.
+var Executable = sync.OnceValues(func() (string, error) {
 	exe, err := os.Executable()
 	if err == nil {
 		exe, err = filepath.EvalSymlinks(exe)
@@ -387,7 +390,7 @@ func Executable() (string, error) {
 		return "", fmt.Errorf("find the manager executable: %w", err)
 	}
 	return exe, nil
-}
+})
 
 // ReadStart reads what a manager was handed at its start: the
 // configuration, and unless it runs attached ("zdaemon run", see Exec) the

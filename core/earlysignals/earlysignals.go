@@ -1,11 +1,20 @@
-// Package earlysignals subscribes a manager that a previous one
-// re-executed in place (zdrun or zdrun-plugins --upgraded) to its shutdown signals as early
-// as a Go program can: in a package init that depends on nothing but
+// Package earlysignals subscribes a manager to its shutdown signals as
+// early as a Go program can: in a package init that depends on nothing but
 // os/signal, so it runs before the heavier packages' (gRPC, protobuf).
-// Across the execve those signals are ignored (the old manager sets them
-// so); from the moment the Go runtime installs its handlers until someone
-// subscribes, a SIGTERM would end the new manager, and with it, by its
-// death signal, the program. Signals that arrive from here on wait in C.
+//
+// A manager that a previous one re-executed in place (zdrun or
+// zdrun-plugins --upgraded) subscribes at once: across the execve those
+// signals are ignored (the old manager sets them so); from the moment the
+// Go runtime installs its handlers until someone subscribes, a SIGTERM
+// would end the new manager, and with it, by its death signal, the
+// program. Signals that arrive from here on wait in C.
+//
+// A manager a client starts (--handoff, --attached) subscribes on a
+// goroutine of its own: the first subscription costs about 0.3 ms (the
+// runtime starts a thread that keeps the signal mask and waits for it
+// once per signal), which then overlaps reading the job instead of
+// delaying the program's start. The supervisor subscribes C again before
+// it starts the program; os/signal's lock makes that wait for this one.
 package earlysignals
 
 import (
@@ -14,13 +23,20 @@ import (
 	"syscall"
 )
 
-// C receives SIGTERM, SIGINT and SIGHUP of an upgraded manager; nil in
-// any other process.
+// C receives SIGTERM, SIGINT and SIGHUP of a manager; nil in any other
+// process.
 var C chan os.Signal
 
+// shutdown are the manager's shutdown signals.
+var shutdown = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP}
+
 func init() {
-	if len(os.Args) == 3 && os.Args[1] == "--upgraded" {
+	switch {
+	case len(os.Args) == 3 && os.Args[1] == "--upgraded":
 		C = make(chan os.Signal, 4)
-		signal.Notify(C, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+		signal.Notify(C, shutdown...)
+	case len(os.Args) == 2 && (os.Args[1] == "--handoff" || os.Args[1] == "--attached"):
+		C = make(chan os.Signal, 4)
+		go signal.Notify(C, shutdown...)
 	}
 }

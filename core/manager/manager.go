@@ -139,6 +139,12 @@ type Options struct {
 	// program's pid or whether start tests run (for a service manager's
 	// readiness protocol). It must not block.
 	OnChange func(State, controlproto.Status)
+	// Began, when set, is called once in the loop after its first step:
+	// the program has been spawned (or could not be), or the one handed
+	// over adopted. The client that started the manager is told it is
+	// ready then, so that its waking up does not compete with the
+	// program's start for the CPU.
+	Began func()
 	// Up, when set, is told in the loop what "await up" would answer, the
 	// first time it would (the status text), or "" when the manager exits
 	// before the program was ever up: the client that started the manager
@@ -254,6 +260,9 @@ func (m *Manager) Run(ctx context.Context) int {
 	}
 	m.publish()
 	m.changed()
+	if m.opts.Began != nil {
+		m.opts.Began()
+	}
 	for m.state != Exiting {
 		var done <-chan child.ExitStatus
 		if m.proc != nil {

@@ -521,6 +521,37 @@ func TestAwaitUpGetsNothingWhenManagerQuits(t *testing.T) {
 	})
 }
 
+// Options.Began is called once, after the loop's first step: the program
+// has been spawned, or its exec failed.
+func TestBeganAfterTheFirstSpawn(t *testing.T) {
+	for _, failExec := range []bool{false, true} {
+		t.Run(fmt.Sprintf("exec fails %v", failExec), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := &fakeStarter{failExec: failExec}
+				var began []int // starts made when Began was called
+				cfg := testConfig(func(c *config.Config) { c.BackoffLimit = 2 })
+				m := New(cfg, f, Options{Began: func() {
+					f.mu.Lock()
+					began = append(began, len(f.starts))
+					f.mu.Unlock()
+				}})
+				codec := make(chan int, 1)
+				go func() { codec <- m.Run(context.Background()) }()
+				synctest.Wait()
+				time.Sleep(config.DefaultStartGrace)
+				synctest.Wait()
+				if !failExec {
+					req(m, "stop")
+				}
+				<-codec
+				if !slices.Equal(began, []int{1}) {
+					t.Fatalf("Began called with %v starts made, want once, after the first", began)
+				}
+			})
+		})
+	}
+}
+
 // Options.Up is told, once, what "await up 0" answers, at the moment it
 // would (the client that started the manager waits for it on the
 // hand-off); a manager that gives up first tells it "". A restart later
@@ -538,18 +569,28 @@ func TestUpToldOnce(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				var told []string
+				var mu sync.Mutex
+				var toldList []string
+				told := func() []string {
+					mu.Lock()
+					defer mu.Unlock()
+					return slices.Clone(toldList)
+				}
 				cfg := testConfig(func(c *config.Config) {
 					if tt.backoff > 0 {
 						c.BackoffLimit = tt.backoff
 					}
 				})
-				m := New(cfg, tt.starter, Options{Up: func(s string) { told = append(told, s) }})
+				m := New(cfg, tt.starter, Options{Up: func(s string) {
+					mu.Lock()
+					toldList = append(toldList, s)
+					mu.Unlock()
+				}})
 				codec := make(chan int, 1)
 				go func() { codec <- m.Run(context.Background()) }()
 				synctest.Wait()
-				if len(told) != 0 {
-					t.Fatalf("told %q before the start grace ended", told)
+				if got := told(); len(got) != 0 {
+					t.Fatalf("told %q before the start grace ended", got)
 				}
 				time.Sleep(config.DefaultStartGrace)
 				synctest.Wait()
@@ -568,8 +609,8 @@ func TestUpToldOnce(t *testing.T) {
 					req(m, "stop")
 				}
 				<-codec
-				if !slices.Equal(told, want) {
-					t.Fatalf("Up was told %q, want %q", told, want)
+				if got := told(); !slices.Equal(got, want) {
+					t.Fatalf("Up was told %q, want %q", got, want)
 				}
 			})
 		})

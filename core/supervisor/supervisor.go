@@ -53,8 +53,9 @@ type Job struct {
 	// Handover is what a previous manager handed over (zdrun --upgraded);
 	// nil for a fresh start.
 	Handover *handover.In
-	// Signals, when set, already receives the shutdown signals (an
-	// upgraded manager subscribes before anything else).
+	// Signals, when set, already receives the shutdown signals, or is
+	// being subscribed to them (package earlysignals: an upgraded manager
+	// subscribes before anything else, a fresh one while it reads its job).
 	Signals chan os.Signal
 }
 
@@ -318,7 +319,17 @@ func (j *Job) Run(ctx context.Context) int {
 		log.Debug(fmt.Sprintf("the manager's timers may fire up to 1 ms late: %v", err))
 	}
 	defer nudge.Close()
+	// The client that started this manager learns it is ready once the
+	// loop has spawned the program (Options.Began); it then waits on the
+	// hand-off for the program to be up when it is a daemon's.
+	ready := func() {
+		n.Ready()
+		if onUp == nil {
+			n.Close()
+		}
+	}
 	mgr := manager.New(cfg, starter, manager.Options{
+		Began:    ready,
 		Nudge:    nudge,
 		Upgrader: up,
 		Restore:  restore,
@@ -408,13 +419,7 @@ func (j *Job) Run(ctx context.Context) int {
 			}, func(error) { stop() })
 		})
 	}
-	ready := func() {
-		n.Ready()
-		if onUp == nil {
-			n.Close()
-		}
-	}
-	return runGroup(ctx, mgr, sockets, cfg.SocketName, maxConns, ready, log, up, j.Signals, client, groups...)
+	return runGroup(ctx, mgr, sockets, cfg.SocketName, maxConns, log, up, j.Signals, client, groups...)
 }
 
 // extra adds the job's parts and the manager process's own figures to a
@@ -467,14 +472,13 @@ func programWords(s *manager.Handover) string {
 //
 // An upgraded manager answers the client that asked for the upgrade
 // (client) once it serves.
-func runGroup(ctx context.Context, mgr *manager.Manager, sockets *socketKeeper, path string, maxConns int, ready func(), log *slog.Logger, up *upgrader, sigc chan os.Signal, client *os.File, more ...func(*run.Group)) int {
+func runGroup(ctx context.Context, mgr *manager.Manager, sockets *socketKeeper, path string, maxConns int, log *slog.Logger, up *upgrader, sigc chan os.Signal, client *os.File, more ...func(*run.Group)) int {
 	var g run.Group
 	code := 1
 	for _, add := range more {
 		add(&g)
 	}
 	g.Add(func() error {
-		ready()
 		code = mgr.Run(context.Background())
 		return nil
 	}, func(error) {
@@ -485,6 +489,8 @@ func runGroup(ctx context.Context, mgr *manager.Manager, sockets *socketKeeper, 
 	if sigc == nil {
 		sigc = make(chan os.Signal, 1)
 	}
+	// Returns once an earlier subscription of sigc (earlysignals) is done,
+	// os/signal's lock being held for it: the program starts after this.
 	signal.Notify(sigc, upgradeSignals...)
 	up.sigc, up.deliver = sigc, mgr.Shutdown
 	stopSignals := make(chan struct{})
