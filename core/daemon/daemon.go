@@ -202,8 +202,8 @@ func (m *Manager) Wait(warn func(string)) (err error) {
 		}
 	}()
 	for {
-		line, err := m.notify.ReadString('\n')
-		if err != nil {
+		line, rerr := m.notify.ReadString('\n')
+		if rerr != nil {
 			return ErrNotReady
 		}
 		kind, text, _ := strings.Cut(strings.TrimSuffix(line, "\n"), " ")
@@ -349,11 +349,16 @@ func ReadConfig() (*config.Config, error) {
 const PluginsName = "zdrun-plugins"
 
 // NeedsPlugins says whether a job needs the plugin host's executable: it
-// runs plugin processes (a transcript sink, in daemon mode or under
-// "zdaemon run", or start tests) or serves its metrics over HTTP (the
+// runs plugin processes (RunsPlugins) or serves its metrics over HTTP (the
 // Prometheus library is linked there only).
 func NeedsPlugins(cfg *config.Config) bool {
-	return cfg.Sink != nil && (cfg.Daemon || cfg.Foreground) || len(cfg.AllChecks()) > 0 || cfg.Metrics != nil
+	return RunsPlugins(cfg) || cfg.Metrics != nil
+}
+
+// RunsPlugins says whether a job runs plugin processes: a transcript sink
+// (in daemon mode or under "zdaemon run") or start tests.
+func RunsPlugins(cfg *config.Config) bool {
+	return cfg.Sink != nil && (cfg.Daemon || cfg.Foreground) || len(cfg.AllChecks()) > 0
 }
 
 // PluginHost is the manager with the plugin host beside the manager

@@ -250,7 +250,7 @@ func New(cfg *config.Config, starter Starter, opts Options) *Manager {
 func (m *Manager) Run(ctx context.Context) int {
 	defer close(m.exited)
 	if m.opts.Up != nil {
-		m.waiters = append(m.waiters, &waiter{cond: m.isUp(0), tell: m.opts.Up, line: "await up 0"})
+		m.waiters = append(m.waiters, &waiter{cond: m.isUp(0), tell: m.opts.Up})
 	}
 	if m.opts.Restore != nil {
 		m.restore(*m.opts.Restore)

@@ -100,12 +100,6 @@ type Check struct {
 // errNoPlugins is a job with plugins given to a manager without them.
 var errNoPlugins = errors.New("this job has plugins (a transcript sink, start tests or a metrics endpoint), and this manager executable runs none: run it with zdrun-plugins")
 
-// startsPlugins says whether the job runs plugin processes: a transcript
-// sink, or start tests (the metrics endpoint is served in the manager).
-func startsPlugins(cfg *config.Config) bool {
-	return cfg.Sink != nil && (cfg.Daemon || cfg.Foreground) || len(cfg.AllChecks()) > 0
-}
-
 // pluginMessage is what the user reads of a plugin's failure: the
 // plugin's own words when it gave them (an error with a UserMessage
 // method), the whole chain otherwise.

@@ -147,7 +147,7 @@ func (j *Job) Run(ctx context.Context) int {
 	// the control socket is ours, removed when the plugins are gone (the
 	// deferred calls below, which stop them, run before).
 	var socketDir string
-	if plugins != nil && startsPlugins(cfg) {
+	if plugins != nil && daemon.RunsPlugins(cfg) {
 		pdir, err := openPluginDir(cfg.SocketName)
 		if err != nil {
 			log.Error(err.Error())
