@@ -13,8 +13,9 @@
 // goroutine of its own: the first subscription costs about 0.3 ms (the
 // runtime starts a thread that keeps the signal mask and waits for it
 // once per signal), which then overlaps reading the job instead of
-// delaying the program's start. The supervisor subscribes C again before
-// it starts the program; os/signal's lock makes that wait for this one.
+// delaying the program's start. The supervisor subscribes C to the same
+// signals again before it starts the program, so they are subscribed by
+// then whichever of the two runs first.
 package earlysignals
 
 import (
@@ -27,16 +28,16 @@ import (
 // process.
 var C chan os.Signal
 
-// shutdown are the manager's shutdown signals.
-var shutdown = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP}
+// Shutdown are the signals that shut a manager down.
+var Shutdown = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP}
 
 func init() {
 	switch {
 	case len(os.Args) == 3 && os.Args[1] == "--upgraded":
 		C = make(chan os.Signal, 4)
-		signal.Notify(C, shutdown...)
+		signal.Notify(C, Shutdown...)
 	case len(os.Args) == 2 && (os.Args[1] == "--handoff" || os.Args[1] == "--attached"):
 		C = make(chan os.Signal, 4)
-		go signal.Notify(C, shutdown...)
+		go signal.Notify(C, Shutdown...)
 	}
 }

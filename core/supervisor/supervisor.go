@@ -489,8 +489,8 @@ func runGroup(ctx context.Context, mgr *manager.Manager, sockets *socketKeeper, 
 	if sigc == nil {
 		sigc = make(chan os.Signal, 1)
 	}
-	// Returns once an earlier subscription of sigc (earlysignals) is done,
-	// os/signal's lock being held for it: the program starts after this.
+	// The program starts after this: its signals are subscribed by then,
+	// whether or not earlysignals' own subscription of sigc has run yet.
 	signal.Notify(sigc, upgradeSignals...)
 	up.sigc, up.deliver = sigc, mgr.Shutdown
 	stopSignals := make(chan struct{})

@@ -20,6 +20,7 @@ import (
 	"github.com/zdaemon/zdaemon/core/config"
 	"github.com/zdaemon/zdaemon/core/control"
 	"github.com/zdaemon/zdaemon/core/daemon"
+	"github.com/zdaemon/zdaemon/core/earlysignals"
 	"github.com/zdaemon/zdaemon/core/eventlog"
 	"github.com/zdaemon/zdaemon/core/handover"
 	"github.com/zdaemon/zdaemon/core/listen"
@@ -52,12 +53,13 @@ var knownNames = handover.Known(
 // checkTimeout bounds the check mode's answer.
 const checkTimeout = 10 * time.Second
 
-// upgradeSignals are the signals that shut the manager down: across the
+// upgradeSignals are the signals that shut the manager down
+// (earlysignals.Shutdown): across the
 // execve they are ignored (a Go program's handlers are gone until the new
 // one installs its own, and their default would kill the new manager
 // and, by its death signal, the program); those that arrived during the
 // upgrade are handed over in the manager's snapshot.
-var upgradeSignals = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP}
+var upgradeSignals = earlysignals.Shutdown
 
 // upgrader implements manager.Upgrader for one job.
 type upgrader struct {
