@@ -69,7 +69,7 @@ type job struct {
 // test left behind, and fails the test if there were any.
 func newJob(t testing.TB) *job {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "zd")
+	dir, err := os.MkdirTemp(scratchBase(), "zd")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +97,18 @@ func newJob(t testing.TB) *job {
 		os.RemoveAll(dir)
 	})
 	return j
+}
+
+// scratchBase is where jobs make their directories: $TMPDIR, unless it is
+// too long for the sockets made below it (a job's control socket, the
+// plugin socket directory beside it and go-plugin's sockets in that must
+// fit sun_path's 108 bytes), then /tmp. A test that wants $TMPDIR itself
+// sets it for the run.
+func scratchBase() string {
+	if tmp := os.TempDir(); len(tmp) <= 24 {
+		return tmp
+	}
+	return "/tmp"
 }
 
 // leftovers lists live processes whose cwd or command line points into the

@@ -36,12 +36,7 @@ func TestMain(m *testing.M) {
 // READY=1 passed on reaches a notify check's end; what is left there is
 // drained before the next start.
 func TestNotifySocketSenders(t *testing.T) {
-	dir, err := os.MkdirTemp("", "zdn")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "n")
+	path := filepath.Join(shortDir(t, "zdn"), "n")
 	ns, err := bindNotify(path, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

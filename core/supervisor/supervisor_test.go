@@ -155,10 +155,22 @@ func TestJobWithPluginsNeedsPlugins(t *testing.T) {
 // removes: t.TempDir's paths can outgrow sun_path's 108 bytes.
 func shortSocket(t *testing.T) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "zds")
+	return filepath.Join(shortDir(t, "zds"), "sock")
+}
+
+// shortDir is a new directory, removed after the test, in $TMPDIR, or in
+// /tmp when $TMPDIR is too long for the sockets made below it (go-plugin
+// adds up to 38 bytes below a plugin socket directory).
+func shortDir(t *testing.T, prefix string) string {
+	t.Helper()
+	base := os.TempDir()
+	if len(base) > 24 {
+		base = "/tmp"
+	}
+	dir, err := os.MkdirTemp(base, prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	return filepath.Join(dir, "sock")
+	return dir
 }
