@@ -15,8 +15,8 @@ func TestQuickstartExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := []string{"-C", conf, "-s", j.path("zdsock")}
-	j.must(0, append(o, "validate", conf)...)
+	j.must(0, "validate", conf)
+	o := []string{"-C", exampleInJob(j, conf, "/tmp/zdaemon-quickstart.log", j.path("event.log")), "-s", j.path("zdsock")}
 	pid := j.startOK(o...)
 	kv := j.statusMap(o...)
 	if kv["args"] != "['sh', '-c', 'while :; do date; sleep 5; done']" || kv["backofflimit"] != "5" {
@@ -26,6 +26,9 @@ func TestQuickstartExample(t *testing.T) {
 		t.Fatal("program not alive")
 	}
 	j.stopOK(o...)
+	if events, err := os.ReadFile(j.path("event.log")); err != nil || !strings.Contains(string(events), "daemonizing the process") {
+		t.Fatalf("the event log in the job's directory: %v\n%s", err, events)
+	}
 }
 
 // examples/legacy: the .conf runs unchanged, and the .hcl beside it is
@@ -50,9 +53,30 @@ func TestLegacyExample(t *testing.T) {
 	if strip(a.out) != strip(b.out) {
 		t.Fatalf("show differs:\n%s\n%s", a.out, b.out)
 	}
-	pid := j.startOK(append([]string{"-C", conf}, o...)...)
+	run := []string{"-C", exampleInJob(j, conf, "%define RUN /tmp/zdaemon-legacy", "%define RUN "+j.path("legacy")), "-s", j.path("zdsock")}
+	pid := j.startOK(run...)
 	if !alive(pid) {
 		t.Fatal("not running")
 	}
-	j.stopOK(append([]string{"-C", conf}, o...)...)
+	j.stopOK(run...)
+	if events, err := os.ReadFile(j.path("legacy.log")); err != nil || !strings.Contains(string(events), "daemonizing the process") {
+		t.Fatalf("the event log in the job's directory: %v\n%s", err, events)
+	}
+}
+
+// exampleInJob copies the example job file at path into the job's
+// directory, with the one place that names its files in /tmp (from)
+// changed to name them in the job's directory (to): a test writes nothing
+// in /tmp, where the quickstart's own event log may be another user's. It
+// returns the copy's path.
+func exampleInJob(j *job, path, from, to string) string {
+	j.t.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		j.t.Fatal(err)
+	}
+	if n := strings.Count(string(src), from); n != 1 {
+		j.t.Fatalf("%s holds %q %d times, want once", path, from, n)
+	}
+	return j.write(filepath.Base(path), strings.Replace(string(src), from, to, 1))
 }
