@@ -74,6 +74,18 @@ func (p *Prober) start(ctx context.Context, c *check) error {
 	return nil
 }
 
+// pastDeadline says whether a try's context ctx has timed out by now.
+// Its deadline counts, not only Err: the plugin's end of the deadline
+// (gRPC's, from the same clock) can fire and its answer arrive before,
+// on a loaded machine, the timer behind ctx.Err has run.
+func pastDeadline(ctx context.Context, now time.Time) bool {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return true
+	}
+	deadline, ok := ctx.Deadline()
+	return ok && !now.Before(deadline)
+}
+
 // crashSettle bounds how long a failed call waits for its plugin's exit.
 const crashSettle = 100 * time.Millisecond
 
@@ -102,7 +114,7 @@ func (p *Prober) try(ctx context.Context, c *check, req healthcheck.Request) (bo
 	tctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	res, err := checker.Check(tctx, req)
-	timedOut := errors.Is(tctx.Err(), context.DeadlineExceeded)
+	timedOut := pastDeadline(tctx, time.Now())
 	switch {
 	case err != nil && timedOut:
 		return false, fmt.Sprintf("%s check timed out after %v", c.cfg.Kind, c.cfg.Timeout)
