@@ -546,6 +546,38 @@ func TestUpgradeKeepsNotifyEndpoints(t *testing.T) {
 	}
 }
 
+// The new manager watches the control socket's path again (the old one
+// closed its watch before the execve): a socket deleted after the upgrade
+// is recreated, and answers for the same program.
+func TestUpgradeWatchesTheSocketAgain(t *testing.T) {
+	_, newZdrun, _ := upgradeBinaries(t)
+	u := newUpgradeJob(t)
+	if r := u.zd("start"); r.code != 0 || !startedRe.MatchString(r.out) {
+		t.Fatalf("start: exit %d, %q %q", r.code, r.out, r.err)
+	}
+	u.installManagers(newZdrun)
+	if r := u.zd("upgrade"); r.code != 0 || !upgradedRe.MatchString(r.out) {
+		t.Fatalf("upgrade: exit %d, %q %q", r.code, r.out, r.err)
+	}
+	before := u.status()
+	if before["manager"] == "" || before["application"] == "" {
+		t.Fatalf("status after the upgrade: %v", before)
+	}
+	if err := os.Remove(u.path("zdsock")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the deleted socket recreated", func() bool {
+		_, err := os.Stat(u.path("zdsock"))
+		return err == nil
+	})
+	if after := u.status(); after["manager"] != before["manager"] || after["application"] != before["application"] {
+		t.Fatalf("after the socket was recreated: %v, before: %v", after, before)
+	}
+	if r := u.zd("stop"); r.code != 0 || !stoppedRe.MatchString(r.out) {
+		t.Fatalf("stop: exit %d, %q %q", r.code, r.out, r.err)
+	}
+}
+
 // A program in back-off (it keeps crashing) is handed over too: the new
 // manager keeps the governor's count and restarts it when the back-off
 // ends.

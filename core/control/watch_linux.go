@@ -15,20 +15,32 @@ import (
 
 // WatchPath calls changed whenever the entry at path is removed, renamed
 // or replaced (inotify on its directory: no polling, no wake-up while
-// nothing happens there). It returns when ctx ends.
+// nothing happens there). It returns when ctx ends, once its inotify
+// descriptor is closed (the kernel takes a grace period, some
+// milliseconds, to close one).
 func WatchPath(ctx context.Context, path string, changed func()) error {
 	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
 		return fmt.Errorf("inotify: %w", err)
 	}
 	f := os.NewFile(uintptr(fd), "inotify") // non-blocking: Close ends Read
-	defer f.Close()
 	const mask = unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO | unix.IN_CREATE
 	if _, err := unix.InotifyAddWatch(fd, filepath.Dir(path), mask); err != nil {
+		f.Close()
 		return fmt.Errorf("watch %s: %w", filepath.Dir(path), err)
 	}
-	stop := context.AfterFunc(ctx, func() { f.Close() })
-	defer stop()
+	closed := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(closed)
+		f.Close()
+	})
+	defer func() {
+		if stop() { // ctx did not end: ours to close
+			f.Close()
+		} else { // the close that ended Read may still be under way
+			<-closed
+		}
+	}()
 	name := filepath.Base(path)
 	buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
 	for {

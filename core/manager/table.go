@@ -300,10 +300,7 @@ func (m *Manager) shutdownIdle(ev event) (State, string) {
 func (m *Manager) logKilled(sig os.Signal) {
 	name := "context cancel"
 	if sig != nil {
-		name = sig.String()
-		if ss, ok := sig.(syscall.Signal); ok {
-			name = signame.ManagerName(ss)
-		}
+		name = signame.ManagerNameOf(sig)
 	}
 	m.log.Log(context.Background(), eventlog.LevelCritical, "daemon manager killed by "+name)
 }

@@ -5,6 +5,7 @@ package signame
 
 import (
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -92,6 +93,15 @@ func ClientName(sig syscall.Signal) string {
 		return n
 	}
 	return fmt.Sprintf("signal %d", int(sig))
+}
+
+// ManagerNameOf is ManagerName of an os.Signal; one that is no
+// syscall.Signal is named by its String.
+func ManagerNameOf(sig os.Signal) string {
+	if ss, ok := sig.(syscall.Signal); ok {
+		return ManagerName(ss)
+	}
+	return sig.String()
 }
 
 // ManagerName is the manager's name for sig, as in "terminated by

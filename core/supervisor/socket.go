@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -19,6 +20,10 @@ type socketKeeper struct {
 	mu      sync.Mutex
 	servers []*control.Server
 	closed  bool
+	// The watch of the path (see watch): what ends the one that runs,
+	// and what is closed once it has; nil while none runs.
+	stopWatch func()
+	watchDone chan struct{}
 }
 
 // check runs when the socket's directory entry changed: if it is no longer
@@ -60,4 +65,39 @@ func (k *socketKeeper) requests() uint64 {
 		n += srv.Requests()
 	}
 	return n
+}
+
+// watch watches the socket's path (control.WatchPath: check runs when
+// its entry changes) until unwatch. An upgrade unwatches before the
+// execve, and watches again if that failed: the execve would close the
+// inotify descriptor, and the kernel closes one only after a grace period
+// (some 20 ms here), which it would spend in the new manager before its
+// first instruction, while the shutdown signals are ignored.
+func (k *socketKeeper) watch() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed || k.stopWatch != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	k.stopWatch, k.watchDone = cancel, done
+	go func() {
+		defer close(done)
+		if err := control.WatchPath(ctx, k.path, k.check); err != nil && ctx.Err() == nil {
+			k.log.Warn(fmt.Sprintf("cannot watch the control socket: %v", err))
+		}
+	}()
+}
+
+// unwatch ends the watch and returns once its descriptor is closed.
+func (k *socketKeeper) unwatch() {
+	k.mu.Lock()
+	stop, done := k.stopWatch, k.watchDone
+	k.stopWatch, k.watchDone = nil, nil
+	k.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
 }

@@ -539,12 +539,13 @@ func runGroup(ctx context.Context, mgr *manager.Manager, sockets *socketKeeper, 
 	// next start would run a second manager and a second program.
 	wctx, stopWatch := context.WithCancel(context.Background())
 	g.Add(func() error {
-		if err := control.WatchPath(wctx, path, sockets.check); err != nil && wctx.Err() == nil {
-			log.Warn(fmt.Sprintf("cannot watch the control socket: %v", err))
-		}
+		sockets.watch()
 		<-wctx.Done()
 		return nil
-	}, func(error) { stopWatch() })
+	}, func(error) {
+		stopWatch()
+		sockets.unwatch()
+	})
 
 	if client != nil {
 		_, _ = io.WriteString(client, controlproto.UpgradeReply(os.Getpid(), up.version, up.from)+"\n")

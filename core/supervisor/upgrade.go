@@ -25,6 +25,7 @@ import (
 	"github.com/zdaemon/zdaemon/core/handover"
 	"github.com/zdaemon/zdaemon/core/listen"
 	"github.com/zdaemon/zdaemon/core/manager"
+	"github.com/zdaemon/zdaemon/core/signame"
 )
 
 // Upgrading the manager in place ("zdaemon upgrade"): the manager asks
@@ -54,11 +55,12 @@ var knownNames = handover.Known(
 const checkTimeout = 10 * time.Second
 
 // upgradeSignals are the signals that shut the manager down
-// (earlysignals.Shutdown): across the
-// execve they are ignored (a Go program's handlers are gone until the new
-// one installs its own, and their default would kill the new manager
-// and, by its death signal, the program); those that arrived during the
-// upgrade are handed over in the manager's snapshot.
+// (earlysignals.Shutdown). Those that arrive before the snapshot are
+// handed over in it; one that arrives after it ends the upgrade, and this
+// manager acts on it. From just before the execve they are ignored until
+// the new manager's first package init subscribes them: a Go program's
+// handlers are gone across the execve, and their default would kill the
+// new manager and, by its death signal, the program.
 var upgradeSignals = earlysignals.Shutdown
 
 // upgrader implements manager.Upgrader for one job.
@@ -201,15 +203,9 @@ func CanAdopt(r io.Reader, w io.Writer, version string, withPlugins bool) int {
 // manager's loop; it returns only when the execve failed, having undone
 // what it did.
 func (u *upgrader) Exec(ctx context.Context, state func() manager.Handover) error {
-	signal.Ignore(upgradeSignals...)
 	// What arrived before: the manager's queue, where snapshot finds it.
-	for drained := false; !drained; {
-		select {
-		case sig := <-u.sigc:
-			u.deliver(sig)
-		default:
-			drained = true
-		}
+	for _, sig := range pendingSignals(u.sigc) {
+		u.deliver(sig)
 	}
 	out := handover.NewOut(u.version)
 	fail := func(err error) error {
@@ -238,25 +234,48 @@ func (u *upgrader) Exec(ctx context.Context, state func() manager.Handover) erro
 	if u.checks != nil {
 		u.checks.Suspend()
 	}
+	var late []os.Signal
 	err := child.Exec(u.exe, os.Environ(), func() ([]string, func(), error) {
 		fd, undo, err := out.Inherit()
 		if err != nil {
 			return nil, nil, err
 		}
+		signal.Ignore(upgradeSignals...) // until the new manager subscribes them
+		if late = pendingSignals(u.sigc); len(late) > 0 {
+			undo()
+			return nil, nil, fmt.Errorf("%s arrived during the upgrade", signame.ManagerNameOf(late[0]))
+		}
 		return []string{u.exe, "--upgraded", strconv.Itoa(fd)}, undo, nil
 	})
+	for _, sig := range late { // after the snapshot: ours to act on
+		u.deliver(sig)
+	}
 	return fail(err)
+}
+
+// pendingSignals takes what waits in c.
+func pendingSignals(c <-chan os.Signal) []os.Signal {
+	var sigs []os.Signal
+	for {
+		select {
+		case sig := <-c:
+			sigs = append(sigs, sig)
+		default:
+			return sigs
+		}
+	}
 }
 
 // quiesceWait bounds how long an upgrade waits for the requests of
 // connections accepted before the pause.
 const quiesceWait = time.Second
 
-// Pause stops the control servers' accept loops, then waits (at most
-// quiesceWait) until the requests of the connections accepted before are
-// answered: only those that wait in "await", which are handed over, and
-// the upgrade's own are left. A client that connected and said nothing
-// for that long loses its connection at the execve.
+// Pause stops the control servers' accept loops and the watch of the
+// socket's path, then waits (at most quiesceWait) until the requests of
+// the connections accepted before are answered: only those that wait in
+// "await", which are handed over, and the upgrade's own are left. A
+// client that connected and said nothing for that long loses its
+// connection at the execve.
 func (u *upgrader) Pause(ctx context.Context) (resume func()) {
 	resume = u.sockets.pause()
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), quiesceWait)
@@ -283,7 +302,8 @@ func (k *socketKeeper) hand(out *handover.Out) error {
 }
 
 // pause stops every server's accept loop (connections wait in the
-// socket's backlog) and returns what resumes them.
+// socket's backlog) and the watch of the path, and returns what resumes
+// them.
 func (k *socketKeeper) pause() (resume func()) {
 	k.mu.Lock()
 	servers := append([]*control.Server(nil), k.servers...)
@@ -291,15 +311,17 @@ func (k *socketKeeper) pause() (resume func()) {
 	for _, s := range servers {
 		s.Pause()
 	}
+	k.unwatch()
 	return func() {
 		k.mu.Lock()
-		defer k.mu.Unlock()
 		for _, s := range servers {
 			s.Resume()
 			if !k.closed {
 				k.serve(s)
 			}
 		}
+		k.mu.Unlock()
+		k.watch()
 	}
 }
 
