@@ -541,11 +541,9 @@ func runGroup(ctx context.Context, mgr *manager.Manager, sockets *socketKeeper, 
 	g.Add(func() error {
 		sockets.watch()
 		<-wctx.Done()
-		return nil
-	}, func(error) {
-		stopWatch()
 		sockets.unwatch()
-	})
+		return nil
+	}, func(error) { stopWatch() })
 
 	if client != nil {
 		_, _ = io.WriteString(client, controlproto.UpgradeReply(os.Getpid(), up.version, up.from)+"\n")
