@@ -200,8 +200,9 @@ func CanAdopt(r io.Reader, w io.Writer, version string, withPlugins bool) int {
 }
 
 // Exec hands everything over and re-executes the manager. It runs on the
-// manager's loop; it returns only when the execve failed, having undone
-// what it did.
+// manager's loop; it returns only when the execve failed, or a shutdown
+// signal arrived after the snapshot (then delivered to this manager),
+// having undone what it did.
 func (u *upgrader) Exec(ctx context.Context, state func() manager.Handover) error {
 	// What arrived before: the manager's queue, where snapshot finds it.
 	for _, sig := range pendingSignals(u.sigc) {
