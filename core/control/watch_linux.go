@@ -15,9 +15,10 @@ import (
 
 // WatchPath calls changed whenever the entry at path is removed, renamed
 // or replaced (inotify on its directory: no polling, no wake-up while
-// nothing happens there). It returns when ctx ends, once its inotify
-// descriptor is closed (the kernel takes a grace period, some
-// milliseconds, to close one).
+// nothing happens there), and once when the watch begins, for what
+// changed before. It returns when ctx ends, once its inotify descriptor
+// is closed (the kernel takes a grace period, some milliseconds, to close
+// one).
 func WatchPath(ctx context.Context, path string, changed func()) error {
 	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
@@ -41,6 +42,7 @@ func WatchPath(ctx context.Context, path string, changed func()) error {
 			<-closed
 		}
 	}()
+	changed()
 	name := filepath.Base(path)
 	buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
 	for {
