@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -42,30 +43,28 @@ func TestSocketWatchPausesForUpgrade(t *testing.T) {
 	before := inotifyFDs(t)
 	k.watch()
 	defer k.unwatch()
+	within := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 10s", what)
+			}
+		}
+	}
 	recreated := func(what string) {
 		t.Helper()
 		if err := os.Remove(path); err != nil {
 			t.Fatal(err)
 		}
-		for deadline := time.Now().Add(10 * time.Second); ; {
-			if _, err := os.Stat(path); err == nil {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: the deleted socket was not recreated within 10s", what)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		within(what+": the deleted socket recreated", func() bool {
+			_, err := os.Stat(path)
+			return err == nil
+		})
 	}
+	// watch starts its goroutine, which opens the descriptor.
 	waitFDs := func(what string, want int) {
 		t.Helper()
-		// watch starts its goroutine, which opens the descriptor.
-		for deadline := time.Now().Add(10 * time.Second); inotifyFDs(t) != want; {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %d inotify descriptors, want %d", what, inotifyFDs(t), want)
-			}
-			time.Sleep(time.Millisecond)
-		}
+		within(fmt.Sprintf("%s: %d inotify descriptors", what, want), func() bool { return inotifyFDs(t) == want })
 	}
 	waitFDs("watching", before+1)
 	recreated("watching")
