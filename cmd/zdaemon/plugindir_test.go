@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"hash/fnv"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,9 +14,9 @@ import (
 	"time"
 )
 
-// The plugin sockets of a job live in a directory of its manager, beside
+// The plugin sockets of a job live in a directory of the job's, beside
 // the control socket (or, for a socket path too long for go-plugin's
-// below it, in $TMPDIR): it holds the running sink's socket across two
+// below it, in $TMPDIR), in its manager's own (named by its pid): it holds the running sink's socket across two
 // upgrades, the socket of that sink goes when it dies afterwards, a
 // SIGKILLed manager's leftovers are gone at the next start,
 // and after the stop neither the directory nor anything in $TMPDIR (a
@@ -67,8 +68,9 @@ eventlog {
 
 			j.startOK(opts...)
 			first := pluginSockets(t, want)
-			if len(first) != 1 {
-				t.Errorf("after start: plugin sockets %v in %s, want one", first, want)
+			mine := j.statusMap(opts...)["manager"] + "/plugin-dir"
+			if len(first) != 1 || !strings.HasPrefix(first[0], mine) {
+				t.Errorf("after start: plugin sockets %v in %s, want one in %s", first, want, mine)
 			}
 			for i := range 2 {
 				if r := j.run(append(opts, "upgrade")...); r.code != 0 {
@@ -131,25 +133,32 @@ eventlog {
 	}
 }
 
-// pluginSockets lists the plugin sockets in the plugin socket directory
-// dir: go-plugin's plugin-dirNNN/pluginNNN, by their path below dir.
+// pluginSockets lists what the job's plugin socket directory dir holds:
+// each manager's directory (its pid) with go-plugin's
+// plugin-dirNNN/pluginNNN in it, by their paths below dir, an empty
+// directory with a trailing slash.
 func pluginSockets(t *testing.T, dir string) []string {
 	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
+	if _, err := os.Lstat(dir); err != nil {
 		t.Errorf("plugin socket directory: %v", err)
 		return nil
 	}
 	var socks []string
-	for _, e := range entries {
-		inner, _ := os.ReadDir(filepath.Join(dir, e.Name()))
-		if len(inner) == 0 {
-			socks = append(socks, e.Name()+"/")
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			t.Errorf("plugin socket directory: %v", err)
+			return nil
 		}
-		for _, f := range inner {
-			socks = append(socks, e.Name()+"/"+f.Name())
+		rel, _ := filepath.Rel(dir, path)
+		if d.IsDir() {
+			if inner, _ := os.ReadDir(path); len(inner) == 0 && path != dir {
+				socks = append(socks, rel+"/")
+			}
+			return nil
 		}
-	}
+		socks = append(socks, rel)
+		return nil
+	})
 	return socks
 }
 

@@ -123,15 +123,19 @@ func (h *Host) reattach(kind string, spec Spec, st Handover, proc *child.Process
 }
 
 // ownSocketDir is the directory go-plugin made for the socket at addr
-// when it started the plugin (plugin-dirNNN), if it is one in SocketDir:
-// what to remove when the re-attached plugin ends. "" for anything else
-// (a plugin a manager started with another SocketDir, or none).
+// when it started the plugin (plugin-dirNNN), if it is one in SocketDir
+// or in SocketDir's parent, the job's directory, where managers made them
+// before each had a subdirectory of its own there (a plugin started by
+// one of those and re-attached to after an upgrade): what to remove when
+// the re-attached plugin ends. "" for anything else (a plugin a manager
+// started with another SocketDir, or none).
 func (h *Host) ownSocketDir(addr string) string {
 	if h.SocketDir == "" {
 		return ""
 	}
 	dir := filepath.Dir(filepath.Clean(addr))
-	if filepath.Dir(dir) != filepath.Clean(h.SocketDir) || !strings.HasPrefix(filepath.Base(dir), "plugin-dir") {
+	in, ours := filepath.Dir(dir), filepath.Clean(h.SocketDir)
+	if in != ours && in != filepath.Dir(ours) || !strings.HasPrefix(filepath.Base(dir), "plugin-dir") {
 		return ""
 	}
 	return dir

@@ -161,6 +161,14 @@ func (jc *jobChecks) drainStale() {
 	drainStale(jc.inputs)
 }
 
+// unlinkNotify removes the notification socket's path (see
+// notifySocket.unlink), if there is one.
+func (jc *jobChecks) unlinkNotify() {
+	if jc.notify != nil {
+		jc.notify.unlink()
+	}
+}
+
 // close stops the checks and closes the channels, last opened first.
 func (jc *jobChecks) close() {
 	for i := len(jc.closers) - 1; i >= 0; i-- {

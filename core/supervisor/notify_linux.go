@@ -23,6 +23,8 @@ import (
 // READY=1 on to the notify checks through a socket pair of each.
 type notifySocket struct {
 	path    string
+	ino     pathID // the socket file at path when bound or adopted
+	unlinks sync.Once
 	conn    *net.UnixConn
 	file    *os.File // a duplicate of conn's descriptor, which an upgrade hands over
 	notices chan manager.Notice
@@ -80,7 +82,7 @@ func newNotifySocket(conn *net.UnixConn, path string, log *slog.Logger) (*notify
 		conn.Close()
 		return nil, fmt.Errorf("notification socket %s: %w", path, err)
 	}
-	ns := &notifySocket{path: path, conn: conn, file: f, notices: make(chan manager.Notice), done: make(chan struct{}), log: log}
+	ns := &notifySocket{path: path, ino: pathIDOf(path), conn: conn, file: f, notices: make(chan manager.Notice), done: make(chan struct{}), log: log}
 	ns.wg.Go(ns.read)
 	return ns, nil
 }
@@ -199,13 +201,36 @@ func (ns *notifySocket) drain() {
 	}
 }
 
+// unlink removes the socket's path while it is still this socket's: a
+// manager that starts as this one exits binds its own there. The manager
+// calls it before it lets go of the control socket (and close does).
+func (ns *notifySocket) unlink() {
+	ns.unlinks.Do(func() {
+		if id := pathIDOf(ns.path); id != (pathID{}) && id == ns.ino {
+			_ = os.Remove(ns.path)
+		}
+	})
+}
+
+// pathID tells one file at a path from another.
+type pathID struct{ dev, ino uint64 }
+
+// pathIDOf is the file's at path (not followed), or the zero pathID.
+func pathIDOf(path string) pathID {
+	var st unix.Stat_t
+	if unix.Lstat(path, &st) != nil {
+		return pathID{}
+	}
+	return pathID{uint64(st.Dev), st.Ino}
+}
+
 // close stops reading and removes the socket.
 func (ns *notifySocket) close() {
 	close(ns.done)
 	ns.conn.Close()
 	ns.file.Close()
 	ns.wg.Wait()
-	os.Remove(ns.path)
+	ns.unlink()
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
 	for _, f := range append(ns.relays, ns.ends...) {

@@ -7,38 +7,53 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
+	"strconv"
+
+	"golang.org/x/sys/unix"
 )
 
 // A job's plugin sockets (go-plugin's gRPC unix sockets, one per plugin
-// process) live in a directory of the job's manager: beside the control
-// socket, whose directory the job already trusts, as
-// ".<socket name>.plugins". go-plugin makes a plugin-dirNNN directory in
-// it for each plugin it starts, the plugin its socket pluginNNN in that.
-// A fresh manager empties it once it owns the control socket (what a
-// predecessor killed with SIGKILL left: only one manager owns a control
-// socket), an upgraded one keeps it and the running sink's socket, and
-// the manager removes it when it exits.
+// process) live in a directory of the job's: beside the control socket,
+// whose directory the job already trusts, as ".<socket name>.plugins".
+// Each manager has its own subdirectory in it, named by its pid (which an
+// upgrade keeps); go-plugin makes a plugin-dirNNN directory in that for
+// each plugin it starts, the plugin its socket pluginNNN in that.
+//
+// Two managers of a job run at once for a moment: stop returns once the
+// old one has let go of the control socket, while it still drains its
+// sink and stops its plugins, and a start may follow at once. So no
+// manager removes or empties what another one uses: an exiting manager
+// removes its own subdirectory and then the job's directory only if that
+// is empty (rmdir, which fails on a directory another manager has made
+// its own in), and a fresh manager removes the subdirectories of managers
+// that are no longer running (killed with SIGKILL) and anything else but
+// the live managers' subdirectories; an upgraded one keeps its own with
+// the running sink's socket.
 //
 // When go-plugin's paths below it would not fit in a socket address, the
-// directory is $TMPDIR/zdaemon-<euid>-<hash of the socket's path>,
+// job's directory is $TMPDIR/zdaemon-<euid>-<hash of the socket's path>,
 // created 0700; in a shared $TMPDIR another user could have made it
 // first, so an existing one is taken only when it is a directory (not a
 // symbolic link) of this manager's user that no one else may use. The
-// same goes for an existing directory beside the socket.
+// same goes for an existing directory beside the socket, and for a
+// manager's subdirectory, which is made in the directory it opened and
+// checked (mkdirat), never through a path that could have been swapped.
 
 // maxSocketPath is the longest path a unix socket address holds: sun_path
 // is 108 bytes with the terminating NUL.
 const maxSocketPath = 107
 
-// pluginSocketRoom is what go-plugin adds below the directory:
-// "/plugin-dirNNN" (os.MkdirTemp) and "/pluginNNN" (os.CreateTemp), each
-// random suffix up to 10 digits.
-const pluginSocketRoom = len("/plugin-dir") + 10 + len("/plugin") + 10
+// pluginSocketRoom is what goes below the job's directory: the manager's
+// subdirectory "/PID", then "/plugin-dirNNN" (os.MkdirTemp)
+// and "/pluginNNN" (os.CreateTemp), each random suffix up to 10 digits.
+const pluginSocketRoom = len("/") + maxPidDigits + len("/plugin-dir") + 10 + len("/plugin") + 10
 
-// pluginDirPath is where the plugin sockets of the job whose control
-// socket is socket (absolute) live: beside it when they fit there, else
-// in tmp (os.TempDir) under a name of euid and socket.
+// maxPidDigits is the widest pid: Linux's pid_max is at most 2^22.
+const maxPidDigits = len("4194304")
+
+// pluginDirPath is the job's directory for the plugin sockets of the job
+// whose control socket is socket (absolute): beside it when they fit
+// there, else in tmp (os.TempDir) under a name of euid and socket.
 func pluginDirPath(socket, tmp string, euid int) (string, error) {
 	dir := filepath.Join(filepath.Dir(socket), "."+filepath.Base(socket)+".plugins")
 	if len(dir)+pluginSocketRoom <= maxSocketPath {
@@ -56,14 +71,26 @@ func pluginDirPath(socket, tmp string, euid int) (string, error) {
 		socket, tmp, maxSocketPath, pluginSocketRoom)
 }
 
-// pluginDir is a job's plugin socket directory, made or checked by
-// openPluginDir.
+// pluginDir is a manager's plugin socket directory, made or checked by
+// openPluginDir: path, the subdirectory of its pid in the job's
+// directory root.
 type pluginDir struct {
-	path string
+	root, path string
 }
 
-// openPluginDir makes the plugin socket directory of the job whose
-// control socket is socket, or takes the one there if it may (see
+// rootGoneTries bounds how often openPluginDir makes the job's directory
+// again when an exiting manager removed it (empty) before this one's
+// subdirectory was in it; each time means one more manager that exited
+// just then.
+const rootGoneTries = 10
+
+// errRootGone is the job's directory removed before the subdirectory
+// could be made in it.
+var errRootGone = errors.New("the job's plugin socket directory was removed")
+
+// openPluginDir makes this manager's plugin socket directory for the job
+// whose control socket is socket, or takes the one there (an upgraded
+// manager's, or a dead one's of the same pid) if it may (see
 // trustPluginDir). Call it once the manager owns the control socket.
 func openPluginDir(socket string) (*pluginDir, error) {
 	abs, err := filepath.Abs(socket)
@@ -71,14 +98,73 @@ func openPluginDir(socket string) (*pluginDir, error) {
 		return nil, fmt.Errorf("plugin socket directory: %w", err)
 	}
 	euid := os.Geteuid()
-	path, err := pluginDirPath(abs, os.TempDir(), euid)
+	root, err := pluginDirPath(abs, os.TempDir(), euid)
 	if err != nil {
 		return nil, err
 	}
-	if err := makePluginDir(path, euid); err != nil {
+	name := strconv.Itoa(os.Getpid())
+	for range rootGoneTries {
+		err = makeOwnDir(root, name, euid)
+		if !errors.Is(err, errRootGone) {
+			break
+		}
+	}
+	if err != nil {
 		return nil, err
 	}
-	return &pluginDir{path: path}, nil
+	return &pluginDir{root: root, path: filepath.Join(root, name)}, nil
+}
+
+// makeOwnDir makes (or checks) the job's directory root, then the
+// subdirectory name in it, through a descriptor of root it has checked:
+// errRootGone when root was removed in between.
+func makeOwnDir(root, name string, euid int) error {
+	if err := makePluginDir(root, euid); err != nil {
+		return err
+	}
+	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		return errRootGone
+	case errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOTDIR):
+		// Replaced since it was checked: say what it is now.
+		if terr := trustPluginDir(root, euid); terr != nil {
+			return terr
+		}
+		return errRootGone
+	case err != nil:
+		return fmt.Errorf("open the plugin socket directory %s: %w", root, err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("check the plugin socket directory %s: %w", root, err)
+	}
+	if err := trustStat(root, &st, euid, ""); err != nil {
+		return err
+	}
+	own := filepath.Join(root, name)
+	err = unix.Mkdirat(fd, name, 0o700)
+	switch {
+	case errors.Is(err, unix.ENOENT): // root removed (it was empty)
+		return errRootGone
+	case errors.Is(err, unix.EEXIST):
+		if err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("check the plugin socket directory %s: %w", own, err)
+		}
+		target := ""
+		if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+			target, _ = os.Readlink(own)
+		}
+		return trustStat(own, &st, euid, target)
+	case err != nil:
+		return fmt.Errorf("create the plugin socket directory %s: %w", own, err)
+	}
+	// 0700 whatever the umask: go-plugin makes directories in it.
+	if err := unix.Fchmodat(fd, name, 0o700, 0); err != nil {
+		return fmt.Errorf("create the plugin socket directory %s: %w", own, err)
+	}
+	return nil
 }
 
 // makePluginDir creates the directory path with mode 0700, or checks the
@@ -87,6 +173,10 @@ func makePluginDir(path string, euid int) error {
 	err := os.Mkdir(path, 0o700)
 	switch {
 	case err == nil:
+		// 0700 whatever the umask: managers make their directories in it.
+		if err := os.Chmod(path, 0o700); err != nil {
+			return fmt.Errorf("create the plugin socket directory: %w", err)
+		}
 		return nil
 	case errors.Is(err, fs.ErrExist):
 		return trustPluginDir(path, euid)
@@ -99,41 +189,61 @@ func makePluginDir(path string, euid int) error {
 // a directory, not a symbolic link, euid's, with no permission for group
 // or others.
 func trustPluginDir(path string, euid int) error {
-	fi, err := os.Lstat(path)
-	if err != nil {
-		return fmt.Errorf("check the plugin socket directory: %w", err)
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		return fmt.Errorf("check the plugin socket directory: %w", &fs.PathError{Op: "lstat", Path: path, Err: err})
 	}
+	target := ""
+	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		target, _ = os.Readlink(path)
+	}
+	return trustStat(path, &st, euid, target)
+}
+
+// trustStat is trustPluginDir's verdict on path, whose status is st (not
+// followed: target is where it points when it is a symbolic link).
+func trustStat(path string, st *unix.Stat_t, euid int, target string) error {
 	refuse := func(why, fix string) error {
 		return fmt.Errorf("refusing the plugin socket directory %s: %s; %s", path, why, fix)
 	}
-	switch {
-	case fi.Mode()&fs.ModeSymlink != 0:
-		target, _ := os.Readlink(path)
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFLNK:
 		return refuse(fmt.Sprintf("it is a symbolic link (to %s), not a directory", target), "remove it")
-	case !fi.IsDir():
+	case unix.S_IFDIR:
+	default:
 		return refuse("it is not a directory", "remove it")
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != euid {
+	if int(st.Uid) != euid {
 		return refuse(fmt.Sprintf("it is owned by uid %d, and this manager runs as uid %d", st.Uid, euid), "remove it, or run the job as its owner")
 	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+	if perm := st.Mode & 0o7777; perm&0o077 != 0 {
 		return refuse(fmt.Sprintf("its mode is %04o: group or others may use it", perm), "make it 0700 (chmod 0700), or remove it")
 	}
 	return nil
 }
 
-// clean removes what the directory holds: the sockets (and their
-// plugin-dirNNN) of plugins of a manager that did not get to remove
-// them. os.RemoveAll removes a symbolic link, never what it points to.
+// clean removes what this manager's directory holds (a dead manager's of
+// the same pid left it), and in the job's directory what no running
+// manager uses: the subdirectories of managers that are gone (killed with
+// SIGKILL), the plugin-dirNNN of managers from before the subdirectories,
+// anything else put there. A fresh manager calls it; an upgraded one
+// keeps its sink's socket. os.RemoveAll removes a symbolic link, never
+// what it points to.
 func (d *pluginDir) clean() error {
-	entries, err := os.ReadDir(d.path)
-	if err != nil {
-		return fmt.Errorf("clean the plugin socket directory: %w", err)
-	}
 	var errs []error
-	for _, e := range entries {
-		if err := os.RemoveAll(filepath.Join(d.path, e.Name())); err != nil {
+	for _, dir := range []string{d.path, d.root} {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
 			errs = append(errs, err)
+			continue
+		}
+		for _, e := range entries {
+			if dir == d.root && (e.Name() == filepath.Base(d.path) || managerRuns(e.Name())) {
+				continue
+			}
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -142,11 +252,27 @@ func (d *pluginDir) clean() error {
 	return nil
 }
 
-// remove removes the directory and what is left in it; call it when no
-// plugin runs any more.
+// managerRuns says whether name, an entry of the job's directory, is the
+// subdirectory of a process that runs (a manager, unless its pid was
+// taken again since it died: then the entry stays until that one ends).
+func managerRuns(name string) bool {
+	pid, err := strconv.Atoi(name)
+	if err != nil || pid <= 0 || strconv.Itoa(pid) != name {
+		return false
+	}
+	return processRuns(pid)
+}
+
+// remove removes this manager's directory and what is left in it, then
+// the job's directory unless another manager has its own in it; call it
+// when none of this manager's plugins runs any more.
 func (d *pluginDir) remove() error {
 	if err := os.RemoveAll(d.path); err != nil {
 		return fmt.Errorf("remove the plugin socket directory: %w", err)
 	}
-	return nil
+	err := unix.Rmdir(d.root)
+	if err == nil || errors.Is(err, unix.ENOTEMPTY) || errors.Is(err, unix.EEXIST) || errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	return fmt.Errorf("remove the plugin socket directory: %w", &fs.PathError{Op: "rmdir", Path: d.root, Err: err})
 }

@@ -372,7 +372,9 @@ func (j *Job) Run(ctx context.Context) int {
 			}
 			return killed
 		},
-		BeforeExit: func() { sockets.closeAll(); held.close() },
+		// What the job's next manager binds is let go of before the
+		// control socket, which that one may start on at once.
+		BeforeExit: func() { held.close(); checks.unlinkNotify(); sockets.closeAll() },
 		Filename:   cfg.Filename,
 		Version:    daemon.BuildVersion(),
 		OnChange:   onChange,
