@@ -2,6 +2,7 @@ package pluginhost
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -213,7 +214,7 @@ func startError(name string, rr *groupRunner, err error, timeout time.Duration, 
 		reason = fmt.Sprintf("it printed no go-plugin handshake within %v", timeout)
 	}
 	if last := strings.TrimSpace(rr.stderr.lastLine()); last != "" {
-		reason += fmt.Sprintf("; its last words on stderr: %s", strconv.Quote(clip(last)))
+		reason += fmt.Sprintf("; its last words on stderr: %s", strconv.Quote(clip(plainWords(last))))
 	}
 	return &StartError{Plugin: name, Reason: reason}
 }
@@ -224,10 +225,34 @@ var handshakeLine = regexp.MustCompile(`^\d+\|\d+\|`)
 
 // clip shortens what a plugin printed for a message.
 func clip(s string) string {
-	if len(s) > 100 {
-		return s[:100] + "..."
+	if len(s) > 200 {
+		return s[:200] + "..."
 	}
 	return s
+}
+
+// plainWords is a line a plugin wrote on stderr as a person reads it: an
+// hclog JSON line (go-plugin's own "plugin init error", or the plugin's
+// logger) as its message, then its error and its other fields, without
+// the level and the time; any other line as it is.
+func plainWords(line string) string {
+	var entry map[string]any
+	if json.Unmarshal([]byte(line), &entry) != nil {
+		return line
+	}
+	msg, ok := entry["@message"].(string)
+	if !ok {
+		return line
+	}
+	if e, ok := entry["error"]; ok {
+		msg += fmt.Sprintf(": %v", e)
+	}
+	for _, k := range slices.Sorted(maps.Keys(entry)) {
+		if k != "error" && !strings.HasPrefix(k, "@") {
+			msg += fmt.Sprintf(" %s=%v", k, entry[k])
+		}
+	}
+	return msg
 }
 
 // wrapRunner hands the runner our command (path, args) instead of the one

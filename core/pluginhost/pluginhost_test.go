@@ -282,6 +282,11 @@ func TestStartErrorReasons(t *testing.T) {
 		name, script, want string
 	}{
 		{"exits", "echo 'no config' >&2; exit 3", `it ended (exit status 3) before the go-plugin handshake; its last words on stderr: "no config"`},
+		{"go-plugin's init error", `echo '{"@level":"error","@message":"plugin init error","@timestamp":"2026-12-02T13:46:15.188890Z","error":"listen unix /run/job/.zdsock.plugins/4711/plugin-dir1/plugin2: bind: no such file or directory"}' >&2; exit 0`,
+			`it ended (exit status 0) before the go-plugin handshake; its last words on stderr: "plugin init error: listen unix /run/job/.zdsock.plugins/4711/plugin-dir1/plugin2: bind: no such file or directory"`},
+		{"a log line with fields", `echo '{"@level":"error","@message":"bad setting","@module":"x","name":"path","line":3}' >&2; exit 1`,
+			`it ended (exit status 1) before the go-plugin handshake; its last words on stderr: "bad setting line=3 name=path"`},
+		{"JSON that is no log line", `echo '{"error":"x"}' >&2; exit 1`, `it ended (exit status 1) before the go-plugin handshake; its last words on stderr: "{\"error\":\"x\"}"`},
 		{"closes-stdout", "exec >&-; exec sleep 1000", "it closed its stdout without printing the go-plugin handshake"},
 		{"silent", "exec sleep 1000", "it printed no go-plugin handshake within 300ms"},
 	}
