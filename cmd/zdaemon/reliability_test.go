@@ -697,7 +697,8 @@ eventlog {
 // let go of the control socket, while it still drains its sink and stops
 // its plugins. Nothing of the job's that the new manager uses may be
 // shared with the old one or removed by it: the plugin socket directory,
-// the notification socket, the held listen socket (TCP and a unix path).
+// the notification socket, the held listen socket (TCP and a unix path),
+// the metrics endpoint.
 // Before, about one start in eight failed ("plugin built-in transcript
 // file did not start: stat .zdsock.plugins: no such file or directory").
 func TestReliabilityStartRightAfterStop(t *testing.T) {
@@ -715,11 +716,14 @@ func TestReliabilityStartRightAfterStop(t *testing.T) {
 			default:
 				addr = freePort(t)
 			}
-			conf := j.listenJob(addr, `, "-notify"`, "", `healthcheck "notify" {}
+			conf := j.listenJob(addr, `, "-notify"`, "", fmt.Sprintf(`healthcheck "notify" {}
 transcript "file" {
   path = "out.log"
 }
-`)
+metrics {
+  address = %q
+}
+`, freePort(t)))
 			const rounds = 15
 			for i := range rounds {
 				r := j.run("-C", conf, "start")
