@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -142,7 +143,7 @@ func (s *Server) acceptLoop(a *acceptor) error {
 			s.hold(-1)
 		}
 		if res == quickAnswered {
-			spin = spinFor > 0
+			spin = spinFor() > 0
 			return nil
 		}
 		return a.handOver(fd, buf[:n])
@@ -176,7 +177,7 @@ func (s *Server) acceptLoop(a *acceptor) error {
 				fd := release(i)
 				n, res := s.answerAtOnce(a.ctx, fd, buf, q, a.logger)
 				if res == quickAnswered {
-					spin = spinFor > 0
+					spin = spinFor() > 0
 				} else if err := a.handOver(fd, buf[:n]); err != nil {
 					return err
 				}
@@ -265,19 +266,22 @@ func epollCtl(ep, op, fd int) error {
 
 // spinFor is how long the accept loop looks for the next connection after
 // an answer before it sleeps: a client that asks in a loop connects again
-// some tens of microseconds after its answer. None with one CPU, where
-// looking would only keep that client from running.
-var spinFor = func() time.Duration {
-	if runtime.NumCPU() < 2 {
+// some tens of microseconds after its answer. None with less than two
+// CPUs to use (availableCPUs: a cgroup's CPU limit counts), where looking
+// would only keep that client from running, or spend the job's CPU quota.
+// Worked out when a server first answers, not when a client starts.
+var spinFor = sync.OnceValue(func() time.Duration {
+	if availableCPUs() < 2 {
 		return 0
 	}
 	return 50 * time.Microsecond
-}()
+})
 
 // spinAccept tries acceptRaw until a connection comes, or spinFor has
 // passed, or Pause or Close was called (EAGAIN), yielding the CPU between
 // tries to whatever else is runnable on it.
 func (s *Server) spinAccept(lfd int) (int, error) {
+	d := spinFor()
 	for start := time.Now(); ; {
 		fd, err := acceptRaw(lfd)
 		if !errors.Is(err, unix.EAGAIN) {
@@ -286,7 +290,7 @@ func (s *Server) spinAccept(lfd int) (int, error) {
 			}
 			return fd, err
 		}
-		if s.stopLooking.Load() || time.Since(start) >= spinFor {
+		if s.stopLooking.Load() || time.Since(start) >= d {
 			return fd, err
 		}
 		_, _, _ = unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)

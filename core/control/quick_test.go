@@ -139,7 +139,7 @@ func TestQuickServerWaitsForALateLine(t *testing.T) {
 func lookAwakeFor(t *testing.T, d time.Duration) {
 	t.Helper()
 	old := spinFor
-	spinFor = d
+	spinFor = func() time.Duration { return d }
 	t.Cleanup(func() { spinFor = old })
 }
 
