@@ -67,7 +67,7 @@ func pluginDirPath(socket, tmp string, euid int) (string, error) {
 	if len(alt)+pluginSocketRoom <= maxSocketPath {
 		return alt, nil
 	}
-	return "", fmt.Errorf("plugin sockets fit neither beside the control socket %s nor in the temporary directory %s (a socket path holds %d bytes, and go-plugin adds up to %d below the directory): use a shorter socket-name or TMPDIR",
+	return "", fmt.Errorf("plugin sockets fit neither beside the control socket %s nor in the temporary directory %s (a socket path holds %d bytes, and the manager and go-plugin add up to %d below the directory): use a shorter socket-name or TMPDIR",
 		socket, tmp, maxSocketPath, pluginSocketRoom)
 }
 
