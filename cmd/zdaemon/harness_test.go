@@ -102,10 +102,11 @@ func newJob(t testing.TB) *job {
 // scratchBase is where jobs make their directories: $TMPDIR, unless it is
 // too long for the sockets made below it (a job's control socket, the
 // plugin socket directory beside it and go-plugin's sockets in that must
-// fit sun_path's 108 bytes), then /tmp. A test that wants $TMPDIR itself
-// sets it for the run.
+// fit sun_path's 108 bytes, and a test's own $TMPDIR in the job's
+// directory holds the TMPDIR fallback's), then /tmp. A test that wants
+// $TMPDIR itself sets it for the run.
 func scratchBase() string {
-	if tmp := os.TempDir(); len(tmp) <= 24 {
+	if tmp := os.TempDir(); len(tmp) <= 12 {
 		return tmp
 	}
 	return "/tmp"
