@@ -64,7 +64,20 @@ func parseStat(data []byte) (statFields, bool) {
 	}
 	ppid, _ := strconv.Atoi(string(f[1]))
 	pgid, _ := strconv.Atoi(string(f[2]))
-	return statFields{ppid: ppid, pgid: pgid, zombie: string(f[0]) == "Z"}, true
+	state := string(f[0])
+	return statFields{ppid: ppid, pgid: pgid, zombie: state == "Z" || state == "X"}, true
+}
+
+// Runs says whether the process pid exists and has not ended: a zombie
+// has, though kill(pid, 0) finds it until its parent reaps it.
+func Runs(pid int) bool {
+	var buf [1024]byte
+	data, ok := readStat(pid, buf[:])
+	if !ok {
+		return false
+	}
+	st, ok := parseStat(data)
+	return !ok || !st.zombie // unreadable: it may run
 }
 
 // readStat reads the start of /proc/<pid>/stat into buf (the fields

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -56,23 +57,13 @@ func cgroupCPULimit(fsys fs.FS, cgroupFile []byte) (float64, bool) {
 			for _, mount := range []string{"sys/fs/cgroup", "sys/fs/cgroup/unified"} {
 				walkUp(mount, f[2], func(dir string) { consider(readCPUMax(fsys, dir)) })
 			}
-		case hasController(f[1], "cpu"):
+		case slices.Contains(strings.Split(f[1], ","), "cpu"):
 			for _, mount := range []string{"sys/fs/cgroup/cpu", "sys/fs/cgroup/" + f[1]} {
 				walkUp(mount, f[2], func(dir string) { consider(readCFSQuota(fsys, dir)) })
 			}
 		}
 	}
 	return best, found
-}
-
-// hasController says whether the comma-separated list names c.
-func hasController(list, c string) bool {
-	for _, x := range strings.Split(list, ",") {
-		if x == c {
-			return true
-		}
-	}
-	return false
 }
 
 // walkUp calls visit for mount/cgroup and each of its ancestors up to

@@ -10,6 +10,8 @@ import (
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/zdaemon/zdaemon/core/child"
 )
 
 // A job's plugin sockets (go-plugin's gRPC unix sockets, one per plugin
@@ -260,7 +262,7 @@ func managerRuns(name string) bool {
 	if err != nil || pid <= 0 || strconv.Itoa(pid) != name {
 		return false
 	}
-	return processRuns(pid)
+	return child.Runs(pid)
 }
 
 // remove removes this manager's directory and what is left in it, then

@@ -40,19 +40,3 @@ func processFigures() manager.ProcessFigures {
 	}
 	return f
 }
-
-// processRuns says whether the process pid exists and has not ended: a
-// zombie (state Z or X in /proc/PID/stat) has, though kill(pid, 0) still
-// finds it until its parent reaps it.
-func processRuns(pid int) bool {
-	st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	i := strings.LastIndexByte(string(st), ')')
-	if i < 0 {
-		return true // unreadable: keep what may be in use
-	}
-	fields := strings.Fields(string(st[i+1:]))
-	return len(fields) == 0 || (fields[0] != "Z" && fields[0] != "X")
-}
