@@ -723,14 +723,32 @@ transcript "file" {
 metrics {
   address = %q
 }
+eventlog {
+  logfile {
+    path = "event.log"
+  }
+}
 `, freePort(t)))
 			const rounds = 15
+			var mgr int
 			for i := range rounds {
 				r := j.run("-C", conf, "start")
 				if r.code != 0 || !startedRe.MatchString(r.out) {
 					t.Fatalf("start %d of %d right after a stop: exit %d, stdout %q, stderr %q", i+1, rounds, r.code, r.out, r.err)
 				}
+				mgr, _ = strconv.Atoi(j.statusMap("-C", conf)["manager"])
 				j.stopOK("-C", conf)
+			}
+			// Each manager let go of its parts without an error (a closed
+			// metrics endpoint is no serving error, a removed directory
+			// no failed clean). A new sink waiting for the old one's lock
+			// on the transcript is a warning, and expected.
+			eventually(t, 20*time.Second, "the last manager to exit", func() bool { return mgr > 0 && !alive(mgr) })
+			log, _ := os.ReadFile(j.path("event.log"))
+			for _, line := range strings.Split(string(log), "\n") {
+				if strings.Contains(line, " ERROR ") || strings.Contains(line, " CRITICAL ") {
+					t.Errorf("event log: %s", line)
+				}
 			}
 		})
 	}

@@ -117,19 +117,27 @@ func openPluginDir(socket string) (*pluginDir, error) {
 	return &pluginDir{root: root, path: filepath.Join(root, name)}, nil
 }
 
-// makeOwnDir makes (or checks) the job's directory root, then the
-// subdirectory name in it, through a descriptor of root it has checked:
-// errRootGone when root was removed in between.
+// makeOwnDir makes the job's directory root if it is not there, then
+// the subdirectory name in it (or takes the one there), both checked by
+// trustPluginDir's rule; root is checked through the descriptor the
+// subdirectory is made in: errRootGone when root was removed in between.
 func makeOwnDir(root, name string, euid int) error {
-	if err := makePluginDir(root, euid); err != nil {
-		return err
+	switch err := os.Mkdir(root, 0o700); {
+	case err == nil:
+		// 0700 whatever the umask: managers make their directories in it.
+		if err := os.Chmod(root, 0o700); err != nil {
+			return fmt.Errorf("create the plugin socket directory: %w", err)
+		}
+	case !errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("create the plugin socket directory: %w", err)
 	}
 	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	switch {
 	case errors.Is(err, unix.ENOENT):
 		return errRootGone
 	case errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOTDIR):
-		// Replaced since it was checked: say what it is now.
+		// A symbolic link or no directory: say which. One that was
+		// replaced by a directory meanwhile is tried again.
 		if terr := trustPluginDir(root, euid); terr != nil {
 			return terr
 		}
@@ -146,19 +154,12 @@ func makeOwnDir(root, name string, euid int) error {
 		return err
 	}
 	own := filepath.Join(root, name)
-	err = unix.Mkdirat(fd, name, 0o700)
-	switch {
+	switch err := unix.Mkdirat(fd, name, 0o700); {
 	case errors.Is(err, unix.ENOENT): // root removed (it was empty)
 		return errRootGone
 	case errors.Is(err, unix.EEXIST):
-		if err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return fmt.Errorf("check the plugin socket directory %s: %w", own, err)
-		}
-		target := ""
-		if st.Mode&unix.S_IFMT == unix.S_IFLNK {
-			target, _ = os.Readlink(own)
-		}
-		return trustStat(own, &st, euid, target)
+		// In root, which is this user's and no one else's: by its path.
+		return trustPluginDir(own, euid)
 	case err != nil:
 		return fmt.Errorf("create the plugin socket directory %s: %w", own, err)
 	}
@@ -167,23 +168,6 @@ func makeOwnDir(root, name string, euid int) error {
 		return fmt.Errorf("create the plugin socket directory %s: %w", own, err)
 	}
 	return nil
-}
-
-// makePluginDir creates the directory path with mode 0700, or checks the
-// one there (trustPluginDir).
-func makePluginDir(path string, euid int) error {
-	err := os.Mkdir(path, 0o700)
-	switch {
-	case err == nil:
-		// 0700 whatever the umask: managers make their directories in it.
-		if err := os.Chmod(path, 0o700); err != nil {
-			return fmt.Errorf("create the plugin socket directory: %w", err)
-		}
-		return nil
-	case errors.Is(err, fs.ErrExist):
-		return trustPluginDir(path, euid)
-	}
-	return fmt.Errorf("create the plugin socket directory: %w", err)
 }
 
 // trustPluginDir says why the existing directory path may not hold the
@@ -233,14 +217,14 @@ func trustStat(path string, st *unix.Stat_t, euid int, target string) error {
 // what it points to.
 func (d *pluginDir) clean() error {
 	var errs []error
-	for _, dir := range []string{d.path, d.root} {
+	removeIn := func(dir string, keep func(name string) bool) {
 		entries, err := os.ReadDir(dir)
 		if err != nil {
 			errs = append(errs, err)
-			continue
+			return
 		}
 		for _, e := range entries {
-			if dir == d.root && (e.Name() == filepath.Base(d.path) || managerRuns(e.Name())) {
+			if keep(e.Name()) {
 				continue
 			}
 			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
@@ -248,6 +232,9 @@ func (d *pluginDir) clean() error {
 			}
 		}
 	}
+	removeIn(d.path, func(string) bool { return false })
+	own := filepath.Base(d.path)
+	removeIn(d.root, func(name string) bool { return name == own || managerRuns(name) })
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("clean the plugin socket directory: %w", err)
 	}

@@ -49,10 +49,12 @@ func TestPluginDirPath(t *testing.T) {
 	}
 }
 
-// A plugin socket directory that is there already is taken only when it
-// is a directory of this user, not a symbolic link, with no permission
-// for group or others; one that is not there is created with mode 0700.
-func TestMakePluginDir(t *testing.T) {
+// A plugin socket directory that is there already, the job's or the
+// manager's own in it (an upgrade's, or a dead manager's of the same
+// pid), is taken only when it is a directory of this user, not a symbolic
+// link, with no permission for group or others; one that is not there is
+// created with mode 0700, whatever the umask.
+func TestMakeOwnDir(t *testing.T) {
 	euid := os.Geteuid()
 	tests := []struct {
 		name string
@@ -65,7 +67,7 @@ func TestMakePluginDir(t *testing.T) {
 		{"mode 0755", func(t *testing.T, p string) { mkdir(t, p, 0o755) }, "its mode is 0755: group or others may use it; make it 0700"},
 		{"mode 0710", func(t *testing.T, p string) { mkdir(t, p, 0o710) }, "its mode is 0710"},
 		{"symbolic link to our directory", func(t *testing.T, p string) {
-			target := filepath.Join(filepath.Dir(p), "elsewhere")
+			target := p + "-elsewhere"
 			mkdir(t, target, 0o700)
 			if err := os.Symlink(target, p); err != nil {
 				t.Fatal(err)
@@ -86,27 +88,38 @@ func TestMakePluginDir(t *testing.T) {
 			}
 		}, "it is owned by uid 65534, and this manager runs as uid 0"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), ".zdsock.plugins")
-			if tt.make != nil {
-				tt.make(t, path)
-			}
-			err := makePluginDir(path, euid)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), path) {
-					t.Fatalf("makePluginDir: %v; want an error naming %s with %q", err, path, tt.wantErr)
+	for _, where := range []string{"the job's directory", "the manager's directory"} {
+		for _, tt := range tests {
+			t.Run(where+"/"+tt.name, func(t *testing.T) {
+				root := filepath.Join(t.TempDir(), ".zdsock.plugins")
+				own := filepath.Join(root, "4711")
+				at := root
+				if where == "the manager's directory" {
+					mkdir(t, root, 0o700)
+					at = own
 				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("makePluginDir: %v", err)
-			}
-			fi, err := os.Lstat(path)
-			if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
-				t.Fatalf("after makePluginDir: %v, %v; want a directory with mode 0700", fi.Mode(), err)
-			}
-		})
+				if tt.make != nil {
+					tt.make(t, at)
+				}
+				old := syscall.Umask(0o077 | 0o200) // not even the owner may write
+				err := makeOwnDir(root, "4711", euid)
+				syscall.Umask(old)
+				if tt.wantErr != "" {
+					if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), at) {
+						t.Fatalf("makeOwnDir: %v; want an error naming %s with %q", err, at, tt.wantErr)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("makeOwnDir: %v", err)
+				}
+				for _, p := range []string{root, own} {
+					if fi, err := os.Lstat(p); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+						t.Errorf("after makeOwnDir %s: %v, %v; want a directory with mode 0700", p, fi.Mode(), err)
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -207,61 +220,6 @@ func mkSocketFile(p string) error {
 		return err
 	}
 	return os.WriteFile(p, nil, 0o600)
-}
-
-// A manager's own directory that is there already (an upgrade's, or a
-// dead manager's of the same pid) is taken by the same rule as the job's;
-// the job's directory made by a manager is 0700 whatever the umask.
-func TestMakeOwnDir(t *testing.T) {
-	euid := os.Geteuid()
-	tests := []struct {
-		name    string
-		make    func(t *testing.T, own string)
-		wantErr string
-	}{
-		{"absent: created", nil, ""},
-		{"ours, 0700", func(t *testing.T, p string) { mkdir(t, p, 0o700) }, ""},
-		{"mode 0750", func(t *testing.T, p string) { mkdir(t, p, 0o750) }, "its mode is 0750: group or others may use it"},
-		{"symbolic link", func(t *testing.T, p string) {
-			target := filepath.Join(filepath.Dir(filepath.Dir(p)), "elsewhere")
-			mkdir(t, target, 0o700)
-			if err := os.Symlink(target, p); err != nil {
-				t.Fatal(err)
-			}
-		}, "it is a symbolic link (to "},
-		{"a regular file", func(t *testing.T, p string) {
-			if err := os.WriteFile(p, nil, 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}, "it is not a directory"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			root := filepath.Join(t.TempDir(), ".zdsock.plugins")
-			own := filepath.Join(root, "4711")
-			if tt.make != nil {
-				mkdir(t, root, 0o700)
-				tt.make(t, own)
-			}
-			old := syscall.Umask(0o077 | 0o200) // not even the owner may write
-			err := makeOwnDir(root, "4711", euid)
-			syscall.Umask(old)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), own) {
-					t.Fatalf("makeOwnDir: %v; want an error naming %s with %q", err, own, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("makeOwnDir: %v", err)
-			}
-			for _, p := range []string{root, own} {
-				if fi, err := os.Lstat(p); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
-					t.Errorf("after makeOwnDir %s: %v, %v; want a directory with mode 0700", p, fi.Mode(), err)
-				}
-			}
-		})
-	}
 }
 
 // A socket path too long for the directory beside it takes it in

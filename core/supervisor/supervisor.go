@@ -329,7 +329,8 @@ func (j *Job) Run(ctx context.Context) int {
 			n.Close()
 		}
 	}
-	endpoint := &metricsEndpoint{}
+	// The metrics endpoint's listener, once bound below.
+	var metricsL net.Listener
 	mgr := manager.New(cfg, starter, manager.Options{
 		Began:    ready,
 		Nudge:    nudge,
@@ -376,7 +377,14 @@ func (j *Job) Run(ctx context.Context) int {
 		},
 		// What the job's next manager binds is let go of before the
 		// control socket, which that one may start on at once.
-		BeforeExit: func() { held.close(); checks.unlinkNotify(); endpoint.close(); sockets.closeAll() },
+		BeforeExit: func() {
+			held.close()
+			checks.unlinkNotify()
+			if metricsL != nil {
+				_ = metricsL.Close()
+			}
+			sockets.closeAll()
+		},
 		Filename:   cfg.Filename,
 		Version:    daemon.BuildVersion(),
 		OnChange:   onChange,
@@ -412,11 +420,11 @@ func (j *Job) Run(ctx context.Context) int {
 			return fail(1, "Error: "+msg)
 		}
 		up.parts.Add("metrics endpoint", func(out *handover.Out) error { return handMetrics(out, l) })
-		endpoint.set(l)
+		metricsL = l
 		groups = append(groups, func(g *run.Group) {
 			mctx, stop := context.WithCancel(context.Background())
 			g.Add(func() error {
-				if err := plugins.ServeMetrics(mctx, l, mgr.Snapshot, log); err != nil && !endpoint.closed() {
+				if err := plugins.ServeMetrics(mctx, l, mgr.Snapshot, log); err != nil && !errors.Is(err, net.ErrClosed) { // closed by BeforeExit
 					log.Error(fmt.Sprintf("metrics endpoint: %v", err))
 				}
 				<-mctx.Done()
@@ -425,38 +433,6 @@ func (j *Job) Run(ctx context.Context) int {
 		})
 	}
 	return runGroup(ctx, mgr, sockets, cfg.SocketName, maxConns, log, up, j.Signals, client, groups...)
-}
-
-// metricsEndpoint is the metrics endpoint's listener, which the manager
-// closes as it exits, before it lets go of the control socket: the job's
-// next manager, which may start at once, binds the same address.
-type metricsEndpoint struct {
-	mu   sync.Mutex
-	l    net.Listener
-	done bool
-}
-
-func (e *metricsEndpoint) set(l net.Listener) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.l = l
-}
-
-// close closes the listener, if there is one; serving then ends.
-func (e *metricsEndpoint) close() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.l != nil && !e.done {
-		_ = e.l.Close()
-	}
-	e.done = true
-}
-
-// closed says whether close ran: serving ended by it, not by a fault.
-func (e *metricsEndpoint) closed() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.done
 }
 
 // extra adds the job's parts and the manager process's own figures to a
